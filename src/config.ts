@@ -1,0 +1,96 @@
+/**
+ * Configuration from environment variables, validated once at start-up. Nothing else in the
+ * code reads `process.env`: the composition root (app.ts) passes what each part needs.
+ */
+export interface Config {
+  /** TCP port for HTTP and WebSocket (same port, path /graphql). */
+  port: number;
+  /** Interface to bind; undefined binds all interfaces. */
+  host: string | undefined;
+  /** Real Postgres for metadata and messages; undefined selects embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  /** Connections in the Postgres pool (real Postgres only). */
+  databasePoolSize: number;
+  /** Where embedded PGlite keeps its files. */
+  dataDir: string;
+  /** Snowflake worker id, unique per running instance (0-1023). */
+  workerId: number;
+  /** log2 of scrypt's N for new password hashes (cost doubles per step). */
+  passwordHashCost: number;
+  /** Largest accepted HTTP request body and WebSocket message, in bytes. */
+  maxRequestBytes: number;
+  /** Deepest selection set accepted. */
+  maxQueryDepth: number;
+  /** Highest accepted query cost (graphql-armor cost model). */
+  maxQueryCost: number;
+  /** Events buffered per subscription before the subscriber is dropped as too slow. */
+  subscriptionBufferSize: number;
+  /** Serve GraphiQL at GET /graphql. */
+  graphiql: boolean;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Thrown with every problem found, one line per setting, so the operator fixes them in one go. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses and validates the environment; throws {@link ConfigError} listing every bad value. */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected true or false`);
+    return fallback;
+  };
+
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push(`DATABASE_URL: expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redactUrl(databaseUrl))}`);
+  }
+  const logLevel = (env.LOG_LEVEL || "info") as Config["logLevel"];
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: expected debug, info, warn or error`);
+  }
+
+  const config: Config = {
+    port: int("PORT", 4000, 0, 65535),
+    host: env.HOST || undefined,
+    databaseUrl,
+    databasePoolSize: int("DATABASE_POOL_SIZE", 10, 1, 1000),
+    dataDir: env.DATA_DIR || "./.data",
+    workerId: int("WORKER_ID", 0, 0, 1023),
+    passwordHashCost: int("PASSWORD_HASH_COST", 15, 10, 20),
+    maxRequestBytes: int("MAX_REQUEST_BYTES", 100_000, 1_000, 10_000_000),
+    maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 2, 100),
+    maxQueryCost: int("MAX_QUERY_COST", 5_000, 10, 1_000_000),
+    subscriptionBufferSize: int("SUBSCRIPTION_BUFFER_SIZE", 1_000, 1, 1_000_000),
+    graphiql: bool("GRAPHIQL", true),
+    logLevel,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Hides the password in a connection URL before it is printed. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}

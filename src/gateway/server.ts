@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import type { ExecutionArgs } from "graphql";
+import { createYoga } from "graphql-yoga";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import { createContext, type Services } from "../context.js";
+import { schema } from "../schema/index.js";
+import { resolveAuth, type RequestAuth } from "./auth.js";
+import { createErrorMasker } from "./errors.js";
+import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
+import { useQueryLimits } from "./limits.js";
+
+export const GRAPHQL_PATH = "/graphql";
+
+export interface GatewayOptions {
+  maxRequestBytes: number;
+  maxQueryDepth: number;
+  maxQueryCost: number;
+  graphiql: boolean;
+}
+
+export interface Gateway {
+  server: Server;
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, closes every WebSocket (code 1001) and waits for HTTP requests to end. */
+  close(): Promise<void>;
+}
+
+/** What yoga's context factory receives: HTTP requests carry `request`, WebSocket ones `wsAuth`. */
+interface InitialContext {
+  request: Request;
+  wsAuth?: RequestAuth;
+}
+
+function tooLarge(res: ServerResponse, max: number) {
+  res.writeHead(413, { "content-type": "application/json" });
+  res.end(JSON.stringify({ errors: [{ message: `Request body too large: at most ${max} bytes.`, extensions: { code: "BAD_USER_INPUT" } }] }));
+}
+
+/**
+ * The transport: GraphQL over HTTP (yoga, with GraphiQL at GET /graphql, assets served locally)
+ * and over WebSocket (graphql-ws, same port and path). Both run the same envelop pipeline, so
+ * query limits, error masking and context building are identical on either transport.
+ */
+export function createGateway(services: Services, options: GatewayOptions): Gateway {
+  const yoga = createYoga<InitialContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    logging: false,
+    landingPage: false,
+    graphiql: options.graphiql ? { subscriptionsProtocol: "WS", title: "Concord GraphiQL", defaultQuery: EXAMPLE_OPERATIONS } : false,
+    renderGraphiQL,
+    maskedErrors: { maskError: createErrorMasker(services.logger) },
+    plugins: useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
+    context: async (initial) => {
+      const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request.headers.get("authorization")));
+      return createContext(services, auth);
+    },
+  });
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const length = Number(req.headers["content-length"] ?? 0);
+    if (length > options.maxRequestBytes) return tooLarge(res, options.maxRequestBytes);
+    if (req.method === "POST" && req.headers["content-length"] === undefined) {
+      // A chunked body's size is only known after reading it all: ask for a declared length.
+      res.writeHead(411, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: "Send a Content-Length header.", extensions: { code: "BAD_USER_INPUT" } }] }));
+      return;
+    }
+    void yoga.requestListener(req, res);
+  });
+
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: options.maxRequestBytes });
+  const ws = useServer<Record<string, unknown> | undefined, { auth?: Promise<RequestAuth> }>(
+    {
+      // Authenticate once per connection; each operation still gets fresh loaders.
+      onConnect: (ctx) => {
+        ctx.extra.auth = resolveAuth(services, ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const wsAuth = await ctx.extra.auth!;
+        const enveloped = yoga.getEnveloped({ ...ctx, request: ctx.extra.request, socket: ctx.extra.socket, params: payload, wsAuth });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          return [error as import("graphql").GraphQLError];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        return args;
+      },
+      execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
+    },
+    wss,
+  );
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      }),
+    async close() {
+      for (const client of wss.clients) client.close(1001, "Server shutting down");
+      await ws.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { UserRecord } from "../stores/account-store.js";
+import type { ChannelRecord } from "../stores/channel-store.js";
+import type { GuildRecord } from "../stores/guild-store.js";
+import type { MessageRecord } from "../stores/message-store.js";
+
+/** Why a user stopped being a guild member. */
+export type LeaveReason = "LEFT" | "KICKED" | "GUILD_DELETED";
+
+/**
+ * Everything published on the event bus, one discriminated union. Events carry what
+ * subscribers need to render them (the author of a message, the channel that was created), so
+ * delivering an event to N subscribers costs no store query per subscriber.
+ *
+ * Events are plain data (bigint ids, Date times): the Redis adapter encodes them with
+ * event-codec.ts once per publish and decodes them once per receiving instance.
+ */
+export type ConcordEvent =
+  // channel:<id> topics, in message-id order (see resolvers/channel-sequencer.ts)
+  | { type: "MessageCreated"; channelId: bigint; message: MessageRecord; author: UserRecord }
+  | { type: "MessageUpdated"; channelId: bigint; message: MessageRecord; author: UserRecord }
+  | { type: "MessageDeleted"; channelId: bigint; messageId: bigint }
+  // channel:<id> and guild:<id> topics
+  | { type: "ChannelDeleted"; channelId: bigint; guildId: bigint | null }
+  // guild:<id> topics
+  | { type: "ChannelCreated"; guildId: bigint; channel: ChannelRecord }
+  | { type: "ChannelUpdated"; guildId: bigint; channel: ChannelRecord }
+  | { type: "GuildUpdated"; guild: GuildRecord }
+  | { type: "GuildDeleted"; guildId: bigint }
+  | { type: "MemberJoined"; guildId: bigint; user: UserRecord }
+  | { type: "MemberLeft"; guildId: bigint; userId: bigint; reason: LeaveReason }
+  // user:<id> topics: what concerns one user, on all their sessions
+  | { type: "GuildJoined"; userId: bigint; guild: GuildRecord }
+  | { type: "GuildLeft"; userId: bigint; guildId: bigint; reason: LeaveReason }
+  | { type: "DirectMessageOpened"; userId: bigint; channel: ChannelRecord }
+  | { type: "SessionRevoked"; userId: bigint; tokenHash: string };
+
+export type EventType = ConcordEvent["type"];
+export type EventOf<T extends EventType> = Extract<ConcordEvent, { type: T }>;

@@ -1,0 +1,158 @@
+import { randomBytes } from "node:crypto";
+import type { RequestContext } from "../context.js";
+import { badInput, ConcordError, conflict, notFound } from "../errors.js";
+import { topics } from "../pubsub/topics.js";
+import type { UserRecord } from "../stores/account-store.js";
+import type { GuildRecord, InviteRecord, MemberRecord } from "../stores/guild-store.js";
+import { ownedGuild, requireViewer, visibleGuild } from "./access.js";
+import { optionalInt, text } from "./validate.js";
+
+const guildName = (field: string, value: string) => text(field, value, 2, 100);
+
+/** Creates a guild owned by the viewer, with a `general` text channel. */
+export async function createGuild(ctx: RequestContext, input: { name: string }): Promise<GuildRecord> {
+  const viewer = requireViewer(ctx);
+  const name = guildName("name", input.name);
+  const { services } = ctx;
+  const { guild } = await services.guilds.createGuild({
+    id: services.newId(),
+    name,
+    ownerId: viewer.id,
+    firstChannel: { id: services.newId(), name: "general" },
+  });
+  await services.bus.publish(topics.user(viewer.id), { type: "GuildJoined", userId: viewer.id, guild });
+  return guild;
+}
+
+/** Renames a guild (owner only). */
+export async function updateGuild(ctx: RequestContext, input: { guildId: bigint; name: string }): Promise<GuildRecord> {
+  const name = guildName("name", input.name);
+  await ownedGuild(ctx, input.guildId, "rename it");
+  const guild = await ctx.services.guilds.renameGuild(input.guildId, name);
+  if (!guild) throw notFound("Guild", String(input.guildId));
+  await ctx.services.bus.publish(topics.guild(guild.id), { type: "GuildUpdated", guild });
+  return guild;
+}
+
+/**
+ * Deletes a guild with its channels, memberships, invites and message history (owner only).
+ * Every member is told through their user topic, which also ends their channel subscriptions.
+ */
+export async function deleteGuild(ctx: RequestContext, guildId: bigint): Promise<boolean> {
+  await ownedGuild(ctx, guildId, "delete it");
+  const { services } = ctx;
+  // Collect members before deleting: afterwards there is nobody left to tell.
+  const members: MemberRecord[] = [];
+  for (let after: bigint | null = null; ; ) {
+    const page = await services.guilds.listMembers(guildId, { afterUserId: after, limit: 1000 });
+    members.push(...page);
+    if (page.length < 1000) break;
+    after = page[page.length - 1]!.userId;
+  }
+  const deleted = await services.guilds.deleteGuild(guildId);
+  if (!deleted) throw notFound("Guild", String(guildId));
+  await services.bus.publish(topics.guild(guildId), { type: "GuildDeleted", guildId });
+  for (const channelId of deleted.channelIds) {
+    await services.bus.publish(topics.channel(channelId), { type: "ChannelDeleted", channelId, guildId });
+  }
+  for (const member of members) {
+    await services.bus.publish(topics.user(member.userId), { type: "GuildLeft", userId: member.userId, guildId, reason: "GUILD_DELETED" });
+  }
+  // History goes last: a failure here leaves orphaned rows nobody can read, not a broken guild.
+  for (const channelId of deleted.channelIds) await services.messages.deleteChannel(channelId);
+  return true;
+}
+
+const INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+/** 10 characters from a 56-letter alphabet without look-alikes: about 58 bits, not guessable. */
+function inviteCode(): string {
+  const bytes = randomBytes(10);
+  return [...bytes].map((b) => INVITE_ALPHABET[b % INVITE_ALPHABET.length]).join("");
+}
+
+/** Creates an invite to a guild the viewer belongs to; any member may invite. */
+export async function createInvite(
+  ctx: RequestContext,
+  input: { guildId: bigint; maxUses?: number | null; expiresInSeconds?: number | null },
+): Promise<InviteRecord> {
+  const viewer = requireViewer(ctx);
+  const maxUses = optionalInt("maxUses", input.maxUses, 1, 1_000_000);
+  const expiresIn = optionalInt("expiresInSeconds", input.expiresInSeconds, 1, 30 * 24 * 3600);
+  await visibleGuild(ctx, input.guildId);
+  const now = ctx.services.now();
+  return ctx.services.guilds.createInvite({
+    code: inviteCode(),
+    guildId: input.guildId,
+    inviterId: viewer.id,
+    maxUses,
+    expiresAt: expiresIn === null ? null : new Date(now.getTime() + expiresIn * 1000),
+  });
+}
+
+/** Joins the guild of an invite. Joining a guild one already belongs to is a CONFLICT. */
+export async function joinGuild(ctx: RequestContext, code: string): Promise<GuildRecord> {
+  const viewer = requireViewer(ctx);
+  const trimmed = code.trim();
+  if (!/^[A-Za-z0-9]{1,32}$/.test(trimmed)) throw badInput("code", "code must be an invite code (letters and digits).");
+  const { services } = ctx;
+  const result = await services.guilds.redeemInvite(trimmed, viewer.id, services.now());
+  switch (result.status) {
+    case "unknown":
+      throw notFound("Invite", trimmed);
+    case "expired":
+      throw new ConcordError("NOT_FOUND", `Invite ${trimmed} has expired; ask for a new one.`);
+    case "exhausted":
+      throw new ConcordError("NOT_FOUND", `Invite ${trimmed} has been used its maximum number of times; ask for a new one.`);
+    case "already-member":
+      throw conflict("You are already a member of this guild.");
+  }
+  await services.bus.publish(topics.guild(result.guild.id), { type: "MemberJoined", guildId: result.guild.id, user: viewer });
+  await services.bus.publish(topics.user(viewer.id), { type: "GuildJoined", userId: viewer.id, guild: result.guild });
+  return result.guild;
+}
+
+async function removeMember(ctx: RequestContext, guild: GuildRecord, user: UserRecord | { id: bigint }, reason: "LEFT" | "KICKED") {
+  const { services } = ctx;
+  const removed = await services.guilds.removeMember(guild.id, user.id);
+  if (!removed) throw notFound("Member", String(user.id));
+  await services.bus.publish(topics.user(user.id), { type: "GuildLeft", userId: user.id, guildId: guild.id, reason });
+  await services.bus.publish(topics.guild(guild.id), { type: "MemberLeft", guildId: guild.id, userId: user.id, reason });
+}
+
+/** Leaves a guild. The owner cannot leave: they delete the guild instead. */
+export async function leaveGuild(ctx: RequestContext, guildId: bigint): Promise<boolean> {
+  const viewer = requireViewer(ctx);
+  const guild = await visibleGuild(ctx, guildId);
+  if (guild.ownerId === viewer.id) throw conflict("The owner cannot leave their guild; delete it instead.");
+  await removeMember(ctx, guild, viewer, "LEFT");
+  return true;
+}
+
+/** Removes a member from a guild (owner only; not themselves). */
+export async function kickMember(ctx: RequestContext, input: { guildId: bigint; userId: bigint }): Promise<boolean> {
+  const viewer = requireViewer(ctx);
+  const guild = await ownedGuild(ctx, input.guildId, "kick members");
+  if (input.userId === viewer.id) throw badInput("userId", "You cannot kick yourself; delete the guild instead.");
+  await removeMember(ctx, guild, { id: input.userId }, "KICKED");
+  return true;
+}
+
+/** A page of a guild's members, ordered by user id (the cursor). */
+export async function listMembers(
+  ctx: RequestContext,
+  guild: GuildRecord,
+  args: { first?: number | null; after?: bigint | null },
+): Promise<{ members: MemberRecord[]; hasNextPage: boolean }> {
+  const first = optionalInt("first", args.first, 1, 100) ?? 50;
+  const page = await ctx.services.guilds.listMembers(guild.id, { afterUserId: args.after ?? null, limit: first + 1 });
+  return { members: page.slice(0, first), hasNextPage: page.length > first };
+}
+
+/** The viewer's guilds, oldest membership first. */
+export async function listMyGuilds(ctx: RequestContext): Promise<GuildRecord[]> {
+  const viewer = requireViewer(ctx);
+  const ids = await ctx.services.guilds.listGuildIdsOfUser(viewer.id);
+  const guilds = await ctx.loaders.guild.loadMany(ids);
+  return guilds.filter((g): g is GuildRecord => g !== null && !(g instanceof Error));
+}

@@ -1,0 +1,75 @@
+import type { RequestContext } from "../context.js";
+import { badInput } from "../errors.js";
+import type { ChannelRecord } from "../stores/channel-store.js";
+import type { MessageRecord } from "../stores/message-store.js";
+import { optionalInt } from "./validate.js";
+
+/** Largest page of `Channel.messages`. */
+export const MAX_PAGE_SIZE = 100;
+/** Page size when the client names none. */
+export const DEFAULT_PAGE_SIZE = 50;
+
+export interface HistoryArgs {
+  first?: number | null;
+  after?: bigint | null;
+  last?: number | null;
+  before?: bigint | null;
+  around?: bigint | null;
+}
+
+/** A page in chronological order (oldest first), as a Relay connection wants it. */
+export interface HistoryPage {
+  messages: MessageRecord[];
+  hasPreviousPage: boolean;
+  hasNextPage: boolean;
+}
+
+/**
+ * One page of a channel's history, chronological, cursor = message id:
+ * - `last`/`before` (or no arguments): the newest messages before the cursor, for scrolling back;
+ * - `first`/`after`: the oldest messages after the cursor, for scrolling forward;
+ * - `around`: a page centred on a message (included when it exists), for jumping to a reply.
+ * The page size counts messages; each direction asks the store for one extra message to know
+ * whether more exist, so `hasPreviousPage`/`hasNextPage` are exact in the direction walked and
+ * for `around` in both. Against the walk, a cursor implies more (the cursor's own message), as
+ * the Relay spec allows, which is exact unless that message was deleted meanwhile.
+ */
+export async function channelHistory(ctx: RequestContext, channel: ChannelRecord, args: HistoryArgs): Promise<HistoryPage> {
+  const size = (field: "first" | "last", value: number | null | undefined) =>
+    optionalInt(field, value, 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
+  if (args.first != null && args.last != null) throw badInput("last", "Give first or last, not both.");
+  if (args.after != null && args.before != null) throw badInput("before", "Give after or before, not both.");
+  const forward = args.first != null || args.after != null;
+  const backward = args.last != null || args.before != null;
+  if (args.around != null && (args.after != null || args.before != null)) {
+    throw badInput("around", "around cannot be combined with after or before.");
+  }
+  if (args.around == null && forward && backward) throw badInput("last", "Use first/after to go forward or last/before to go back, not a mix.");
+  const store = ctx.services.messages;
+
+  if (args.around == null && forward) {
+    const limit = size("first", args.first);
+    const rows = await store.page(channel.id, { after: args.after ?? undefined, limit: limit + 1, from: "oldest" });
+    return { messages: rows.slice(0, limit), hasPreviousPage: args.after != null, hasNextPage: rows.length > limit };
+  }
+
+  if (args.around != null) {
+    const limit = args.last != null ? size("last", args.last) : size("first", args.first);
+    const olderCount = Math.ceil(limit / 2);
+    const newerCount = limit - olderCount;
+    // "older" includes the centre message itself (id <= around), newest first.
+    const [older, newer] = await Promise.all([
+      store.page(channel.id, { before: args.around + 1n, limit: olderCount + 1, from: "newest" }),
+      store.page(channel.id, { after: args.around, limit: newerCount + 1, from: "oldest" }),
+    ]);
+    return {
+      messages: [...older.slice(0, olderCount).reverse(), ...newer.slice(0, newerCount)],
+      hasPreviousPage: older.length > olderCount,
+      hasNextPage: newer.length > newerCount,
+    };
+  }
+
+  const limit = size("last", args.last);
+  const rows = await store.page(channel.id, { before: args.before ?? undefined, limit: limit + 1, from: "newest" });
+  return { messages: rows.slice(0, limit).reverse(), hasPreviousPage: rows.length > limit, hasNextPage: args.before != null };
+}

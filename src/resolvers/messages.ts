@@ -1,0 +1,112 @@
+import type { RequestContext } from "../context.js";
+import { badInput, forbidden, notFound } from "../errors.js";
+import { topics } from "../pubsub/topics.js";
+import type { UserRecord } from "../stores/account-store.js";
+import type { MessageRecord } from "../stores/message-store.js";
+import { readableChannel, requireViewer } from "./access.js";
+import { parseMentions } from "./mentions.js";
+import { text } from "./validate.js";
+
+const content = (value: string) => text("content", value, 1, 2000, { multiline: true });
+
+/** Mentioned ids that are real users; unknown ids stay plain text. */
+async function existingMentions(ctx: RequestContext, body: string): Promise<bigint[]> {
+  const ids = parseMentions(body);
+  if (ids.length === 0) return ids;
+  const users = await ctx.loaders.user.loadMany(ids);
+  return ids.filter((_, i) => users[i] !== null && !(users[i] instanceof Error));
+}
+
+/**
+ * Posts a message. With a nonce, sending again with the same nonce (same author, same channel)
+ * returns the first message and publishes nothing. Subscribers of the channel receive
+ * MessageCreated in id order (see ChannelSequencer).
+ */
+export async function sendMessage(
+  ctx: RequestContext,
+  input: { channelId: bigint; content: string; nonce?: string | null; replyToId?: bigint | null },
+): Promise<MessageRecord> {
+  const viewer = requireViewer(ctx);
+  const body = content(input.content);
+  const nonce = input.nonce === null || input.nonce === undefined ? null : text("nonce", input.nonce, 1, 64);
+  const channel = await readableChannel(ctx, input.channelId);
+  const { services } = ctx;
+  if (input.replyToId !== null && input.replyToId !== undefined) {
+    const target = await services.messages.get(channel.id, input.replyToId);
+    if (!target) throw badInput("replyToId", "replyToId must be a message of the same channel.");
+  }
+  const mentionIds = await existingMentions(ctx, body);
+
+  // The id is taken and the publish step enqueued in one synchronous turn: that is what keeps
+  // this channel's events in id order (see ChannelSequencer).
+  const write = services.messages.create({
+    id: services.newId(),
+    channelId: channel.id,
+    authorId: viewer.id,
+    content: body,
+    editedAt: null,
+    replyToId: input.replyToId ?? null,
+    mentionIds,
+    nonce,
+  });
+  const published = services.sequencer.enqueue(channel.id, async () => {
+    const result = await write.catch(() => null);
+    if (!result?.created) return;
+    await services.bus.publish(topics.channel(channel.id), { type: "MessageCreated", channelId: channel.id, message: result.message, author: viewer });
+  });
+  const { message } = await write;
+  await published;
+  return message;
+}
+
+/** A message of a readable channel, or NOT_FOUND. */
+async function readableMessage(ctx: RequestContext, channelId: bigint, messageId: bigint) {
+  const channel = await readableChannel(ctx, channelId);
+  const message = await ctx.services.messages.get(channel.id, messageId);
+  if (!message) throw notFound("Message", String(messageId));
+  return { channel, message };
+}
+
+/** Replaces a message's content (author only). */
+export async function editMessage(ctx: RequestContext, input: { channelId: bigint; messageId: bigint; content: string }): Promise<MessageRecord> {
+  const viewer = requireViewer(ctx);
+  const body = content(input.content);
+  const { channel, message } = await readableMessage(ctx, input.channelId, input.messageId);
+  if (message.authorId !== viewer.id) throw forbidden("Only a message's author can edit it.");
+  const { services } = ctx;
+  const mentionIds = await existingMentions(ctx, body);
+  const edited = await services.messages.edit(channel.id, message.id, { content: body, mentionIds, editedAt: services.now() });
+  if (!edited) throw notFound("Message", String(input.messageId));
+  await services.sequencer.enqueue(channel.id, () =>
+    services.bus.publish(topics.channel(channel.id), { type: "MessageUpdated", channelId: channel.id, message: edited, author: viewer }),
+  );
+  return edited;
+}
+
+/** Deletes a message: its author may, and so may the owner of the channel's guild. */
+export async function deleteMessage(ctx: RequestContext, input: { channelId: bigint; messageId: bigint }): Promise<boolean> {
+  const viewer = requireViewer(ctx);
+  const { channel, message } = await readableMessage(ctx, input.channelId, input.messageId);
+  if (message.authorId !== viewer.id) {
+    const guild = channel.guildId === null ? null : await ctx.loaders.guild.load(channel.guildId);
+    if (guild?.ownerId !== viewer.id) throw forbidden("Only a message's author or the guild's owner can delete it.");
+  }
+  const { services } = ctx;
+  if (!(await services.messages.delete(channel.id, message.id))) throw notFound("Message", String(input.messageId));
+  await services.sequencer.enqueue(channel.id, () =>
+    services.bus.publish(topics.channel(channel.id), { type: "MessageDeleted", channelId: channel.id, messageId: message.id }),
+  );
+  return true;
+}
+
+/** The message a reply points to (same channel, so readable by whoever reads this one), if it still exists. */
+export async function replyTarget(ctx: RequestContext, message: MessageRecord): Promise<MessageRecord | null> {
+  if (message.replyToId === null) return null;
+  return ctx.loaders.message.load(`${message.channelId}:${message.replyToId}`);
+}
+
+/** The users a message mentions, skipping any that no longer exist. */
+export async function mentionedUsers(ctx: RequestContext, message: MessageRecord): Promise<UserRecord[]> {
+  const users = await ctx.loaders.user.loadMany(message.mentionIds);
+  return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
+}

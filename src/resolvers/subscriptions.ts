@@ -1,0 +1,160 @@
+import type { RequestContext } from "../context.js";
+import { ConcordError, forbidden, notFound, unauthenticated } from "../errors.js";
+import type { Unsubscribe } from "../pubsub/event-bus.js";
+import { createEventStream, type EventStream } from "../pubsub/event-stream.js";
+import type { ConcordEvent, EventOf } from "../pubsub/events.js";
+import { topics, type Topic } from "../pubsub/topics.js";
+import { readableChannel, requireViewer, visibleGuild } from "./access.js";
+
+/** Events `channelEvents` delivers to clients. */
+export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted">;
+/** Events `guildEvents` delivers to clients. */
+export type GuildEvent = EventOf<"ChannelCreated" | "ChannelUpdated" | "ChannelDeleted" | "GuildUpdated" | "MemberJoined" | "MemberLeft">;
+/** Events `userEvents` delivers to clients. */
+export type UserEvent = EventOf<"GuildJoined" | "GuildLeft" | "DirectMessageOpened">;
+
+/**
+ * What one subscription does with each bus event, decided in memory (no store query per event):
+ * deliver it, ignore it, or end the stream with an error because access was lost.
+ */
+type Route<T> = (event: ConcordEvent) => { deliver: T } | { end: ConcordError } | null;
+
+/**
+ * Opens a bounded stream fed by several topics. Subscribing happens before the caller's second
+ * access check, so a kick that lands between the first check and the subscription is not missed.
+ */
+async function openStream<T>(ctx: RequestContext, routes: [Topic, Route<T>][]): Promise<EventStream<T>> {
+  const unsubscribes: Unsubscribe[] = [];
+  const stream = createEventStream<T>({
+    capacity: ctx.services.settings.subscriptionBufferSize,
+    overflowError: () =>
+      new ConcordError("RATE_LIMITED", "This subscription fell too far behind and was stopped; subscribe again and fetch missed messages from history."),
+    onClose: () => unsubscribes.forEach((unsubscribe) => unsubscribe()),
+  });
+  for (const [topic, route] of routes) {
+    const unsubscribe = await ctx.services.bus.subscribe(topic, (event) => {
+      const decision = route(event);
+      if (!decision) return;
+      if ("end" in decision) stream.end(decision.end);
+      else stream.push(decision.deliver);
+    });
+    if (stream.ended) unsubscribe();
+    else unsubscribes.push(unsubscribe);
+  }
+  return stream;
+}
+
+/** Ends any stream of the viewer when their session is revoked (logout, bot token reset). */
+function sessionRoute<T>(ctx: RequestContext): Route<T> {
+  return (event) =>
+    event.type === "SessionRevoked" && (event.tokenHash === ctx.tokenHash || event.tokenHash === "*")
+      ? { end: unauthenticated("Your session ended (signed out or token reset); sign in again.") }
+      : null;
+}
+
+/**
+ * Live messages of one channel, in message-id order. The viewer must be able to read the
+ * channel when subscribing; the stream ends with FORBIDDEN the moment they leave or are kicked
+ * from its guild, and with NOT_FOUND if the channel or guild is deleted.
+ */
+export async function channelEvents(ctx: RequestContext, channelId: bigint): Promise<EventStream<ChannelEvent>> {
+  const viewer = requireViewer(ctx);
+  const channel = await readableChannel(ctx, channelId);
+  const stream = await openStream<ChannelEvent>(ctx, [
+    [
+      topics.channel(channel.id),
+      (event) => {
+        switch (event.type) {
+          case "MessageCreated":
+          case "MessageUpdated":
+          case "MessageDeleted":
+            return { deliver: event };
+          case "ChannelDeleted":
+            return { end: notFound("Channel", String(channel.id)) };
+          default:
+            return null;
+        }
+      },
+    ],
+    [
+      topics.user(viewer.id),
+      (event) => {
+        if (event.type === "GuildLeft" && event.guildId === channel.guildId) {
+          return { end: forbidden(event.reason === "KICKED" ? "You were removed from this channel's guild." : "You are no longer a member of this channel's guild.") };
+        }
+        return sessionRoute<ChannelEvent>(ctx)(event);
+      },
+    ],
+  ]);
+  await recheck(ctx, stream, () => readableChannel(ctx, channel.id));
+  return stream;
+}
+
+/** Channel, membership and settings changes of one guild the viewer belongs to. */
+export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise<EventStream<GuildEvent>> {
+  const viewer = requireViewer(ctx);
+  const guild = await visibleGuild(ctx, guildId);
+  const stream = await openStream<GuildEvent>(ctx, [
+    [
+      topics.guild(guild.id),
+      (event) => {
+        switch (event.type) {
+          case "ChannelCreated":
+          case "ChannelUpdated":
+          case "ChannelDeleted":
+          case "GuildUpdated":
+          case "MemberJoined":
+          case "MemberLeft":
+            return { deliver: event };
+          case "GuildDeleted":
+            return { end: notFound("Guild", String(guild.id)) };
+          default:
+            return null;
+        }
+      },
+    ],
+    [
+      topics.user(viewer.id),
+      (event) =>
+        event.type === "GuildLeft" && event.guildId === guild.id
+          ? { end: forbidden("You are no longer a member of this guild.") }
+          : sessionRoute<GuildEvent>(ctx)(event),
+    ],
+  ]);
+  await recheck(ctx, stream, () => visibleGuild(ctx, guild.id));
+  return stream;
+}
+
+/** What concerns the viewer on every session: guilds joined and left (or kicked from), new DMs. */
+export async function userEvents(ctx: RequestContext): Promise<EventStream<UserEvent>> {
+  const viewer = requireViewer(ctx);
+  return openStream<UserEvent>(ctx, [
+    [
+      topics.user(viewer.id),
+      (event) => {
+        switch (event.type) {
+          case "GuildJoined":
+          case "GuildLeft":
+          case "DirectMessageOpened":
+            return { deliver: event };
+          default:
+            return sessionRoute<UserEvent>(ctx)(event);
+        }
+      },
+    ],
+  ]);
+}
+
+/**
+ * Checks access once more now that the stream listens, with the request's caches cleared: this
+ * closes the gap where a kick lands between the first check and the bus subscription.
+ */
+async function recheck(ctx: RequestContext, stream: EventStream<unknown>, check: () => Promise<unknown>): Promise<void> {
+  for (const loader of Object.values(ctx.loaders)) loader.clearAll();
+  try {
+    await check();
+  } catch (error) {
+    await stream.return?.();
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+import SchemaBuilder from "@pothos/core";
+import RelayPlugin from "@pothos/plugin-relay";
+import type { RequestContext } from "../context.js";
+
+/**
+ * The one Pothos builder. Types live in one file per domain (user.ts, guild.ts, ...); index.ts
+ * imports them and builds the schema. Ids are snowflakes exposed as plain `ID` strings (no Relay
+ * global ids), and connection cursors are those ids too.
+ */
+export const builder = new SchemaBuilder<{
+  Context: RequestContext;
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [RelayPlugin],
+  defaultFieldNullability: false,
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "ID",
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+});
+
+builder.scalarType("DateTime", {
+  description: "A point in time, as an ISO 8601 string in UTC (e.g. 2026-01-31T12:00:00.000Z).",
+  serialize: (value) => value.toISOString(),
+  parseValue: (value) => {
+    const date = new Date(String(value));
+    if (Number.isNaN(date.getTime())) throw new TypeError("DateTime must be an ISO 8601 string");
+    return date;
+  },
+});
+
+builder.queryType({ description: "Reads. All of them need a signed-in user or bot." });
+builder.mutationType({ description: "Writes. All but register and login need a signed-in user or bot." });
+builder.subscriptionType({
+  description: "Live events over graphql-ws at /graphql. Authenticate with `authorization` in the connection_init payload.",
+});

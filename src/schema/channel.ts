@@ -1,0 +1,119 @@
+import { readableChannel } from "../resolvers/access.js";
+import { createChannel, deleteChannel, openDirectMessage, updateChannel } from "../resolvers/channels.js";
+import { channelHistory } from "../resolvers/history.js";
+import type { UserRecord } from "../stores/account-store.js";
+import { builder } from "./builder.js";
+import { optionalId, parseId } from "./ids.js";
+import { ChannelRef, GuildRef, MessageRef, UserRef } from "./refs.js";
+
+const ChannelKindEnum = builder.enumType("ChannelKind", {
+  values: {
+    GUILD_TEXT: { description: "A text channel of a guild; every member can read it." },
+    DM: { description: "A direct message between two users." },
+    GROUP_DM: { description: "A direct message between 3 to 10 users." },
+  } as const,
+});
+
+ChannelRef.implement({
+  description: "Where messages are posted: a guild text channel, a DM or a group DM.",
+  fields: (t) => ({
+    id: t.id({ resolve: (o) => String(o.id) }),
+    kind: t.field({ type: ChannelKindEnum, resolve: (c) => c.kind }),
+    name: t.exposeString("name", { nullable: true, description: "Null for one-to-one DMs." }),
+    position: t.exposeInt("position", { description: "0-based place in the guild's channel list." }),
+    guild: t.field({
+      type: GuildRef,
+      nullable: true,
+      description: "Null for DMs.",
+      resolve: (c, _a, ctx) => (c.guildId === null ? null : ctx.loaders.guild.load(c.guildId)),
+    }),
+    recipients: t.field({
+      type: [UserRef],
+      description: "The people in a DM or group DM; empty for guild channels (see Guild.members).",
+      resolve: async (c, _a, ctx) => {
+        if (c.guildId !== null) return [];
+        const users = await ctx.loaders.user.loadMany(await ctx.loaders.recipients.load(c.id));
+        return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
+      },
+    }),
+    createdAt: t.field({ type: "DateTime", resolve: (c) => c.createdAt }),
+    messages: t.connection({
+      type: MessageRef,
+      description:
+        "History in chronological order; the cursor is the message id. `last`/`before` scroll back, " +
+        "`first`/`after` go forward, `around` (with `first` or `last` as the size) centres a page on a message. " +
+        "At most 100 per page; with no arguments, the newest 50.",
+      args: { around: t.arg.id({ description: "Centre the page on this message id." }) },
+      resolve: async (channel, args, ctx) => {
+        const page = await channelHistory(ctx, channel, {
+          first: args.first,
+          last: args.last,
+          after: optionalId("after", args.after),
+          before: optionalId("before", args.before),
+          around: optionalId("around", args.around),
+        });
+        const edges = page.messages.map((m) => ({ cursor: String(m.id), node: m }));
+        return {
+          edges,
+          pageInfo: {
+            hasPreviousPage: page.hasPreviousPage,
+            hasNextPage: page.hasNextPage,
+            startCursor: edges[0]?.cursor ?? null,
+            endCursor: edges[edges.length - 1]?.cursor ?? null,
+          },
+        };
+      },
+    }),
+  }),
+});
+
+builder.queryField("channel", (t) =>
+  t.field({
+    type: ChannelRef,
+    description: "A channel you can read (NOT_FOUND otherwise).",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => readableChannel(ctx, parseId("id", args.id)),
+  }),
+);
+
+const CreateChannelInput = builder.inputType("CreateChannelInput", {
+  fields: (t) => ({
+    guildId: t.id({ required: true }),
+    name: t.string({ required: true, description: '1 to 100 characters; lower-cased, spaces become "-".' }),
+  }),
+});
+const UpdateChannelInput = builder.inputType("UpdateChannelInput", {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    name: t.string({ description: "New name." }),
+    position: t.int({ description: "New 0-based place in the list; the others shift to make room." }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createChannel: t.field({
+    type: ChannelRef,
+    description: "Creates a text channel at the end of a guild's list (owner only).",
+    args: { input: t.arg({ type: CreateChannelInput, required: true }) },
+    resolve: (_r, { input }, ctx) => createChannel(ctx, { guildId: parseId("guildId", input.guildId), name: input.name }),
+  }),
+  updateChannel: t.field({
+    type: ChannelRef,
+    description: "Renames and/or moves a guild channel (owner only).",
+    args: { input: t.arg({ type: UpdateChannelInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      updateChannel(ctx, { channelId: parseId("channelId", input.channelId), name: input.name, position: input.position }),
+  }),
+  deleteChannel: t.boolean({
+    description: "Deletes a guild channel and its messages (owner only).",
+    args: { channelId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => deleteChannel(ctx, parseId("channelId", args.channelId)),
+  }),
+  openDirectMessage: t.field({
+    type: ChannelRef,
+    description:
+      "With one user id: the DM with that user (the same channel every time). With 2 to 9: a new group DM with them and you.",
+    args: { userIds: t.arg.idList({ required: true }) },
+    resolve: (_r, args, ctx) => openDirectMessage(ctx, args.userIds),
+  }),
+}));

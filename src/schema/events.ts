@@ -1,0 +1,105 @@
+import type { StreamItem } from "../pubsub/event-stream.js";
+import type { EventOf } from "../pubsub/events.js";
+import { channelEvents, guildEvents, userEvents } from "../resolvers/subscriptions.js";
+import { builder } from "./builder.js";
+import { parseId } from "./ids.js";
+import { ChannelRef, GuildRef, MessageRef, UserRef } from "./refs.js";
+
+/** Unwraps a stream item: events pass, a final error becomes this event's GraphQL error. */
+function unwrap<T>(item: StreamItem<T>): T {
+  if (item.kind === "end") throw item.error;
+  return item.event;
+}
+
+const LeaveReasonEnum = builder.enumType("LeaveReason", {
+  values: {
+    LEFT: { description: "The member left." },
+    KICKED: { description: "The owner removed the member." },
+    GUILD_DELETED: { description: "The guild was deleted." },
+  } as const,
+});
+
+const MessageCreated = builder.objectRef<EventOf<"MessageCreated">>("MessageCreated").implement({
+  fields: (t) => ({ message: t.field({ type: MessageRef, resolve: (e) => ({ ...e.message, author: e.author }) }) }),
+});
+const MessageUpdated = builder.objectRef<EventOf<"MessageUpdated">>("MessageUpdated").implement({
+  fields: (t) => ({ message: t.field({ type: MessageRef, resolve: (e) => ({ ...e.message, author: e.author }) }) }),
+});
+const MessageDeleted = builder.objectRef<EventOf<"MessageDeleted">>("MessageDeleted").implement({
+  fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }), messageId: t.id({ resolve: (o) => String(o.messageId) }) }),
+});
+
+const ChannelEventUnion = builder.unionType("ChannelEvent", {
+  description: "What happens in a channel, in message-id order.",
+  types: [MessageCreated, MessageUpdated, MessageDeleted],
+  resolveType: (event) => event.type,
+});
+
+const ChannelCreated = builder.objectRef<EventOf<"ChannelCreated">>("ChannelCreated").implement({
+  fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
+});
+const ChannelUpdated = builder.objectRef<EventOf<"ChannelUpdated">>("ChannelUpdated").implement({
+  fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
+});
+const ChannelDeleted = builder.objectRef<EventOf<"ChannelDeleted">>("ChannelDeleted").implement({
+  fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }), guildId: t.id({ nullable: true, resolve: (o) => (o.guildId === null ? null : String(o.guildId)) }) }),
+});
+const GuildUpdated = builder.objectRef<EventOf<"GuildUpdated">>("GuildUpdated").implement({
+  fields: (t) => ({ guild: t.field({ type: GuildRef, resolve: (e) => e.guild }) }),
+});
+const MemberJoined = builder.objectRef<EventOf<"MemberJoined">>("MemberJoined").implement({
+  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), user: t.field({ type: UserRef, resolve: (e) => e.user }) }),
+});
+const MemberLeft = builder.objectRef<EventOf<"MemberLeft">>("MemberLeft").implement({
+  fields: (t) => ({
+    guildId: t.id({ resolve: (o) => String(o.guildId) }),
+    userId: t.id({ resolve: (o) => String(o.userId) }),
+    reason: t.field({ type: LeaveReasonEnum, resolve: (e) => e.reason }),
+  }),
+});
+
+const GuildEventUnion = builder.unionType("GuildEvent", {
+  description: "Changes to a guild's channels, settings and members.",
+  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft],
+  resolveType: (event) => event.type,
+});
+
+const GuildJoined = builder.objectRef<EventOf<"GuildJoined">>("GuildJoined").implement({
+  fields: (t) => ({ guild: t.field({ type: GuildRef, resolve: (e) => e.guild }) }),
+});
+const GuildLeft = builder.objectRef<EventOf<"GuildLeft">>("GuildLeft").implement({
+  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), reason: t.field({ type: LeaveReasonEnum, resolve: (e) => e.reason }) }),
+});
+const DirectMessageOpened = builder.objectRef<EventOf<"DirectMessageOpened">>("DirectMessageOpened").implement({
+  fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
+});
+
+const UserEventUnion = builder.unionType("UserEvent", {
+  description: "What concerns you, on every session: guilds joined and left, new DMs.",
+  types: [GuildJoined, GuildLeft, DirectMessageOpened],
+  resolveType: (event) => event.type,
+});
+
+builder.subscriptionFields((t) => ({
+  channelEvents: t.field({
+    type: ChannelEventUnion,
+    description:
+      "Messages created, edited and deleted in a channel you can read, in id order. Ends with FORBIDDEN if you leave or are kicked, NOT_FOUND if the channel is deleted.",
+    args: { channelId: t.arg.id({ required: true }) },
+    subscribe: (_r, args, ctx) => channelEvents(ctx, parseId("channelId", args.channelId)),
+    resolve: unwrap,
+  }),
+  guildEvents: t.field({
+    type: GuildEventUnion,
+    description: "Channel, settings and membership changes of a guild you belong to.",
+    args: { guildId: t.arg.id({ required: true }) },
+    subscribe: (_r, args, ctx) => guildEvents(ctx, parseId("guildId", args.guildId)),
+    resolve: unwrap,
+  }),
+  userEvents: t.field({
+    type: UserEventUnion,
+    description: "Guilds you joined or left (or were removed from), and DMs opened with you.",
+    subscribe: (_r, _a, ctx) => userEvents(ctx),
+    resolve: unwrap,
+  }),
+}));

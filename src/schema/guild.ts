@@ -1,0 +1,131 @@
+import { listMembers, createGuild, updateGuild, deleteGuild, createInvite, joinGuild, leaveGuild, kickMember } from "../resolvers/guilds.js";
+import { badInput } from "../errors.js";
+import { visibleGuild } from "../resolvers/access.js";
+import type { InviteRecord, MemberRecord } from "../stores/guild-store.js";
+import { builder } from "./builder.js";
+import { optionalId, parseId } from "./ids.js";
+import { ChannelRef, GuildRef, UserRef } from "./refs.js";
+
+const MemberRef = builder.objectRef<MemberRecord>("GuildMember").implement({
+  description: "A user's membership in a guild.",
+  fields: (t) => ({
+    user: t.field({ type: UserRef, nullable: true, resolve: (m, _a, ctx) => ctx.loaders.user.load(m.userId) }),
+    joinedAt: t.field({ type: "DateTime", resolve: (m) => m.joinedAt }),
+  }),
+});
+
+GuildRef.implement({
+  description: "A community: members and text channels, owned by one user.",
+  fields: (t) => ({
+    id: t.id({ resolve: (o) => String(o.id) }),
+    name: t.exposeString("name"),
+    owner: t.field({ type: UserRef, nullable: true, resolve: (g, _a, ctx) => ctx.loaders.user.load(g.ownerId) }),
+    memberCount: t.exposeInt("memberCount"),
+    createdAt: t.field({ type: "DateTime", resolve: (g) => g.createdAt }),
+    channels: t.field({
+      type: [ChannelRef],
+      description: "Text channels in display order.",
+      resolve: (g, _a, ctx) => ctx.services.channels.listGuildChannels(g.id),
+    }),
+    members: t.connection({
+      type: MemberRef,
+      description: "Members ordered by user id; the cursor is the user id. At most 100 per page (default 50); `first`/`after` only.",
+      resolve: async (guild, args, ctx) => {
+        if (args.last != null || args.before != null) throw badInput("last", "Members page forward only: use first and after.");
+        const { members, hasNextPage } = await listMembers(ctx, guild, { first: args.first, after: optionalId("after", args.after) });
+        return {
+          edges: members.map((m) => ({ cursor: String(m.userId), node: m })),
+          pageInfo: {
+            hasNextPage,
+            hasPreviousPage: args.after != null,
+            startCursor: members[0] ? String(members[0].userId) : null,
+            endCursor: members.length > 0 ? String(members[members.length - 1]!.userId) : null,
+          },
+        };
+      },
+    }),
+  }),
+});
+
+const InviteRef = builder.objectRef<InviteRecord>("Invite").implement({
+  description: "A code that lets anyone who has it join a guild, within its limits.",
+  fields: (t) => ({
+    code: t.exposeString("code"),
+    guild: t.field({ type: GuildRef, nullable: true, resolve: (i, _a, ctx) => ctx.loaders.guild.load(i.guildId) }),
+    inviter: t.field({ type: UserRef, nullable: true, resolve: (i, _a, ctx) => ctx.loaders.user.load(i.inviterId) }),
+    maxUses: t.exposeInt("maxUses", { nullable: true, description: "Null: unlimited." }),
+    uses: t.exposeInt("uses"),
+    expiresAt: t.field({ type: "DateTime", nullable: true, description: "Null: never.", resolve: (i) => i.expiresAt }),
+    createdAt: t.field({ type: "DateTime", resolve: (i) => i.createdAt }),
+  }),
+});
+
+builder.queryField("guild", (t) =>
+  t.field({
+    type: GuildRef,
+    description: "A guild you belong to (NOT_FOUND otherwise).",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => visibleGuild(ctx, parseId("id", args.id)),
+  }),
+);
+
+const CreateGuildInput = builder.inputType("CreateGuildInput", {
+  fields: (t) => ({ name: t.string({ required: true, description: "2 to 100 characters." }) }),
+});
+const UpdateGuildInput = builder.inputType("UpdateGuildInput", {
+  fields: (t) => ({ guildId: t.id({ required: true }), name: t.string({ required: true, description: "2 to 100 characters." }) }),
+});
+const CreateInviteInput = builder.inputType("CreateInviteInput", {
+  fields: (t) => ({
+    guildId: t.id({ required: true }),
+    maxUses: t.int({ description: "1 to 1,000,000; omit for unlimited." }),
+    expiresInSeconds: t.int({ description: "1 second to 30 days; omit for never." }),
+  }),
+});
+const KickMemberInput = builder.inputType("KickMemberInput", {
+  fields: (t) => ({ guildId: t.id({ required: true }), userId: t.id({ required: true }) }),
+});
+
+builder.mutationFields((t) => ({
+  createGuild: t.field({
+    type: GuildRef,
+    description: "Creates a guild you own, with a `general` text channel.",
+    args: { input: t.arg({ type: CreateGuildInput, required: true }) },
+    resolve: (_r, { input }, ctx) => createGuild(ctx, input),
+  }),
+  updateGuild: t.field({
+    type: GuildRef,
+    description: "Renames a guild (owner only).",
+    args: { input: t.arg({ type: UpdateGuildInput, required: true }) },
+    resolve: (_r, { input }, ctx) => updateGuild(ctx, { guildId: parseId("guildId", input.guildId), name: input.name }),
+  }),
+  deleteGuild: t.boolean({
+    description: "Deletes a guild with all its channels and messages (owner only).",
+    args: { guildId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => deleteGuild(ctx, parseId("guildId", args.guildId)),
+  }),
+  createInvite: t.field({
+    type: InviteRef,
+    description: "Creates an invite code; any member may.",
+    args: { input: t.arg({ type: CreateInviteInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      createInvite(ctx, { guildId: parseId("guildId", input.guildId), maxUses: input.maxUses, expiresInSeconds: input.expiresInSeconds }),
+  }),
+  joinGuild: t.field({
+    type: GuildRef,
+    description: "Joins the guild of an invite code.",
+    args: { code: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => joinGuild(ctx, args.code),
+  }),
+  leaveGuild: t.boolean({
+    description: "Leaves a guild. Owners cannot leave (delete the guild instead).",
+    args: { guildId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => leaveGuild(ctx, parseId("guildId", args.guildId)),
+  }),
+  kickMember: t.boolean({
+    description: "Removes a member from a guild (owner only). Their live subscriptions to it end at once.",
+    args: { input: t.arg({ type: KickMemberInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      kickMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId) }),
+  }),
+}));

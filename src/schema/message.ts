@@ -1,0 +1,80 @@
+import { snowflakeTime } from "../ids/snowflake.js";
+import { deleteMessage, editMessage, mentionedUsers, replyTarget, sendMessage } from "../resolvers/messages.js";
+import { builder } from "./builder.js";
+import { optionalId, parseId } from "./ids.js";
+import { ChannelRef, MessageRef, UserRef } from "./refs.js";
+
+MessageRef.implement({
+  description: "A message in a channel.",
+  fields: (t) => ({
+    id: t.id({ description: "A snowflake: sorts by time and is the history cursor.", resolve: (o) => String(o.id) }),
+    content: t.exposeString("content"),
+    author: t.field({
+      type: UserRef,
+      nullable: true,
+      description: "Null if the author's account was deleted.",
+      resolve: (m, _a, ctx) => m.author ?? ctx.loaders.user.load(m.authorId),
+    }),
+    channel: t.field({ type: ChannelRef, nullable: true, resolve: (m, _a, ctx) => ctx.loaders.channel.load(m.channelId) }),
+    createdAt: t.field({ type: "DateTime", description: "Taken from the id.", resolve: (m) => snowflakeTime(m.id) }),
+    editedAt: t.field({ type: "DateTime", nullable: true, resolve: (m) => m.editedAt }),
+    replyTo: t.field({
+      type: MessageRef,
+      nullable: true,
+      description: "The message this one replies to; null if none or if it was deleted.",
+      resolve: (m, _a, ctx) => replyTarget(ctx, m),
+    }),
+    replyToId: t.id({ nullable: true, description: "Kept when the replied-to message is deleted.", resolve: (o) => (o.replyToId === null ? null : String(o.replyToId)) }),
+    mentions: t.field({ type: [UserRef], description: "Users mentioned as <@id>.", resolve: (m, _a, ctx) => mentionedUsers(ctx, m) }),
+    nonce: t.exposeString("nonce", { nullable: true, description: "The idempotency key the author sent, if any." }),
+  }),
+});
+
+const SendMessageInput = builder.inputType("SendMessageInput", {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    content: t.string({ required: true, description: "1 to 2000 characters after trimming. Mention users with <@id>." }),
+    nonce: t.string({
+      description: "Up to 64 characters. Sending again with the same nonce returns the first message instead of a duplicate.",
+    }),
+    replyToId: t.id({ description: "A message of the same channel to reply to." }),
+  }),
+});
+const EditMessageInput = builder.inputType("EditMessageInput", {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    messageId: t.id({ required: true }),
+    content: t.string({ required: true, description: "1 to 2000 characters after trimming." }),
+  }),
+});
+const DeleteMessageInput = builder.inputType("DeleteMessageInput", {
+  fields: (t) => ({ channelId: t.id({ required: true }), messageId: t.id({ required: true }) }),
+});
+
+builder.mutationFields((t) => ({
+  sendMessage: t.field({
+    type: MessageRef,
+    description: "Posts a message to a channel you can read.",
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      sendMessage(ctx, {
+        channelId: parseId("channelId", input.channelId),
+        content: input.content,
+        nonce: input.nonce,
+        replyToId: optionalId("replyToId", input.replyToId),
+      }),
+  }),
+  editMessage: t.field({
+    type: MessageRef,
+    description: "Replaces the content of your own message.",
+    args: { input: t.arg({ type: EditMessageInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      editMessage(ctx, { channelId: parseId("channelId", input.channelId), messageId: parseId("messageId", input.messageId), content: input.content }),
+  }),
+  deleteMessage: t.boolean({
+    description: "Deletes a message: yours, or any in a guild you own.",
+    args: { input: t.arg({ type: DeleteMessageInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      deleteMessage(ctx, { channelId: parseId("channelId", input.channelId), messageId: parseId("messageId", input.messageId) }),
+  }),
+}));

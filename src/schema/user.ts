@@ -1,0 +1,98 @@
+import { badInput, forbidden } from "../errors.js";
+import { requireViewer } from "../resolvers/access.js";
+import { createBot, listBots, login, logout, register, resetBotToken, type AuthPayload } from "../resolvers/accounts.js";
+import type { UserRecord } from "../stores/account-store.js";
+import { parseId } from "./ids.js";
+import { listMyGuilds } from "../resolvers/guilds.js";
+import { builder } from "./builder.js";
+import { GuildRef, UserRef } from "./refs.js";
+
+UserRef.implement({
+  description: "A person or a bot.",
+  fields: (t) => ({
+    id: t.id({ resolve: (o) => String(o.id) }),
+    username: t.exposeString("username"),
+    bot: t.exposeBoolean("bot", { description: "True for bot accounts, which authenticate with a token only." }),
+    createdAt: t.field({ type: "DateTime", resolve: (user) => user.createdAt }),
+    guilds: t.field({
+      type: [GuildRef],
+      description: "The guilds this user belongs to, oldest membership first. Only readable on yourself (`me`).",
+      resolve: (user, _args, ctx) => {
+        if (ctx.viewer?.id !== user.id) throw forbidden("You can only list your own guilds.");
+        return listMyGuilds(ctx);
+      },
+    }),
+    bots: t.field({
+      type: [UserRef],
+      description: "Bots this user created. Only readable on yourself; empty for others.",
+      resolve: (user, _args, ctx) => listBots(ctx, user),
+    }),
+  }),
+});
+
+export const AuthPayloadRef = builder.objectRef<AuthPayload>("AuthPayload").implement({
+  description: "A bearer token and its user. The token is shown once: send it as `Authorization: Bearer <token>`.",
+  fields: (t) => ({
+    token: t.exposeString("token"),
+    user: t.field({ type: UserRef, resolve: (payload) => payload.user }),
+  }),
+});
+
+const CredentialsInput = builder.inputType("CredentialsInput", {
+  fields: (t) => ({
+    username: t.string({ required: true, description: "2 to 32 letters, digits, `_` or `.`; unique regardless of case." }),
+    password: t.string({ required: true, description: "8 to 256 characters." }),
+  }),
+});
+const CreateBotInput = builder.inputType("CreateBotInput", {
+  fields: (t) => ({ username: t.string({ required: true, description: "2 to 32 letters, digits, `_` or `.`." }) }),
+});
+
+builder.queryField("me", (t) =>
+  t.field({ type: UserRef, description: "The signed-in user or bot.", resolve: (_r, _a, ctx) => requireViewer(ctx) }),
+);
+
+builder.queryField("users", (t) =>
+  t.field({
+    type: [UserRef],
+    description: "Users by id (at most 100); unknown ids are left out.",
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      requireViewer(ctx);
+      if (args.ids.length > 100) throw badInput("ids", "Ask for at most 100 users at once.");
+      const users = await ctx.loaders.user.loadMany(args.ids.map((id, i) => parseId(`ids[${i}]`, id)));
+      return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
+    },
+  }),
+);
+
+builder.mutationFields((t) => ({
+  register: t.field({
+    type: AuthPayloadRef,
+    description: "Creates an account and returns its first token.",
+    args: { input: t.arg({ type: CredentialsInput, required: true }) },
+    resolve: (_r, { input }, ctx) => register(ctx, input),
+  }),
+  login: t.field({
+    type: AuthPayloadRef,
+    description: "Returns a new token for a username and password.",
+    args: { input: t.arg({ type: CredentialsInput, required: true }) },
+    resolve: (_r, { input }, ctx) => login(ctx, input),
+  }),
+  logout: t.boolean({
+    description: "Revokes the token this request was made with; its subscriptions end.",
+    resolve: (_r, _a, ctx) => logout(ctx),
+  }),
+  createBot: t.field({
+    type: AuthPayloadRef,
+    description: "Creates a bot you own and returns its token (shown once).",
+    args: { input: t.arg({ type: CreateBotInput, required: true }) },
+    resolve: (_r, { input }, ctx) => createBot(ctx, input),
+  }),
+  resetBotToken: t.field({
+    type: AuthPayloadRef,
+    description: "Revokes every token of one of your bots and returns a new one.",
+    args: { botId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => resetBotToken(ctx, parseId("botId", args.botId)),
+  }),
+}));

@@ -1,0 +1,110 @@
+import type { PrismaClient } from "./prisma/database.js";
+import { isUniqueViolation } from "./prisma/prisma-errors.js";
+import type { ChannelRecord, ChannelStore } from "./channel-store.js";
+
+const CHANNEL_FIELDS = { id: true, kind: true, guildId: true, name: true, position: true, ownerId: true, createdAt: true } as const;
+
+/** Both users of a one-to-one DM, in a canonical order: the DM's unique key. */
+function dmKey(a: bigint, b: bigint): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+
+/** {@link ChannelStore} on Postgres through Prisma (embedded PGlite or a real server). */
+export class PrismaChannelStore implements ChannelStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async createGuildChannel(input: { id: bigint; guildId: bigint; name: string }): Promise<ChannelRecord> {
+    return this.prisma.$transaction(async (tx) => {
+      const last = await tx.channel.aggregate({ where: { guildId: input.guildId }, _max: { position: true } });
+      return tx.channel.create({
+        data: { ...input, kind: "GUILD_TEXT", position: (last._max.position ?? -1) + 1 },
+        select: CHANNEL_FIELDS,
+      });
+    });
+  }
+
+  getChannels(ids: readonly bigint[]): Promise<ChannelRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.prisma.channel.findMany({ where: { id: { in: [...ids] } }, select: CHANNEL_FIELDS });
+  }
+
+  listGuildChannels(guildId: bigint): Promise<ChannelRecord[]> {
+    return this.prisma.channel.findMany({ where: { guildId }, orderBy: [{ position: "asc" }, { id: "asc" }], select: CHANNEL_FIELDS });
+  }
+
+  async updateGuildChannel(id: bigint, patch: { name?: string; position?: number }): Promise<ChannelRecord | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const channel = await tx.channel.findUnique({ where: { id }, select: CHANNEL_FIELDS });
+      if (!channel || channel.guildId === null) return null;
+      if (patch.name !== undefined) await tx.channel.update({ where: { id }, data: { name: patch.name } });
+      if (patch.position !== undefined) {
+        const siblings = await tx.channel.findMany({
+          where: { guildId: channel.guildId },
+          orderBy: [{ position: "asc" }, { id: "asc" }],
+          select: { id: true, position: true },
+        });
+        const order = siblings.filter((c) => c.id !== id);
+        order.splice(Math.min(patch.position, order.length), 0, { id, position: -1 });
+        for (const [index, sibling] of order.entries()) {
+          if (sibling.position !== index) await tx.channel.update({ where: { id: sibling.id }, data: { position: index } });
+        }
+      }
+      return tx.channel.findUnique({ where: { id }, select: CHANNEL_FIELDS });
+    });
+  }
+
+  async deleteChannel(id: bigint): Promise<boolean> {
+    const { count } = await this.prisma.channel.deleteMany({ where: { id } });
+    return count > 0;
+  }
+
+  async openDirectMessage(id: bigint, userA: bigint, userB: bigint): Promise<{ channel: ChannelRecord; created: boolean }> {
+    const key = dmKey(userA, userB);
+    const existing = await this.prisma.channel.findUnique({ where: { dmKey: key }, select: CHANNEL_FIELDS });
+    if (existing) return { channel: existing, created: false };
+    try {
+      const channel = await this.prisma.channel.create({
+        data: { id, kind: "DM", dmKey: key, recipients: { create: [{ userId: userA }, { userId: userB }] } },
+        select: CHANNEL_FIELDS,
+      });
+      return { channel, created: true };
+    } catch (error) {
+      // The other side opened the same DM at the same moment: theirs won, use it.
+      if (!isUniqueViolation(error)) throw error;
+      const channel = await this.prisma.channel.findUniqueOrThrow({ where: { dmKey: key }, select: CHANNEL_FIELDS });
+      return { channel, created: false };
+    }
+  }
+
+  createGroupDirectMessage(input: { id: bigint; ownerId: bigint; userIds: readonly bigint[] }): Promise<ChannelRecord> {
+    return this.prisma.channel.create({
+      data: {
+        id: input.id,
+        kind: "GROUP_DM",
+        ownerId: input.ownerId,
+        recipients: { create: [...new Set(input.userIds)].map((userId) => ({ userId })) },
+      },
+      select: CHANNEL_FIELDS,
+    });
+  }
+
+  async getRecipients(channelIds: readonly bigint[]): Promise<Map<bigint, bigint[]>> {
+    const result = new Map<bigint, bigint[]>(channelIds.map((id) => [id, []]));
+    if (channelIds.length === 0) return result;
+    const rows = await this.prisma.channelRecipient.findMany({
+      where: { channelId: { in: [...channelIds] } },
+      orderBy: [{ channelId: "asc" }, { userId: "asc" }],
+    });
+    for (const row of rows) result.get(row.channelId)?.push(row.userId);
+    return result;
+  }
+
+  async listDirectChannelsOfUser(userId: bigint): Promise<ChannelRecord[]> {
+    const rows = await this.prisma.channelRecipient.findMany({
+      where: { userId },
+      orderBy: { channelId: "desc" },
+      select: { channel: { select: CHANNEL_FIELDS } },
+    });
+    return rows.map((r) => r.channel);
+  }
+}

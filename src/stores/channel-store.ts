@@ -1,0 +1,52 @@
+export type ChannelKind = "GUILD_TEXT" | "DM" | "GROUP_DM";
+
+export interface ChannelRecord {
+  id: bigint;
+  kind: ChannelKind;
+  /** Set for guild channels only. */
+  guildId: bigint | null;
+  /** Null for one-to-one DMs. */
+  name: string | null;
+  /** Order within the guild's channel list (0 first); 0 for DMs. */
+  position: number;
+  /** Creator of a group DM; null otherwise. */
+  ownerId: bigint | null;
+  createdAt: Date;
+}
+
+/** Guild channels, DMs and group DMs, and who may read DMs. */
+export interface ChannelStore {
+  /** Creates a text channel at the end of the guild's list. */
+  createGuildChannel(input: { id: bigint; guildId: bigint; name: string }): Promise<ChannelRecord>;
+
+  /** The channels among `ids` that exist, in no particular order. */
+  getChannels(ids: readonly bigint[]): Promise<ChannelRecord[]>;
+
+  /** A guild's channels in display order (position, then id). */
+  listGuildChannels(guildId: bigint): Promise<ChannelRecord[]>;
+
+  /**
+   * Renames and/or moves a guild channel. Moving to `position` p places it at index p of the
+   * list (clamped to the end) and renumbers the others 0..n-1 in one transaction, so positions
+   * stay dense and unique. Null if the channel does not exist.
+   */
+  updateGuildChannel(id: bigint, patch: { name?: string; position?: number }): Promise<ChannelRecord | null>;
+
+  /** Deletes a channel (and its recipients); false if it did not exist. */
+  deleteChannel(id: bigint): Promise<boolean>;
+
+  /**
+   * The one-to-one DM between two users, created with `id` if it does not exist yet. Idempotent
+   * and safe under concurrency: both users, in either order, always get the same channel.
+   */
+  openDirectMessage(id: bigint, userA: bigint, userB: bigint): Promise<{ channel: ChannelRecord; created: boolean }>;
+
+  /** Creates a group DM whose recipients are `userIds` (the owner included). */
+  createGroupDirectMessage(input: { id: bigint; ownerId: bigint; userIds: readonly bigint[] }): Promise<ChannelRecord>;
+
+  /** Recipients of DM channels, keyed by channel id (user ids in ascending order). */
+  getRecipients(channelIds: readonly bigint[]): Promise<Map<bigint, bigint[]>>;
+
+  /** The DM and group DM channels `userId` is a recipient of, newest first. */
+  listDirectChannelsOfUser(userId: bigint): Promise<ChannelRecord[]>;
+}

@@ -1,0 +1,102 @@
+import type { PrismaClient } from "./prisma/database.js";
+import type { ChannelRecord } from "./channel-store.js";
+import { isUniqueViolation } from "./prisma/prisma-errors.js";
+import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, RedeemResult } from "./guild-store.js";
+
+/** {@link GuildStore} on Postgres through Prisma (embedded PGlite or a real server). */
+export class PrismaGuildStore implements GuildStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async createGuild(input: { id: bigint; name: string; ownerId: bigint; firstChannel: { id: bigint; name: string } }) {
+    const [guild, , channel] = await this.prisma.$transaction([
+      this.prisma.guild.create({ data: { id: input.id, name: input.name, ownerId: input.ownerId, memberCount: 1 } }),
+      this.prisma.member.create({ data: { guildId: input.id, userId: input.ownerId } }),
+      this.prisma.channel.create({
+        data: { id: input.firstChannel.id, kind: "GUILD_TEXT", guildId: input.id, name: input.firstChannel.name, position: 0 },
+      }),
+    ]);
+    return { guild, channel: channel as ChannelRecord };
+  }
+
+  getGuilds(ids: readonly bigint[]): Promise<GuildRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.prisma.guild.findMany({ where: { id: { in: [...ids] } } });
+  }
+
+  async renameGuild(id: bigint, name: string): Promise<GuildRecord | null> {
+    const { count } = await this.prisma.guild.updateMany({ where: { id }, data: { name } });
+    return count === 0 ? null : this.prisma.guild.findUnique({ where: { id } });
+  }
+
+  async deleteGuild(id: bigint): Promise<{ channelIds: bigint[] } | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const channels = await tx.channel.findMany({ where: { guildId: id }, select: { id: true } });
+      const { count } = await tx.guild.deleteMany({ where: { id } });
+      return count === 0 ? null : { channelIds: channels.map((c) => c.id) };
+    });
+  }
+
+  getMember(guildId: bigint, userId: bigint): Promise<MemberRecord | null> {
+    return this.prisma.member.findUnique({ where: { guildId_userId: { guildId, userId } } });
+  }
+
+  async listGuildIdsOfUser(userId: bigint): Promise<bigint[]> {
+    const rows = await this.prisma.member.findMany({ where: { userId }, orderBy: [{ joinedAt: "asc" }, { guildId: "asc" }], select: { guildId: true } });
+    return rows.map((r) => r.guildId);
+  }
+
+  listMembers(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<MemberRecord[]> {
+    return this.prisma.member.findMany({
+      where: { guildId, ...(page.afterUserId === null ? {} : { userId: { gt: page.afterUserId } }) },
+      orderBy: { userId: "asc" },
+      take: page.limit,
+    });
+  }
+
+  createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">): Promise<InviteRecord> {
+    return this.prisma.invite.create({ data: invite });
+  }
+
+  async redeemInvite(code: string, userId: bigint, now: Date): Promise<RedeemResult> {
+    try {
+      return await this.redeemOnce(code, userId, now);
+    } catch (error) {
+      // Two joins by the same user raced: the loser's INSERT hit the membership key.
+      if (!isUniqueViolation(error)) throw error;
+      const invite = await this.prisma.invite.findUnique({ where: { code }, include: { guild: true } });
+      if (!invite) return { status: "unknown" };
+      return { status: "already-member", guild: invite.guild };
+    }
+  }
+
+  private redeemOnce(code: string, userId: bigint, now: Date): Promise<RedeemResult> {
+    return this.prisma.$transaction(async (tx): Promise<RedeemResult> => {
+      const invite = await tx.invite.findUnique({ where: { code } });
+      if (!invite) return { status: "unknown" };
+      const existing = await tx.member.findUnique({ where: { guildId_userId: { guildId: invite.guildId, userId } } });
+      if (existing) {
+        const guild = await tx.guild.findUniqueOrThrow({ where: { id: invite.guildId } });
+        return { status: "already-member", guild };
+      }
+      if (invite.expiresAt !== null && invite.expiresAt <= now) return { status: "expired" };
+      // The use is counted with a guarded UPDATE, so concurrent joins cannot exceed maxUses.
+      const { count } = await tx.invite.updateMany({
+        where: { code, ...(invite.maxUses === null ? {} : { uses: { lt: invite.maxUses } }) },
+        data: { uses: { increment: 1 } },
+      });
+      if (count === 0) return { status: "exhausted" };
+      const member = await tx.member.create({ data: { guildId: invite.guildId, userId } });
+      const guild = await tx.guild.update({ where: { id: invite.guildId }, data: { memberCount: { increment: 1 } } });
+      return { status: "joined", guild, member };
+    });
+  }
+
+  async removeMember(guildId: bigint, userId: bigint): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.member.deleteMany({ where: { guildId, userId } });
+      if (count === 0) return false;
+      await tx.guild.update({ where: { id: guildId }, data: { memberCount: { decrement: 1 } } });
+      return true;
+    });
+  }
+}

@@ -1,0 +1,77 @@
+import type { ChannelRecord } from "./channel-store.js";
+
+export interface GuildRecord {
+  id: bigint;
+  name: string;
+  ownerId: bigint;
+  /** Exact: maintained in the same transaction as each membership change. */
+  memberCount: number;
+  createdAt: Date;
+}
+
+export interface MemberRecord {
+  guildId: bigint;
+  userId: bigint;
+  joinedAt: Date;
+}
+
+export interface InviteRecord {
+  code: string;
+  guildId: bigint;
+  inviterId: bigint;
+  /** Null: unlimited. */
+  maxUses: number | null;
+  uses: number;
+  /** Null: never expires. */
+  expiresAt: Date | null;
+  createdAt: Date;
+}
+
+/** Outcome of {@link GuildStore.redeemInvite}. */
+export type RedeemResult =
+  | { status: "joined"; guild: GuildRecord; member: MemberRecord }
+  | { status: "already-member"; guild: GuildRecord }
+  | { status: "unknown" | "expired" | "exhausted" };
+
+/** Guilds, memberships and invites. */
+export interface GuildStore {
+  /**
+   * Creates a guild owned by `ownerId`, makes the owner its first member and creates its first
+   * text channel, all or nothing.
+   */
+  createGuild(input: { id: bigint; name: string; ownerId: bigint; firstChannel: { id: bigint; name: string } }): Promise<{ guild: GuildRecord; channel: ChannelRecord }>;
+
+  /** The guilds among `ids` that exist, in no particular order. */
+  getGuilds(ids: readonly bigint[]): Promise<GuildRecord[]>;
+
+  /** Renames a guild; null if it does not exist. */
+  renameGuild(id: bigint, name: string): Promise<GuildRecord | null>;
+
+  /**
+   * Deletes a guild with its memberships, channels and invites; returns the ids of the deleted
+   * channels (so their message history can be dropped), or null if the guild did not exist.
+   */
+  deleteGuild(id: bigint): Promise<{ channelIds: bigint[] } | null>;
+
+  /** The membership of `userId` in `guildId`, or null. */
+  getMember(guildId: bigint, userId: bigint): Promise<MemberRecord | null>;
+
+  /** Ids of the guilds `userId` belongs to, oldest membership first. */
+  listGuildIdsOfUser(userId: bigint): Promise<bigint[]>;
+
+  /** Members ordered by user id, strictly after `afterUserId` when given; at most `limit`. */
+  listMembers(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<MemberRecord[]>;
+
+  /** Stores a new invite. The code is chosen by the caller and must be unique. */
+  createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">): Promise<InviteRecord>;
+
+  /**
+   * Joins `userId` to the invite's guild, atomically: checks expiry (against `now`) and max
+   * uses, counts the use, adds the membership and bumps the member count. Using an invite for
+   * a guild one already belongs to changes nothing and does not count as a use.
+   */
+  redeemInvite(code: string, userId: bigint, now: Date): Promise<RedeemResult>;
+
+  /** Removes a membership and decrements the member count; false if there was none. */
+  removeMember(guildId: bigint, userId: bigint): Promise<boolean>;
+}

@@ -1,0 +1,81 @@
+/** One message as stored. `createdAt` is not stored: it is the snowflake's time. */
+export interface MessageRecord {
+  id: bigint;
+  channelId: bigint;
+  authorId: bigint;
+  content: string;
+  editedAt: Date | null;
+  replyToId: bigint | null;
+  /** Users mentioned with `<@id>`, in order of first appearance, without duplicates. */
+  mentionIds: bigint[];
+  /** Client-chosen idempotency key, if the author sent one. */
+  nonce: string | null;
+}
+
+/** A page request. Bounds are exclusive; ids are snowflakes, so they are also times. */
+export interface PageQuery {
+  /** Only messages with id < before. */
+  before?: bigint;
+  /** Only messages with id > after. */
+  after?: bigint;
+  /** At most this many messages (1..MAX_PAGE_SIZE + 1; the extra one lets callers detect more). */
+  limit: number;
+  /**
+   * "newest": the `limit` newest messages in range, newest first (scrolling back).
+   * "oldest": the `limit` oldest messages in range, oldest first (scrolling forward).
+   */
+  from: "newest" | "oldest";
+}
+
+/** Largest page a caller may request from a MessageStore, plus one look-ahead row. */
+export const MAX_STORE_PAGE = 101;
+
+/** Outcome of {@link MessageStore.create}. */
+export interface CreateResult {
+  message: MessageRecord;
+  /** False when the nonce matched an earlier message, which is returned instead. */
+  created: boolean;
+}
+
+/**
+ * Message history, one ordered log per channel.
+ *
+ * Ordering: within a channel, messages are ordered by id (a snowflake, so by creation time);
+ * pages are gap-free and duplicate-free when a caller walks them by id cursor, whatever the
+ * adapter's partitioning. Reads after a write on the same instance see the write (adapters use
+ * a consistency level that guarantees it); other readers may lag briefly (history is eventually
+ * consistent across regions).
+ *
+ * Adapters: Postgres (embedded PGlite or a real server) and, later, Cassandra/ScyllaDB
+ * partitioned by (channel, time bucket). Every adapter passes test/contract/message-store.contract.ts.
+ */
+export interface MessageStore {
+  /**
+   * Stores a new message. Idempotent on (channelId, authorId, nonce) when a nonce is given: a
+   * repeat returns the first message (with `created: false`) and writes nothing, also when
+   * both requests race. Without a nonce every call creates a message. The caller supplies the
+   * id; ids must be unique per channel.
+   */
+  create(message: MessageRecord): Promise<CreateResult>;
+
+  /** One message, or null if it does not exist in that channel (or was deleted). */
+  get(channelId: bigint, id: bigint): Promise<MessageRecord | null>;
+
+  /** The messages among `ids` that exist in the channel, in no particular order. */
+  getMany(channelId: bigint, ids: readonly bigint[]): Promise<MessageRecord[]>;
+
+  /**
+   * Replaces content and mentions and sets `editedAt`; returns the new state, or null if the
+   * message does not exist. Last write wins.
+   */
+  edit(channelId: bigint, id: bigint, patch: { content: string; mentionIds: bigint[]; editedAt: Date }): Promise<MessageRecord | null>;
+
+  /** Deletes a message; true if it existed. Idempotent. A deleted nonce may be reused. */
+  delete(channelId: bigint, id: bigint): Promise<boolean>;
+
+  /** A page of a channel's history; see {@link PageQuery}. Messages of other channels never appear. */
+  page(channelId: bigint, query: PageQuery): Promise<MessageRecord[]>;
+
+  /** Deletes a channel's whole history (the channel or its guild was deleted). Idempotent. */
+  deleteChannel(channelId: bigint): Promise<void>;
+}

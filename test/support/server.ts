@@ -1,0 +1,143 @@
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+import { createApp, type App } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import type { Database } from "../../src/stores/prisma/database.js";
+import { openTestPglite } from "./databases.js";
+
+export interface GraphQLResponse<T = any> {
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string; [key: string]: unknown } }[];
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  wsUrl: string;
+  /** POSTs one operation; `token` becomes `Authorization: Bearer <token>`. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  /** A graphql-ws client authenticated with `token` (closed by `close()`). */
+  ws(token?: string, connectionParams?: Record<string, unknown>): Client;
+  /** Registers a user with a unique name and returns their token and id. */
+  signUp(prefix?: string): Promise<{ token: string; id: string; username: string }>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+/**
+ * Starts a real Concord server on an ephemeral port, on a fresh embedded database (or the one
+ * given), with the cheapest password hashing the config allows so tests stay fast.
+ */
+export async function startTestServer(options: { database?: Database; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const database = options.database ?? (await openTestPglite());
+  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", PASSWORD_HASH_COST: "10", LOG_LEVEL: "error", ...options.env });
+  const logs: string[] = [];
+  const app = await createApp(config, { database, logger: createLogger("warn", (line) => logs.push(line)) });
+  await app.start();
+  const url = `http://127.0.0.1:${app.port}/graphql`;
+  const wsUrl = url.replace("http", "ws");
+  const clients: Client[] = [];
+
+  const server: TestServer = {
+    app,
+    url,
+    wsUrl,
+    async gql(query, variables, token) {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GraphQLResponse;
+    },
+    ws(token, connectionParams) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: connectionParams ?? (token ? { authorization: `Bearer ${token}` } : {}),
+      });
+      clients.push(client);
+      return client;
+    },
+    async signUp(prefix = "user") {
+      const username = `${prefix}_${process.pid}_${++counter}`;
+      const res = await server.gql(`mutation($u: String!) { register(input: { username: $u, password: "correct horse" }) { token user { id } } }`, { u: username });
+      if (!res.data) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
+      return { token: res.data.register.token, id: res.data.register.user.id, username };
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await app.stop();
+      const unexpected = logs.filter((line) => line.includes('"level":"error"'));
+      if (unexpected.length > 0) throw new Error(`the server logged errors:\n${unexpected.join("\n")}`);
+    },
+  };
+  return server;
+}
+
+/** A live subscription collecting what it receives. */
+export interface Subscription<T = any> {
+  /** Every `next` payload so far. */
+  received: GraphQLResponse<T>[];
+  /** Resolves when at least `count` payloads arrived (rejects after `timeoutMs`). */
+  waitFor(count: number, timeoutMs?: number): Promise<GraphQLResponse<T>[]>;
+  /** Resolves when the server completed the subscription. */
+  completed: Promise<void>;
+  /** Stops it from the client side. */
+  unsubscribe(): void;
+}
+
+/** Subscribes and resolves once the server has accepted the operation (first-ack handshake aside). */
+export function subscribe<T = any>(client: Client, query: string, variables?: Record<string, unknown>): Subscription<T> {
+  const received: GraphQLResponse<T>[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  let onComplete!: () => void;
+  let onError!: (e: unknown) => void;
+  const completed = new Promise<void>((resolve, reject) => ((onComplete = resolve), (onError = reject)));
+  completed.catch(() => {});
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        received.push(value as GraphQLResponse<T>);
+        for (const w of [...waiters]) if (received.length >= w.count) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+      },
+      error: (error) => onError(error),
+      complete: () => onComplete(),
+    },
+  );
+  return {
+    received,
+    completed,
+    unsubscribe,
+    waitFor(count, timeoutMs = 5_000) {
+      if (received.length >= count) return Promise.resolve(received);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`waited ${timeoutMs} ms for ${count} events, got ${received.length}: ${JSON.stringify(received)}`)), timeoutMs);
+        waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(received)) });
+      });
+    },
+  };
+}
+
+/** Lets in-flight socket traffic land (subscriptions register asynchronously on the server). */
+export const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the server has at least `count` live subscriptions on a topic such as
+ * `channel:123`: graphql-ws does not acknowledge a subscription, and the bus is at-most-once, so
+ * a test that sends before the server subscribed would rightly miss the event.
+ */
+export async function waitForSubscribers(server: TestServer, topic: string, count = 1, timeoutMs = 5_000): Promise<void> {
+  const bus = server.app.services.bus as { subscriberCount?: (topic: string) => number };
+  if (!bus.subscriberCount) throw new Error("waitForSubscribers needs a bus that counts subscribers");
+  const deadline = Date.now() + timeoutMs;
+  while (bus.subscriberCount(topic) < count) {
+    if (Date.now() > deadline) throw new Error(`no ${count} subscribers on ${topic} after ${timeoutMs} ms (have ${bus.subscriberCount(topic)})`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
