@@ -1,0 +1,356 @@
+import { RedisPubSub } from "graphql-redis-subscriptions";
+import { Redis, type RedisOptions } from "ioredis";
+import { createLogger, type Logger } from "../logger.js";
+import type { EventBus, EventHandler, Unsubscribe } from "./event-bus.js";
+import { decodeEvent, encodeEvent } from "./event-codec.js";
+import type { ConcordEvent } from "./events.js";
+import { LocalFanout } from "./local-fanout.js";
+import type { Topic } from "./topics.js";
+
+export interface RedisEventBusOptions {
+  /** `redis://` or `rediss://` URL (REDIS_URL). */
+  url: string;
+  /**
+   * Put in front of every topic to make its Redis channel name (`concord:channel:123`), so
+   * several deployments (or test runs) can share one Redis without hearing each other.
+   * Default "concord:".
+   */
+  keyPrefix?: string;
+  /** Operational messages: connection lost/restored, malformed payloads dropped. Default: warnings to stderr. */
+  logger?: Logger;
+  /** A local handler threw (handlers must not throw; the others still run). Default: logged. */
+  onHandlerError?: (error: unknown, topic: Topic) => void;
+  /**
+   * Called once the subscriber connection is back after a drop and every topic has been
+   * subscribed again. Events published between the drop and this call were NOT delivered here:
+   * a good moment to tell live clients to catch up from history.
+   */
+  onResubscribed?: (topics: Topic[]) => void;
+  /** Reconnect delay for attempt n: min(maxMs, baseMs * 2^(n-1)), with jitter. Default 50 ms .. 2,000 ms. */
+  reconnect?: { baseMs?: number; maxMs?: number };
+  /** Longest wait for Redis to acknowledge a SUBSCRIBE before `subscribe` rejects. Default 5,000 ms. */
+  subscribeTimeoutMs?: number;
+  /** Longest wait for Redis to acknowledge a PUBLISH before `publish` rejects. Default 2,000 ms. */
+  publishTimeoutMs?: number;
+  /** CLIENT SETNAME of the two connections: `<name>:pub` and `<name>:sub`. Default "concord-event-bus". */
+  connectionName?: string;
+  /** Extra ioredis options (TLS, auth, timeouts), applied over the URL and under the bus's own settings. */
+  redisOptions?: RedisOptions;
+}
+
+/** What the deserializer hands on for a payload that is not a valid event: dropped, never delivered. */
+const MALFORMED = Symbol("malformed event");
+
+/** One Redis subscription of this instance, shared by all local handlers of its topic. */
+interface RemoteSubscription {
+  channel: string;
+  /** Settles when Redis acknowledged the SUBSCRIBE, with RedisPubSub's subscription id. */
+  acked: Promise<number>;
+  /** Set once acknowledged; until then the subscription cannot be released, only marked unused. */
+  id: number | undefined;
+}
+
+/**
+ * {@link EventBus} across instances through Redis pub/sub, built on graphql-redis-subscriptions'
+ * RedisPubSub over two ioredis connections (a subscriber connection can do nothing else).
+ *
+ * Fan-out: each instance holds ONE Redis subscription per topic while at least one local
+ * handler wants it, whatever the number of handlers, and drops it when the last one leaves.
+ * A message is decoded once per instance (RedisPubSub's deserializer) and the same event
+ * object is handed to every local handler through a {@link LocalFanout}.
+ *
+ * Ordering: one bus's publishes go out in call order on one connection and Redis relays a
+ * channel's messages in the order it received them, so every subscriber sees one publisher's
+ * events on a topic in publish order (possibly with a gap, never reordered).
+ *
+ * Redis outage (restart, failover, network cut) — delivery is AT-MOST-ONCE:
+ * - Both connections reconnect by themselves (capped exponential backoff, forever) and the
+ *   subscriber re-subscribes every topic it held (`autoResubscribe`); local handlers stay
+ *   registered, so live subscriptions resume without anyone re-subscribing.
+ * - Events published while either side is cut off are lost for live delivery: Redis pub/sub
+ *   keeps nothing for absent subscribers. Publishing fails fast instead of queueing: a publish
+ *   issued while disconnected waits at most for the next reconnect attempt (publisher
+ *   `maxRetriesPerRequest: 0`, at most `reconnect.maxMs`) or `publishTimeoutMs`, then rejects;
+ *   the caller logs it. A publish in flight when the connection dropped rejects too, although
+ *   Redis may have relayed it. Nothing is resent, so nothing is delivered twice.
+ * - Nothing is lost for good: the message was written to the MessageStore before it was
+ *   published. A client catches up by cursor: `Channel.messages(after: lastSeenId)` returns
+ *   every message after the last id it saw, in order (ids are snowflakes, so the cursor is
+ *   also a time); edits and deletions are read back the same way from current history.
+ *   `onResubscribed` marks when a gap may have happened.
+ * - `subscribe` during an outage waits for the SUBSCRIBE to be acknowledged after reconnection,
+ *   and rejects after `subscribeTimeoutMs` so a client is told rather than left hanging.
+ */
+export class RedisEventBus implements EventBus {
+  private readonly prefix: string;
+  private readonly log: Logger;
+  private readonly fanout: LocalFanout;
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly pubsub: RedisPubSub;
+  private readonly subscriptions = new Map<Topic, RemoteSubscription>();
+  private readonly subscribeTimeoutMs: number;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: RedisEventBusOptions) {
+    this.prefix = options.keyPrefix ?? "concord:";
+    this.log = options.logger ?? createLogger("warn");
+    this.subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
+    this.fanout = new LocalFanout(
+      options.onHandlerError ?? ((error, topic) => this.log.error("event handler failed", { error, topic })),
+    );
+
+    const baseMs = options.reconnect?.baseMs ?? 50;
+    const maxMs = options.reconnect?.maxMs ?? 2_000;
+    const name = options.connectionName ?? "concord-event-bus";
+    const common: RedisOptions = {
+      ...options.redisOptions,
+      // Never give up: a bus that stopped reconnecting would need a restart to work again.
+      retryStrategy: (attempt) => Math.round(Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + Math.random() / 2)),
+      keepAlive: options.redisOptions?.keepAlive ?? 10_000,
+    };
+    this.publisher = new Redis(options.url, {
+      ...common,
+      connectionName: `${name}:pub`,
+      // The offline queue stays on so a publish issued during a short blip (or before the first
+      // connection is ready) goes out once the connection is back, in order. It cannot grow
+      // without bound: with maxRetriesPerRequest 0 every failed connection attempt rejects all
+      // that is queued or in flight (so a publish waits at most one backoff step, <= maxMs), and
+      // commandTimeout bounds the wait when a dead connection is not noticed (no RST).
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.publishTimeoutMs ?? 2_000,
+    });
+    this.subscriber = new Redis(options.url, {
+      ...common,
+      connectionName: `${name}:sub`,
+      autoResubscribe: true,
+      // SUBSCRIBE/UNSUBSCRIBE wait for the connection instead of failing: they are few (topic
+      // churn, not traffic) and RedisPubSub's bookkeeping assumes they succeed. `subscribe`
+      // bounds its own wait with subscribeTimeoutMs.
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    guardFireAndForget(this.subscriber);
+    this.watch(this.publisher, "publisher");
+    this.watch(this.subscriber, "subscriber");
+
+    this.pubsub = new RedisPubSub({
+      publisher: this.publisher,
+      subscriber: this.subscriber,
+      serializer: (event: ConcordEvent) => encodeEvent(event),
+      // Runs once per message per instance, before the message is handed to the topic's one
+      // RedisPubSub subscription. It must not throw (RedisPubSub would pass the raw string on).
+      deserializer: (source, { channel }) => {
+        try {
+          return decodeEvent(typeof source === "string" ? source : source.toString("utf8"));
+        } catch (error) {
+          this.log.error("dropped a malformed event from Redis", { channel, error });
+          return MALFORMED;
+        }
+      },
+    });
+  }
+
+  /** Resolves when both connections are ready; rejects after `timeoutMs` with the last connection error. */
+  async connected(timeoutMs = 10_000): Promise<void> {
+    await Promise.all([this.publisher, this.subscriber].map((client) => whenReady(client, timeoutMs)));
+  }
+
+  async publish(topic: Topic, event: ConcordEvent): Promise<void> {
+    if (this.closing) throw new Error("RedisEventBus is closed");
+    await this.pubsub.publish(this.channelOf(topic), event);
+  }
+
+  async subscribe(topic: Topic, handler: EventHandler): Promise<Unsubscribe> {
+    if (this.closing) throw new Error("RedisEventBus is closed");
+    // The wrapper makes each subscription distinct, even for the same handler.
+    const own: EventHandler = (event) => handler(event);
+    this.fanout.add(topic, own);
+    const remote = this.subscriptions.get(topic) ?? this.openRemote(topic);
+    try {
+      await withTimeout(remote.acked, this.subscribeTimeoutMs, () =>
+        new Error(`Redis did not acknowledge SUBSCRIBE ${remote.channel} within ${this.subscribeTimeoutMs} ms`),
+      );
+    } catch (error) {
+      this.release(topic, own);
+      throw error;
+    }
+    if (this.closing) throw new Error("RedisEventBus is closed");
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.release(topic, own);
+    };
+  }
+
+  /** Live local subscriptions to a topic (tests wait on it instead of sleeping). */
+  subscriberCount(topic: Topic): number {
+    return this.fanout.count(topic);
+  }
+
+  /** Topics this instance holds a Redis subscription for, acknowledged or in flight (metrics, tests). */
+  remoteTopics(): Topic[] {
+    return [...this.subscriptions.keys()];
+  }
+
+  /** The Redis channel that carries a topic (key prefix + topic). */
+  channelOf(topic: Topic): string {
+    return this.prefix + topic;
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.fanout.clear();
+      this.subscriptions.clear();
+      await Promise.all([this.publisher, this.subscriber].map((client) => shutDown(client)));
+    })();
+    return this.closing;
+  }
+
+  private openRemote(topic: Topic): RemoteSubscription {
+    const channel = this.channelOf(topic);
+    const remote: RemoteSubscription = { channel, acked: undefined as never, id: undefined };
+    remote.acked = this.pubsub.subscribe(channel, (event: ConcordEvent | typeof MALFORMED) => {
+      if (event === MALFORMED || this.subscriptions.get(topic) !== remote) return;
+      this.fanout.deliver(topic, event);
+    });
+    // RedisPubSub also rejects an internal promise nobody awaits when a SUBSCRIBE fails (e.g.
+    // flushed by close() during an outage); without a handler that is an unhandled rejection.
+    (this.pubsub as unknown as PubSubInternals).subsPendingRefsMap?.get(channel)?.pending?.catch?.(() => {});
+    this.subscriptions.set(topic, remote);
+    remote.acked.then(
+      (id) => {
+        remote.id = id;
+        // Every handler left (or timed out) while the SUBSCRIBE was in flight.
+        if (this.subscriptions.get(topic) !== remote || this.fanout.count(topic) === 0) this.dropRemote(topic, remote);
+      },
+      (error: unknown) => {
+        if (this.subscriptions.get(topic) === remote) this.subscriptions.delete(topic);
+        if (!this.closing) this.log.warn("Redis SUBSCRIBE failed", { channel, error });
+      },
+    );
+    return remote;
+  }
+
+  /** Removes one local handler; the topic's Redis subscription goes with the last one. */
+  private release(topic: Topic, handler: EventHandler): void {
+    if (!this.fanout.remove(topic, handler)) return;
+    const remote = this.subscriptions.get(topic);
+    // Still waiting for its acknowledgement: the `acked` callback drops it if nobody came back.
+    if (remote && remote.id !== undefined) this.dropRemote(topic, remote);
+  }
+
+  private dropRemote(topic: Topic, remote: RemoteSubscription): void {
+    if (this.subscriptions.get(topic) === remote) this.subscriptions.delete(topic);
+    if (this.closing || remote.id === undefined) return;
+    try {
+      this.pubsub.unsubscribe(remote.id);
+    } catch (error) {
+      this.log.warn("Redis UNSUBSCRIBE failed", { channel: remote.channel, error });
+    }
+  }
+
+  /** Logs connection loss and recovery; after a subscriber reconnection, reports the resubscribed topics. */
+  private watch(client: Redis, role: "publisher" | "subscriber"): void {
+    let lost = false;
+    let lastError = "";
+    client.on("error", (error: Error) => {
+      // One line per distinct error, not one per reconnect attempt.
+      if (error.message === lastError) return;
+      lastError = error.message;
+      this.log.warn("Redis event bus connection error", { role, error: error.message });
+    });
+    client.on("close", () => {
+      if (this.closing || lost) return;
+      lost = true;
+      this.log.warn("Redis event bus connection lost; reconnecting (events published meanwhile are not delivered live)", { role });
+    });
+    client.on("ready", () => {
+      lastError = "";
+      if (!lost || this.closing) return;
+      lost = false;
+      if (role === "publisher") return this.log.info("Redis event bus publisher reconnected", {});
+      // ioredis has just re-sent SUBSCRIBE for every channel; replies come in order, so the PING
+      // answers after all of them.
+      const topics = [...this.subscriptions.entries()].filter(([, r]) => r.id !== undefined).map(([t]) => t);
+      client.ping().then(
+        () => {
+          this.log.info("Redis event bus resubscribed", { topics: topics.length });
+          this.options.onResubscribed?.(topics);
+        },
+        () => {},
+      );
+    });
+  }
+}
+
+/** Creates a {@link RedisEventBus} and waits until it is connected; closes it and rethrows if it cannot connect in time. */
+export async function createRedisEventBus(options: RedisEventBusOptions & { connectTimeoutMs?: number }): Promise<RedisEventBus> {
+  const bus = new RedisEventBus(options);
+  try {
+    await bus.connected(options.connectTimeoutMs ?? 10_000);
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
+  return bus;
+}
+
+interface PubSubInternals {
+  subsPendingRefsMap?: Map<string, { pending?: { catch?: (onRejected: () => void) => unknown } }>;
+}
+
+/**
+ * RedisPubSub calls UNSUBSCRIBE/PUNSUBSCRIBE without looking at the result, and ioredis'
+ * auto-resubscribe does the same with SUBSCRIBE. Those only fail when the connection is
+ * closed for good (close() during an outage); observe the promises so that is not an
+ * unhandled rejection. Callers that do look (RedisPubSub's subscribe callback) still see errors.
+ */
+function guardFireAndForget(client: Redis): void {
+  const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ["subscribe", "unsubscribe", "psubscribe", "punsubscribe"]) {
+    const original = methods[name]!.bind(client);
+    methods[name] = (...args: unknown[]) => {
+      const result = original(...args);
+      if (result instanceof Promise) result.catch(() => {});
+      return result;
+    };
+  }
+}
+
+function whenReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError: Error | undefined;
+    const onError = (error: Error) => void (lastError = error);
+    const done = () => {
+      clearTimeout(timer);
+      client.off("ready", onReady).off("error", onError).off("end", onEnd);
+    };
+    const onReady = () => (done(), resolve());
+    const onEnd = () => (done(), reject(new Error("Redis connection closed before it was ready")));
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`Redis not ready within ${timeoutMs} ms${lastError ? `: ${lastError.message}` : ""}`));
+    }, timeoutMs);
+    client.on("ready", onReady).on("error", onError).on("end", onEnd);
+  });
+}
+
+/** QUIT if connected (lets replies in flight arrive), then make sure the socket is gone and no reconnect is pending. */
+async function shutDown(client: Redis): Promise<void> {
+  if (client.status === "ready") {
+    await withTimeout(client.quit(), 1_000, () => new Error("QUIT timed out")).catch(() => {});
+  }
+  client.disconnect();
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,195 @@
+import type { UserRecord } from "../stores/account-store.js";
+import type { ChannelRecord } from "../stores/channel-store.js";
+import type { GuildRecord } from "../stores/guild-store.js";
+import type { MessageRecord } from "../stores/message-store.js";
+import type { ConcordEvent, EventOf, EventType } from "./events.js";
+
+/**
+ * The wire format of {@link ConcordEvent} between instances (Redis pub/sub payloads).
+ *
+ * Plain JSON loses both of the event union's non-JSON types: a bigint id cannot be stringified
+ * at all (and as a number it would lose precision above 2^53), and a Date turns into a string
+ * that comes back as a string. So they travel as one-key tagged objects:
+ *
+ *   bigint 123n                             → {"$n":"123"}   (signed 64-bit range)
+ *   Date 2026-01-02T03:04:05.678Z           → {"$d":"2026-01-02T03:04:05.678Z"}
+ *
+ * Tags are unambiguous because every other value in an event is a string, number, boolean,
+ * null, array, or a record with fixed field names: text that merely looks like a tag (message
+ * content `{"$n":"1"}`) is a JSON string and stays one. Encoding refuses an object that has a
+ * `$n`/`$d` key of its own, so a tag can only ever come from a bigint or a Date.
+ *
+ * Decoding checks the result against the event union (known `type`, every field present with
+ * its type); fields it does not know are kept, so an instance one release behind still accepts
+ * events a newer one extended during a rolling deploy.
+ */
+
+/** Thrown for input that is not a well-formed event, or an event that cannot be encoded. */
+export class EventCodecError extends Error {
+  override name = "EventCodecError";
+}
+
+const BIGINT_TAG = "$n";
+const DATE_TAG = "$d";
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]{0,18})$/;
+// Exactly what Date#toISOString produces (years 0000-9999, or ±YYYYYY beyond).
+const ISO_TEXT = /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The event as one JSON text; throws {@link EventCodecError} if it holds something the format cannot carry. */
+export function encodeEvent(event: ConcordEvent): string {
+  return JSON.stringify(event, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // `value` has already been through Date#toJSON; the holder still has the Date itself.
+    const raw = this[key];
+    if (raw instanceof Date) {
+      if (Number.isNaN(raw.getTime())) throw new EventCodecError(`${key}: invalid Date`);
+      return { [DATE_TAG]: raw.toISOString() };
+    }
+    if (typeof value === "bigint") {
+      if (value < INT64_MIN || value > INT64_MAX) throw new EventCodecError(`${key}: ${value} is outside the signed 64-bit range`);
+      return { [BIGINT_TAG]: value.toString() };
+    }
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      // JSON would silently write null.
+      throw new EventCodecError(`${key}: ${value} is not a finite number`);
+    }
+    if (value !== null && typeof value === "object" && (Object.hasOwn(value, BIGINT_TAG) || Object.hasOwn(value, DATE_TAG))) {
+      throw new EventCodecError(`${key || "event"}: an object with a "${BIGINT_TAG}" or "${DATE_TAG}" key would read back as a tag`);
+    }
+    return value;
+  });
+}
+
+/** The event encoded by {@link encodeEvent}, with bigints and Dates restored; throws {@link EventCodecError} on anything else. */
+export function decodeEvent(text: string): ConcordEvent {
+  if (typeof text !== "string") throw new EventCodecError(`expected a string, got ${typeof text}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text, reviveTag);
+  } catch (error) {
+    if (error instanceof EventCodecError) throw error;
+    throw new EventCodecError(`not JSON: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw new EventCodecError("expected an event object");
+  const type = parsed.type;
+  if (typeof type !== "string" || !Object.hasOwn(EVENT_FIELDS, type)) {
+    throw new EventCodecError(`unknown event type ${JSON.stringify(type)}`);
+  }
+  check(parsed, EVENT_FIELDS[type as EventType] as Fields, type);
+  return parsed as ConcordEvent;
+}
+
+function reviveTag(_key: string, value: unknown): unknown {
+  if (!isPlainObject(value)) return value;
+  const isBigint = Object.hasOwn(value, BIGINT_TAG);
+  if (!isBigint && !Object.hasOwn(value, DATE_TAG)) return value;
+  if (Object.keys(value).length !== 1) throw new EventCodecError(`a tagged value has extra keys: ${Object.keys(value).join(", ")}`);
+  if (isBigint) {
+    const digits = value[BIGINT_TAG];
+    if (typeof digits !== "string" || !INTEGER_TEXT.test(digits)) throw new EventCodecError(`bad bigint ${JSON.stringify(digits)}`);
+    const n = BigInt(digits);
+    if (n < INT64_MIN || n > INT64_MAX) throw new EventCodecError(`bigint ${digits} is outside the signed 64-bit range`);
+    return n;
+  }
+  const iso = value[DATE_TAG];
+  const date = typeof iso === "string" && ISO_TEXT.test(iso) ? new Date(iso) : null;
+  // The round trip rejects dates that parse but do not exist (2026-02-30).
+  if (!date || Number.isNaN(date.getTime()) || date.toISOString() !== iso) throw new EventCodecError(`bad date ${JSON.stringify(iso)}`);
+  return date;
+}
+
+// What each event must contain. The mapped types make the compiler insist that every event
+// type and every field of every record is listed, so the check cannot fall behind events.ts.
+type Kind = "id" | "id?" | "string" | "string?" | "int" | "bool" | "date" | "date?" | "ids" | readonly string[] | Fields;
+interface Fields {
+  readonly [field: string]: Kind;
+}
+type FieldsOf<T> = { readonly [K in keyof T]-?: Kind };
+
+const USER: FieldsOf<UserRecord> = { id: "id", username: "string", bot: "bool", botOwnerId: "id?", createdAt: "date" };
+const MESSAGE: FieldsOf<MessageRecord> = {
+  id: "id",
+  channelId: "id",
+  authorId: "id",
+  content: "string",
+  editedAt: "date?",
+  replyToId: "id?",
+  mentionIds: "ids",
+  nonce: "string?",
+};
+const CHANNEL: FieldsOf<ChannelRecord> = {
+  id: "id",
+  kind: ["GUILD_TEXT", "DM", "GROUP_DM"],
+  guildId: "id?",
+  name: "string?",
+  position: "int",
+  ownerId: "id?",
+  createdAt: "date",
+};
+const GUILD: FieldsOf<GuildRecord> = { id: "id", name: "string", ownerId: "id", memberCount: "int", createdAt: "date" };
+const REASON = ["LEFT", "KICKED", "GUILD_DELETED"] as const;
+
+const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type">> } = {
+  MessageCreated: { channelId: "id", message: MESSAGE, author: USER },
+  MessageUpdated: { channelId: "id", message: MESSAGE, author: USER },
+  MessageDeleted: { channelId: "id", messageId: "id" },
+  ChannelDeleted: { channelId: "id", guildId: "id?" },
+  ChannelCreated: { guildId: "id", channel: CHANNEL },
+  ChannelUpdated: { guildId: "id", channel: CHANNEL },
+  GuildUpdated: { guild: GUILD },
+  GuildDeleted: { guildId: "id" },
+  MemberJoined: { guildId: "id", user: USER },
+  MemberLeft: { guildId: "id", userId: "id", reason: REASON },
+  GuildJoined: { userId: "id", guild: GUILD },
+  GuildLeft: { userId: "id", guildId: "id", reason: REASON },
+  DirectMessageOpened: { userId: "id", channel: CHANNEL },
+  SessionRevoked: { userId: "id", tokenHash: "string" },
+};
+
+function check(value: Record<string, unknown>, fields: Fields, path: string): void {
+  for (const [field, kind] of Object.entries(fields)) {
+    const at = `${path}.${field}`;
+    if (!Object.hasOwn(value, field)) throw new EventCodecError(`${at} is missing`);
+    const v = value[field];
+    if (typeof kind !== "string") {
+      if (isStringList(kind)) {
+        if (typeof v !== "string" || !kind.includes(v)) throw new EventCodecError(`${at}: expected one of ${kind.join(", ")}`);
+      } else {
+        if (!isPlainObject(v)) throw new EventCodecError(`${at}: expected an object`);
+        check(v, kind, at);
+      }
+      continue;
+    }
+    const nullable = kind.endsWith("?");
+    if (nullable && v === null) continue;
+    const ok = (() => {
+      switch (kind) {
+        case "id":
+        case "id?":
+          return typeof v === "bigint";
+        case "string":
+        case "string?":
+          return typeof v === "string";
+        case "date":
+        case "date?":
+          return v instanceof Date;
+        case "int":
+          return Number.isSafeInteger(v);
+        case "bool":
+          return typeof v === "boolean";
+        case "ids":
+          return Array.isArray(v) && v.every((item) => typeof item === "bigint");
+      }
+    })();
+    if (!ok) throw new EventCodecError(`${at}: expected ${kind.replace("?", " or null")}`);
+  }
+}
+
+function isStringList(kind: readonly string[] | Fields): kind is readonly string[] {
+  return Array.isArray(kind);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Date);
+}

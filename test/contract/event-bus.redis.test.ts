@@ -1,0 +1,246 @@
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Logger } from "../../src/logger.js";
+import type { EventHandler } from "../../src/pubsub/event-bus.js";
+import { createRedisEventBus, RedisEventBus, type RedisEventBusOptions } from "../../src/pubsub/event-bus.redis.js";
+import type { ConcordEvent } from "../../src/pubsub/events.js";
+import { topics, type Topic } from "../../src/pubsub/topics.js";
+import { requireService } from "../support/services.js";
+import { eventBusContract } from "./event-bus.contract.js";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** Every channel of this run is under its own prefix, so runs (and other suites) sharing the server never meet. */
+const RUN_PREFIX = `concord-test:${process.pid}-${Date.now().toString(36)}:`;
+
+/** Keeps the bus's operational log in memory: the tests stay quiet and can look at it. */
+function memoryLogger(): Logger & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
+  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, fields });
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+let buses = 0;
+/** A connected bus with a connection name unique to it, so tests can find (and kill) exactly its connections. */
+async function openBus(options: Partial<RedisEventBusOptions> = {}) {
+  const logger = memoryLogger();
+  const connectionName = `${RUN_PREFIX.replaceAll(":", "-")}bus${++buses}`;
+  const bus = await createRedisEventBus({ url: REDIS_URL, keyPrefix: RUN_PREFIX, logger, connectionName, ...options });
+  return Object.assign(bus, { logger, connectionName });
+}
+
+describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () => {
+  // The unchanged contract: the same behaviour as MemoryEventBus, through a real Redis.
+  eventBusContract("RedisEventBus", async () => {
+    const bus = await openBus();
+    return { bus, close: () => bus.close() };
+  });
+
+  describe("RedisEventBus across instances", () => {
+    let admin: Redis;
+    const open: RedisEventBus[] = [];
+    let topicNumber = 0;
+    const freshTopic = (): Topic => topics.channel(BigInt(Date.now()) * 1000n + BigInt(++topicNumber));
+
+    beforeAll(() => {
+      admin = new Redis(REDIS_URL);
+    });
+    afterAll(async () => {
+      await admin.quit();
+    });
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((bus) => bus.close()));
+    });
+    async function instance(options: Partial<RedisEventBusOptions> = {}) {
+      const bus = await openBus(options);
+      open.push(bus);
+      return bus;
+    }
+
+    function recorder(): EventHandler & { events: ConcordEvent[] } {
+      const events: ConcordEvent[] = [];
+      return Object.assign((event: ConcordEvent) => void events.push(event), { events });
+    }
+    const numbered = (n: number): ConcordEvent => ({ type: "MessageDeleted", channelId: 1n, messageId: BigInt(n) });
+    const numbers = (handler: { events: ConcordEvent[] }) =>
+      handler.events.map((e) => (e.type === "MessageDeleted" ? Number(e.messageId) : Number.NaN));
+
+    async function until(condition: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 5_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await condition())) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    /** How many connections Redis counts as subscribed to the topic's channel (one per instance, if the bus does its job). */
+    async function redisSubscribers(bus: RedisEventBus, topic: Topic): Promise<number> {
+      const reply = (await admin.call("PUBSUB", "NUMSUB", bus.channelOf(topic))) as [string, number];
+      return Number(reply[1]);
+    }
+    /** Redis's client id of one of the bus's two connections. */
+    async function clientId(name: string): Promise<string | undefined> {
+      const list = (await admin.call("CLIENT", "LIST")) as string;
+      return list.split("\n").find((line) => line.includes(` name=${name} `))?.match(/^id=(\d+)/)?.[1];
+    }
+
+    it("delivers 1,000 events published on instance A to subscribers on instance B, in publish order, decoded once per instance", async () => {
+      const [a, b] = [await instance(), await instance()];
+      const topic = freshTopic();
+      const [first, second] = [recorder(), recorder()];
+      await b.subscribe(topic, first);
+      await b.subscribe(topic, second);
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 1_000; i++) sends.push(a.publish(topic, numbered(i)));
+      await Promise.all(sends);
+      await until(() => first.events.length >= 1_000 && second.events.length >= 1_000, () => `B got ${first.events.length}`);
+      const expected = Array.from({ length: 1_000 }, (_, i) => i);
+      expect(numbers(first)).toEqual(expected);
+      expect(numbers(second)).toEqual(expected);
+      // Both local handlers got the very same decoded object: one decode per message per instance.
+      expect(first.events.every((event, i) => event === second.events[i])).toBe(true);
+    });
+
+    it("holds one Redis subscription per topic per instance, however many local handlers, and drops it after the last one leaves", async () => {
+      const [a, b] = [await instance(), await instance()];
+      const topic = freshTopic();
+      // Subscribed all at once: the 49 that arrive while the first SUBSCRIBE is in flight share it.
+      const onA = await Promise.all(Array.from({ length: 50 }, () => a.subscribe(topic, recorder())));
+      const onB = await Promise.all(Array.from({ length: 50 }, () => b.subscribe(topic, recorder())));
+      expect(a.subscriberCount(topic)).toBe(50);
+      expect(await redisSubscribers(a, topic)).toBe(2);
+
+      onB.forEach((unsubscribe) => unsubscribe());
+      expect(b.subscriberCount(topic)).toBe(0);
+      await until(async () => (await redisSubscribers(a, topic)) === 1, () => "B's subscription is still there");
+      onA.slice(1).forEach((unsubscribe) => unsubscribe());
+      expect(await redisSubscribers(a, topic)).toBe(1);
+      onA[0]!();
+      await until(async () => (await redisSubscribers(a, topic)) === 0, () => "A's subscription is still there");
+
+      // And the topic works again afterwards.
+      const again = recorder();
+      await b.subscribe(topic, again);
+      expect(await redisSubscribers(a, topic)).toBe(1);
+      await a.publish(topic, numbered(1));
+      await until(() => again.events.length === 1, () => "no event after resubscribing");
+    });
+
+    it("a subscribe that times out during an outage leaves no Redis subscription behind once Redis answers", async () => {
+      let resubscribed = 0;
+      // Reconnecting takes 200-400 ms, far longer than subscribe is allowed to wait.
+      const a = await instance({ subscribeTimeoutMs: 50, reconnect: { baseMs: 400, maxMs: 400 }, onResubscribed: () => resubscribed++ });
+      const topic = freshTopic();
+      const subscriberId = await clientId(`${a.connectionName}:sub`);
+      expect(await admin.call("CLIENT", "KILL", "ID", subscriberId!)).toBe(1);
+      await until(
+        () => a.logger.lines.some((line) => line.message.includes("connection lost") && line.fields?.role === "subscriber"),
+        () => "the bus did not notice",
+      );
+      await expect(a.subscribe(topic, recorder())).rejects.toThrow(/did not acknowledge SUBSCRIBE/);
+      expect(a.subscriberCount(topic)).toBe(0);
+      // The SUBSCRIBE is still queued: it goes out on reconnection and is dropped as soon as it is acknowledged.
+      expect(a.remoteTopics()).toEqual([topic]);
+      await until(() => resubscribed === 1, () => "no reconnection");
+      await until(async () => a.remoteTopics().length === 0 && (await redisSubscribers(a, topic)) === 0, () => "subscription left behind");
+
+      // The topic is as good as new.
+      const handler = recorder();
+      await a.subscribe(topic, handler);
+      await a.publish(topic, numbered(1));
+      await until(() => handler.events.length === 1, () => "no event after the outage");
+      expect(await redisSubscribers(a, topic)).toBe(1);
+    });
+
+    it("instances with different key prefixes sharing one Redis do not hear each other", async () => {
+      const [a, other] = [await instance(), await instance({ keyPrefix: `${RUN_PREFIX}other:` })];
+      const topic = freshTopic();
+      const [mine, theirs] = [recorder(), recorder()];
+      await a.subscribe(topic, mine);
+      await other.subscribe(topic, theirs);
+      await other.publish(topic, numbered(1));
+      await a.publish(topic, numbered(2));
+      await until(() => mine.events.length === 1 && theirs.events.length === 1, () => "not delivered");
+      expect(numbers(mine)).toEqual([2]);
+      expect(numbers(theirs)).toEqual([1]);
+    });
+
+    it("logs and drops malformed payloads, and keeps delivering the valid ones", async () => {
+      const b = await instance();
+      const topic = freshTopic();
+      const handler = recorder();
+      await b.subscribe(topic, handler);
+      for (const junk of ["not json", '{"type":"Nope"}', '{"type":"MessageDeleted","channelId":1,"messageId":{"$n":"2"}}', '{"$n":"1"}']) {
+        await admin.publish(b.channelOf(topic), junk);
+      }
+      await admin.publish(b.channelOf(topic), '{"type":"MessageDeleted","channelId":{"$n":"1"},"messageId":{"$n":"42"}}');
+      await until(() => handler.events.length === 1, () => "the valid event did not arrive");
+      expect(numbers(handler)).toEqual([42]);
+      expect(b.logger.lines.filter((line) => line.message.includes("malformed"))).toHaveLength(4);
+    });
+
+    it("reconnects and resubscribes by itself when Redis drops its connections under load, keeping publish order", async () => {
+      const resubscribed: Topic[][] = [];
+      const [a, b] = [await instance(), await instance({ onResubscribed: (t) => resubscribed.push(t) })];
+      const topic = freshTopic();
+      const handler = recorder();
+      await b.subscribe(topic, handler);
+
+      // A publishes continuously, one after another, as the channel sequencer does.
+      let stop = false;
+      let sent = 0;
+      let failed = 0;
+      const load = (async () => {
+        for (let i = 0; !stop; i++) {
+          await a.publish(topic, numbered(i)).then(() => sent++, () => failed++);
+          if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      })();
+      await until(() => handler.events.length >= 200, () => `only ${handler.events.length} before the kill`);
+
+      // What a Redis restart does to the bus's connections, without stopping the shared server:
+      // kill exactly this test's two connections (the ID filter keeps other suites' clients alive).
+      const subscriberId = await clientId(`${b.connectionName}:sub`);
+      const publisherId = await clientId(`${a.connectionName}:pub`);
+      expect(subscriberId && publisherId).toBeTruthy();
+      expect(await admin.call("CLIENT", "KILL", "TYPE", "pubsub", "ID", subscriberId!)).toBe(1);
+      expect(await admin.call("CLIENT", "KILL", "TYPE", "normal", "ID", publisherId!)).toBe(1);
+      const atKill = handler.events.length;
+
+      // Nobody re-subscribes by hand: the bus has to find its way back.
+      await until(() => resubscribed.length > 0, () => "the subscriber did not resubscribe");
+      expect(resubscribed[0]).toEqual([topic]);
+      await until(() => handler.events.length > atKill + 100, () => `no events after the reconnect (got ${handler.events.length}, ${atKill} at the kill)`);
+      stop = true;
+      await load;
+
+      expect(await clientId(`${b.connectionName}:sub`)).not.toBe(subscriberId);
+      expect(await clientId(`${a.connectionName}:pub`)).not.toBe(publisherId);
+      expect(await redisSubscribers(b, topic)).toBe(1);
+      // At most once and in order: gaps are allowed (that is what history is for), reordering and duplicates are not.
+      const got = numbers(handler);
+      expect(got.every((n, i) => i === 0 || n > got[i - 1]!)).toBe(true);
+      expect(got.length).toBeLessThanOrEqual(sent + failed);
+      expect(b.logger.lines.some((line) => line.message.includes("connection lost"))).toBe(true);
+
+      // After recovery nothing is lost any more.
+      const before = handler.events.length;
+      for (let i = 0; i < 100; i++) await a.publish(topic, numbered(1_000_000 + i));
+      await until(() => handler.events.length === before + 100, () => `got ${handler.events.length - before} of 100 after recovery`);
+      expect(numbers(handler).slice(before)).toEqual(Array.from({ length: 100 }, (_, i) => 1_000_000 + i));
+    });
+
+    it("with Redis unreachable, publish and subscribe fail fast and close() is clean", async () => {
+      const unreachable = "redis://127.0.0.1:1";
+      await expect(createRedisEventBus({ url: unreachable, logger: memoryLogger(), connectTimeoutMs: 300 })).rejects.toThrow(/not ready within 300 ms/);
+
+      const bus = new RedisEventBus({ url: unreachable, logger: memoryLogger(), subscribeTimeoutMs: 300, reconnect: { maxMs: 200 } });
+      const started = Date.now();
+      await expect(bus.publish(freshTopic(), numbered(1))).rejects.toThrow();
+      await expect(bus.subscribe(freshTopic(), recorder())).rejects.toThrow(/did not acknowledge SUBSCRIBE/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      // The SUBSCRIBE still queued for a connection that never comes is failed by close(): no unhandled rejection.
+      await bus.close();
+      await bus.close();
+      await expect(bus.publish(freshTopic(), numbered(1))).rejects.toThrow(/closed/);
+    });
+  });
+});
