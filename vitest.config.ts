@@ -7,6 +7,11 @@ import { defineConfig } from "vitest/config";
  * service that does not answer fails the run instead (test/support/services.ts).
  */
 export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS (main) and ESM (module) copies; Node loads the CJS one for libraries
+    // (Pothos, yoga), so tests must use it too or "another realm" instanceof checks fail.
+    alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],

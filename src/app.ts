@@ -4,13 +4,18 @@ import type { Services } from "./context.js";
 import { createIdGenerator } from "./ids/snowflake.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createGateway, GRAPHQL_PATH, type Gateway } from "./gateway/server.js";
+import type { EventBus } from "./pubsub/event-bus.js";
 import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
+import { createRedisEventBus } from "./pubsub/event-bus.redis.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
 import { PrismaAccountStore } from "./stores/account-store.prisma.js";
 import { PrismaChannelStore } from "./stores/channel-store.prisma.js";
 import { PrismaGuildStore } from "./stores/guild-store.prisma.js";
 import { PostgresMessageStore } from "./stores/message-store.postgres.js";
 import { openDatabase, type Database } from "./stores/prisma/database.js";
+import { openCassandra, type Cassandra } from "./stores/cassandra/client.js";
+import { CassandraMessageStore } from "./stores/message-store.cassandra.js";
+import type { MessageStore } from "./stores/message-store.js";
 
 export interface App {
   services: Services;
@@ -27,6 +32,36 @@ export interface App {
 /** Thrown when a backend named in the configuration cannot be used; its message is one line for the operator. */
 export class StartupError extends Error {
   override name = "StartupError";
+}
+
+async function openConfiguredBus(config: Config, logger: Logger): Promise<EventBus> {
+  const onHandlerError = (error: unknown, topic: string) => logger.error("event handler failed", { error, topic });
+  if (!config.redisUrl) return new MemoryEventBus(onHandlerError);
+  try {
+    const bus = await createRedisEventBus({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      logger,
+      onHandlerError,
+      connectionName: `concord-${config.workerId}`,
+    });
+    logger.info("event bus ready", { kind: "redis", url: redactUrl(config.redisUrl) });
+    return bus;
+  } catch (error) {
+    throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
+  }
+}
+
+async function openConfiguredCassandra(config: Config, logger: Logger): Promise<Cassandra | undefined> {
+  if (config.messageStore !== "cassandra" || !config.cassandra) return undefined;
+  try {
+    const cassandra = await openCassandra(config.cassandra);
+    for (const warning of cassandra.warnings) logger.warn(warning);
+    logger.info("message store ready", { kind: "cassandra", keyspace: cassandra.keyspace, migrated: cassandra.migrated });
+    return cassandra;
+  } catch (error) {
+    throw new StartupError(`CASSANDRA_CONTACT_POINTS: ${(error as Error).message}`);
+  }
 }
 
 async function openConfiguredDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -56,13 +91,27 @@ async function openConfiguredDatabase(config: Config, logger: Logger): Promise<D
 export async function createApp(config: Config, options: { logger?: Logger; database?: Database } = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   // Tests hand in an already-open database (loaded from a migrated template); nothing else does.
-  const db = options.database ?? (await openConfiguredDatabase(config, logger));
-  const bus = new MemoryEventBus((error, topic) => logger.error("event handler failed", { error, topic }));
+  // Open each backend in turn; if one fails, close those already open so the process can exit.
+  const opened: (() => Promise<void>)[] = [];
+  let bus: EventBus, db: Database, cassandra: Cassandra | undefined;
+  try {
+    bus = await openConfiguredBus(config, logger);
+    opened.push(() => bus.close());
+    db = options.database ?? (await openConfiguredDatabase(config, logger));
+    opened.push(() => db.close());
+    cassandra = await openConfiguredCassandra(config, logger);
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw error;
+  }
+  const messages: MessageStore = cassandra
+    ? new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency })
+    : new PostgresMessageStore(db.prisma);
   const services: Services = {
     accounts: new PrismaAccountStore(db.prisma),
     guilds: new PrismaGuildStore(db.prisma),
     channels: new PrismaChannelStore(db.prisma),
-    messages: new PostgresMessageStore(db.prisma),
+    messages,
     bus,
     newId: createIdGenerator(config.workerId),
     sequencer: new ChannelSequencer((error) => logger.error("publish failed", { error })),
@@ -94,6 +143,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
         await services.sequencer.drain();
         await bus.close();
         await db.close().catch((error) => logger.error("closing the database failed", { error }));
+        await cassandra?.close().catch((error) => logger.error("closing Cassandra failed", { error }));
       })();
       return stopping;
     },

@@ -1,3 +1,5 @@
+import { parseConsistency, parseReplication, type CassandraOptions } from "./stores/cassandra/client.js";
+
 /**
  * Configuration from environment variables, validated once at start-up. Nothing else in the
  * code reads `process.env`: the composition root (app.ts) passes what each part needs.
@@ -13,6 +15,14 @@ export interface Config {
   databasePoolSize: number;
   /** Where embedded PGlite keeps its files. */
   dataDir: string;
+  /** Where message history lives: the metadata Postgres (embedded or real) or Cassandra/ScyllaDB. */
+  messageStore: "postgres" | "cassandra";
+  /** Cassandra/ScyllaDB connection; set when messageStore is "cassandra". */
+  cassandra: CassandraOptions | undefined;
+  /** Redis for the cross-instance event bus; undefined keeps events inside this process. */
+  redisUrl: string | undefined;
+  /** Put in front of every Redis channel name, so deployments can share a Redis. */
+  redisKeyPrefix: string;
   /** Snowflake worker id, unique per running instance (0-1023). */
   workerId: number;
   /** log2 of scrypt's N for new password hashes (cost doubles per step). */
@@ -66,6 +76,40 @@ export function loadConfig(env: Env): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(`DATABASE_URL: expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redactUrl(databaseUrl))}`);
   }
+  const messageStore = (env.MESSAGE_STORE || "postgres") as Config["messageStore"];
+  if (messageStore !== "postgres" && messageStore !== "cassandra") {
+    problems.push(`MESSAGE_STORE=${JSON.stringify(env.MESSAGE_STORE)}: expected postgres or cassandra`);
+  }
+  let cassandra: CassandraOptions | undefined;
+  if (messageStore === "cassandra") {
+    const keyspace = env.CASSANDRA_KEYSPACE || "concord";
+    if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) {
+      problems.push(`CASSANDRA_KEYSPACE=${JSON.stringify(keyspace)}: expected lower-case letters, digits and _, starting with a letter (at most 48)`);
+    }
+    let replication: CassandraOptions["replication"] = { class: "SimpleStrategy", replicationFactor: 1 };
+    try {
+      replication = parseReplication(env.CASSANDRA_REPLICATION || "SimpleStrategy:1");
+    } catch (error) {
+      problems.push(`CASSANDRA_REPLICATION=${(error as Error).message}`);
+    }
+    const consistency = parseConsistency(env.CASSANDRA_CONSISTENCY || "LOCAL_QUORUM");
+    if (consistency === null) problems.push(`CASSANDRA_CONSISTENCY=${JSON.stringify(env.CASSANDRA_CONSISTENCY)}: expected a consistency level such as LOCAL_QUORUM, QUORUM or ONE`);
+    cassandra = {
+      contactPoints: (env.CASSANDRA_CONTACT_POINTS || "127.0.0.1:9042").split(",").map((p) => p.trim()).filter(Boolean),
+      localDataCenter: env.CASSANDRA_LOCAL_DC || "datacenter1",
+      keyspace,
+      username: env.CASSANDRA_USERNAME || undefined,
+      password: env.CASSANDRA_PASSWORD || undefined,
+      replication,
+      consistency: consistency ?? "LOCAL_QUORUM",
+    };
+  }
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push(`REDIS_URL: expected a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
+  }
+  const redisKeyPrefix = env.REDIS_KEY_PREFIX || "concord:";
+  if (/\s/.test(redisKeyPrefix)) problems.push(`REDIS_KEY_PREFIX=${JSON.stringify(redisKeyPrefix)}: must not contain whitespace`);
   const logLevel = (env.LOG_LEVEL || "info") as Config["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: expected debug, info, warn or error`);
@@ -77,6 +121,10 @@ export function loadConfig(env: Env): Config {
     databaseUrl,
     databasePoolSize: int("DATABASE_POOL_SIZE", 10, 1, 1000),
     dataDir: env.DATA_DIR || "./.data",
+    messageStore,
+    cassandra,
+    redisUrl,
+    redisKeyPrefix,
     workerId: int("WORKER_ID", 0, 0, 1023),
     passwordHashCost: int("PASSWORD_HASH_COST", 15, 10, 20),
     maxRequestBytes: int("MAX_REQUEST_BYTES", 100_000, 1_000, 10_000_000),
@@ -92,5 +140,12 @@ export function loadConfig(env: Env): Config {
 
 /** Hides the password in a connection URL before it is printed. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    // Not a URL the WHATWG parser accepts: hide everything up to the last "@" of the authority.
+    return url.replace(/\/\/([^:/@]*):.*@/, "//$1:***@");
+  }
 }

@@ -54,16 +54,21 @@ function byId<T extends { id: bigint }>(ids: readonly bigint[], rows: T[]): (T |
   return ids.map((id) => map.get(id) ?? null);
 }
 
-/** Fresh loaders for one request. Keys are bigint ids; DataLoader compares them by value. */
-export function createLoaders(services: Services): Loaders {
+/**
+ * Fresh loaders for one request. Keys are bigint ids; DataLoader compares them by value.
+ * `cache: false` keeps batching but not caching: for subscriptions, whose context lives as long
+ * as the stream, a cache would grow without bound and serve stale names and memberships.
+ */
+export function createLoaders(services: Services, options: { cache: boolean } = { cache: true }): Loaders {
+  const { cache } = options;
   return {
-    user: new DataLoader(async (ids) => byId(ids, await services.accounts.getUsers(ids))),
-    guild: new DataLoader(async (ids) => byId(ids, await services.guilds.getGuilds(ids))),
-    channel: new DataLoader(async (ids) => byId(ids, await services.channels.getChannels(ids))),
+    user: new DataLoader(async (ids) => byId(ids, await services.accounts.getUsers(ids)), { cache }),
+    guild: new DataLoader(async (ids) => byId(ids, await services.guilds.getGuilds(ids)), { cache }),
+    channel: new DataLoader(async (ids) => byId(ids, await services.channels.getChannels(ids)), { cache }),
     recipients: new DataLoader(async (ids) => {
       const map = await services.channels.getRecipients(ids);
       return ids.map((id) => map.get(id) ?? []);
-    }),
+    }, { cache }),
     member: new DataLoader(
       (keys) =>
         Promise.all(
@@ -72,6 +77,7 @@ export function createLoaders(services: Services): Loaders {
             return services.guilds.getMember(guildId, userId);
           }),
         ),
+      { cache },
     ),
     message: new DataLoader(async (keys) => {
       const byChannel = new Map<bigint, bigint[]>();
@@ -86,7 +92,7 @@ export function createLoaders(services: Services): Loaders {
         }),
       );
       return keys.map((key) => found.get(key) ?? null);
-    }),
+    }, { cache }),
   };
 }
 
@@ -94,6 +100,7 @@ export function createLoaders(services: Services): Loaders {
 export function createContext(
   services: Services,
   auth: { viewer: UserRecord | null; tokenHash: string | null; authFailure: string | null },
+  options: { longLived?: boolean } = {},
 ): RequestContext {
-  return { services, ...auth, loaders: createLoaders(services) };
+  return { services, ...auth, loaders: createLoaders(services, { cache: !options.longLived }) };
 }

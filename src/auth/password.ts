@@ -29,9 +29,17 @@ export async function hashPassword(password: string, logN: number): Promise<stri
 
 /** Checks a password against a stored hash in constant time; false for malformed hashes. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, logN, r, p, salt, hash] = stored.split("$");
-  if (scheme !== "scrypt" || !logN || !r || !p || !salt || !hash) return false;
+  const [scheme, logNText, rText, pText, salt, hash] = stored.split("$");
+  if (scheme !== "scrypt" || !salt || !hash) return false;
+  const [logN, r, p] = [Number(logNText), Number(rText), Number(pText)];
+  // A corrupt or hostile hash must not make scrypt throw or allocate gigabytes.
+  const sane = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
+  if (!sane(logN, 20) || !sane(r, 32) || !sane(p, 16)) return false;
   const expected = Buffer.from(hash, "base64url");
-  const key = await derive(password, Buffer.from(salt, "base64url"), scryptOptions(Number(logN), Number(r), Number(p)));
-  return key.length === expected.length && timingSafeEqual(key, expected);
+  try {
+    const key = await derive(password, Buffer.from(salt, "base64url"), scryptOptions(logN, r, p));
+    return key.length === expected.length && timingSafeEqual(key, expected);
+  } catch {
+    return false;
+  }
 }

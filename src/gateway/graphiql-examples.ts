@@ -1,7 +1,7 @@
 /** The operations GraphiQL opens with: a guided tour for someone trying Concord for the first time. */
 export const EXAMPLE_OPERATIONS = `# Welcome to Concord. Run these in order (the ▶ button picks one).
 # 1. Register (or Login); copy the token into the Headers tab as
-#    {"Authorization": "Bearer <token>"} — GraphiQL also sends it on the WebSocket.
+#    {"Authorization": "Bearer <token>"}; it is sent with subscriptions too.
 mutation Register {
   register(input: { username: "ada", password: "correct horse battery" }) {
     token

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import type { ExecutionArgs } from "graphql";
+import { getOperationAST, type ExecutionArgs, type GraphQLError } from "graphql";
 import { createYoga } from "graphql-yoga";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
@@ -33,6 +33,8 @@ export interface Gateway {
 interface InitialContext {
   request: Request;
   wsAuth?: RequestAuth;
+  /** True for subscriptions: their context lives as long as the stream. */
+  longLived?: boolean;
 }
 
 function tooLarge(res: ServerResponse, max: number) {
@@ -46,6 +48,9 @@ function tooLarge(res: ServerResponse, max: number) {
  * query limits, error masking and context building are identical on either transport.
  */
 export function createGateway(services: Services, options: GatewayOptions): Gateway {
+  const maskError = createErrorMasker(services.logger);
+  // graphql-ws sends what onSubscribe returns as is: give those errors codes as yoga does.
+  const operationErrors = (errors: readonly unknown[]) => errors.map((error) => maskError(error) as GraphQLError);
   const yoga = createYoga<InitialContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -53,11 +58,11 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     landingPage: false,
     graphiql: options.graphiql ? { subscriptionsProtocol: "WS", title: "Concord GraphiQL", defaultQuery: EXAMPLE_OPERATIONS } : false,
     renderGraphiQL,
-    maskedErrors: { maskError: createErrorMasker(services.logger) },
+    maskedErrors: { maskError },
     plugins: useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request.headers.get("authorization")));
-      return createContext(services, auth);
+      return createContext(services, auth, { longLived: initial.longLived === true });
     },
   });
 
@@ -74,30 +79,43 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   });
 
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: options.maxRequestBytes });
-  const ws = useServer<Record<string, unknown> | undefined, { auth?: Promise<RequestAuth> }>(
+  const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
     {
-      // Authenticate once per connection; each operation still gets fresh loaders.
+      // The credential is kept per connection but checked per operation (one indexed lookup),
+      // so a token revoked by logout cannot start new subscriptions on a socket it opened.
       onConnect: (ctx) => {
-        ctx.extra.auth = resolveAuth(services, ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        ctx.extra.credential = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const wsAuth = await ctx.extra.auth!;
+        // GraphiQL sends its Headers tab in each operation's extensions rather than in
+        // connection_init; such a header wins for that operation.
+        const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
+        const header = headers.authorization ?? headers.Authorization;
+        const wsAuth = await resolveAuth(services, header ?? ctx.extra.credential);
         const enveloped = yoga.getEnveloped({ ...ctx, request: ctx.extra.request, socket: ctx.extra.socket, params: payload, wsAuth });
         let document;
         try {
           document = enveloped.parse(payload.query);
         } catch (error) {
-          return [error as import("graphql").GraphQLError];
+          return operationErrors([error]);
         }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
+        let errors: readonly GraphQLError[];
+        try {
+          // graphql-armor's rules throw rather than report: either way the client gets an error
+          // message for this operation, and the socket with its other subscriptions lives on.
+          errors = enveloped.validate(enveloped.schema, document);
+        } catch (error) {
+          return operationErrors([error]);
+        }
+        if (errors.length > 0) return operationErrors(errors);
+        const longLived = getOperationAST(document, payload.operationName)?.operation === "subscription";
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue: await enveloped.contextFactory({ longLived }),
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
         return args;

@@ -20,6 +20,7 @@ function channelName(field: string, value: string): string {
 
 /** Creates a text channel at the end of a guild's list (owner only). */
 export async function createChannel(ctx: RequestContext, input: { guildId: bigint; name: string }): Promise<ChannelRecord> {
+  requireViewer(ctx);
   const name = channelName("name", input.name);
   await ownedGuild(ctx, input.guildId, "create channels");
   const channel = await ctx.services.channels.createGuildChannel({ id: ctx.services.newId(), guildId: input.guildId, name });
@@ -28,10 +29,14 @@ export async function createChannel(ctx: RequestContext, input: { guildId: bigin
 }
 
 /** A guild channel whose guild the viewer owns; NOT_FOUND/FORBIDDEN otherwise. */
-async function ownedChannel(ctx: RequestContext, channelId: bigint, action: string): Promise<ChannelRecord & { guildId: bigint }> {
+async function ownedChannel(
+  ctx: RequestContext,
+  channelId: bigint,
+  action: { verb: string; participle: string },
+): Promise<ChannelRecord & { guildId: bigint }> {
   const channel = await readableChannel(ctx, channelId);
-  if (channel.guildId === null) throw forbidden(`Direct message channels cannot be ${action}.`);
-  await ownedGuild(ctx, channel.guildId, `${action.replace(/d$/, "")} channels`);
+  if (channel.guildId === null) throw forbidden(`Direct message channels cannot be ${action.participle}.`);
+  await ownedGuild(ctx, channel.guildId, `${action.verb} channels`);
   return channel as ChannelRecord & { guildId: bigint };
 }
 
@@ -40,10 +45,11 @@ export async function updateChannel(
   ctx: RequestContext,
   input: { channelId: bigint; name?: string | null; position?: number | null },
 ): Promise<ChannelRecord> {
+  requireViewer(ctx);
   const name = input.name === null || input.name === undefined ? undefined : channelName("name", input.name);
   const position = optionalInt("position", input.position, 0, 10_000) ?? undefined;
   if (name === undefined && position === undefined) throw badInput("name", "Give a new name, a new position, or both.");
-  await ownedChannel(ctx, input.channelId, "edited");
+  await ownedChannel(ctx, input.channelId, { verb: "edit", participle: "edited" });
   const channel = await ctx.services.channels.updateGuildChannel(input.channelId, { name, position });
   if (!channel || channel.guildId === null) throw notFound("Channel", String(input.channelId));
   await ctx.services.bus.publish(topics.guild(channel.guildId), { type: "ChannelUpdated", guildId: channel.guildId, channel });
@@ -52,7 +58,7 @@ export async function updateChannel(
 
 /** Deletes a guild channel and its history (owner only); its subscribers are told and stopped. */
 export async function deleteChannel(ctx: RequestContext, channelId: bigint): Promise<boolean> {
-  const channel = await ownedChannel(ctx, channelId, "deleted");
+  const channel = await ownedChannel(ctx, channelId, { verb: "delete", participle: "deleted" });
   const { services } = ctx;
   if (!(await services.channels.deleteChannel(channelId))) throw notFound("Channel", String(channelId));
   const event = { type: "ChannelDeleted", channelId, guildId: channel.guildId } as const;

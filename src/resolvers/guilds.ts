@@ -26,6 +26,7 @@ export async function createGuild(ctx: RequestContext, input: { name: string }):
 
 /** Renames a guild (owner only). */
 export async function updateGuild(ctx: RequestContext, input: { guildId: bigint; name: string }): Promise<GuildRecord> {
+  requireViewer(ctx);
   const name = guildName("name", input.name);
   await ownedGuild(ctx, input.guildId, "rename it");
   const guild = await ctx.services.guilds.renameGuild(input.guildId, name);

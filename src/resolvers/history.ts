@@ -44,7 +44,7 @@ export async function channelHistory(ctx: RequestContext, channel: ChannelRecord
   if (args.around != null && (args.after != null || args.before != null)) {
     throw badInput("around", "around cannot be combined with after or before.");
   }
-  if (args.around == null && forward && backward) throw badInput("last", "Use first/after to go forward or last/before to go back, not a mix.");
+  if (args.around == null && forward && backward) throw badInput(args.last != null ? "last" : "before", "Use first/after to go forward or last/before to go back, not a mix.");
   const store = ctx.services.messages;
 
   if (args.around == null && forward) {

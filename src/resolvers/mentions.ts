@@ -9,10 +9,12 @@ export function parseMentions(content: string): bigint[] {
   const ids: bigint[] = [];
   const seen = new Set<string>();
   for (const match of content.matchAll(/<@!?(\d{1,19})>/g)) {
-    const raw = match[1]!;
-    if (seen.has(raw)) continue;
-    seen.add(raw);
-    ids.push(BigInt(raw));
+    const id = BigInt(match[1]!);
+    // Compare numbers, not digit strings: <@5> and <@005> are the same user.
+    const key = id.toString();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    ids.push(id);
     if (ids.length === MAX_MENTIONS) break;
   }
   return ids;

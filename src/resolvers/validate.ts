@@ -16,7 +16,10 @@ export function parseId(field: string, value: string): bigint {
 /** Rejects control characters other than newline and tab, which break rendering and logs. */
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 
-/** Trims and checks a length in user-perceived characters (code points), and control characters. */
+/**
+ * Trims and checks a length in Unicode code points (so "é" or "😀" count once; an emoji built
+ * from several code points, like a family or a skin tone, counts several), and control characters.
+ */
 export function text(field: string, value: string, min: number, max: number, options: { multiline?: boolean } = {}): string {
   const trimmed = value.trim();
   const length = [...trimmed].length;

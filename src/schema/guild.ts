@@ -31,7 +31,7 @@ GuildRef.implement({
       type: MemberRef,
       description: "Members ordered by user id; the cursor is the user id. At most 100 per page (default 50); `first`/`after` only.",
       resolve: async (guild, args, ctx) => {
-        if (args.last != null || args.before != null) throw badInput("last", "Members page forward only: use first and after.");
+        if (args.last != null || args.before != null) throw badInput(args.last != null ? "last" : "before", "Members page forward only: use first and after.");
         const { members, hasNextPage } = await listMembers(ctx, guild, { first: args.first, after: optionalId("after", args.after) });
         return {
           edges: members.map((m) => ({ cursor: String(m.userId), node: m })),

@@ -2,7 +2,19 @@ import type { PrismaClient } from "./prisma/database.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import type { ChannelRecord, ChannelStore } from "./channel-store.js";
 
-const CHANNEL_FIELDS = { id: true, kind: true, guildId: true, name: true, position: true, ownerId: true, createdAt: true } as const;
+/** The columns of a {@link ChannelRecord}. */
+export const CHANNEL_FIELDS = { id: true, kind: true, guildId: true, name: true, position: true, ownerId: true, createdAt: true } as const;
+
+type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
+
+/**
+ * Serialises changes to one guild's channel positions (create, move, delete) by locking the
+ * guild's row for the transaction: without it, two concurrent creates read the same max
+ * position, and concurrent moves renumber from stale lists.
+ */
+async function lockGuildChannels(tx: Tx, guildId: bigint): Promise<void> {
+  await tx.$queryRaw`SELECT id FROM guilds WHERE id = ${guildId} FOR UPDATE`;
+}
 
 /** Both users of a one-to-one DM, in a canonical order: the DM's unique key. */
 function dmKey(a: bigint, b: bigint): string {
@@ -15,6 +27,7 @@ export class PrismaChannelStore implements ChannelStore {
 
   async createGuildChannel(input: { id: bigint; guildId: bigint; name: string }): Promise<ChannelRecord> {
     return this.prisma.$transaction(async (tx) => {
+      await lockGuildChannels(tx, input.guildId);
       const last = await tx.channel.aggregate({ where: { guildId: input.guildId }, _max: { position: true } });
       return tx.channel.create({
         data: { ...input, kind: "GUILD_TEXT", position: (last._max.position ?? -1) + 1 },
@@ -38,6 +51,7 @@ export class PrismaChannelStore implements ChannelStore {
       if (!channel || channel.guildId === null) return null;
       if (patch.name !== undefined) await tx.channel.update({ where: { id }, data: { name: patch.name } });
       if (patch.position !== undefined) {
+        await lockGuildChannels(tx, channel.guildId);
         const siblings = await tx.channel.findMany({
           where: { guildId: channel.guildId },
           orderBy: [{ position: "asc" }, { id: "asc" }],
@@ -54,8 +68,23 @@ export class PrismaChannelStore implements ChannelStore {
   }
 
   async deleteChannel(id: bigint): Promise<boolean> {
-    const { count } = await this.prisma.channel.deleteMany({ where: { id } });
-    return count > 0;
+    return this.prisma.$transaction(async (tx) => {
+      const located = await tx.channel.findUnique({ where: { id }, select: { guildId: true } });
+      if (!located) return false;
+      if (located.guildId !== null) await lockGuildChannels(tx, located.guildId);
+      // Read the position again under the lock: a concurrent move may have changed it.
+      const channel = await tx.channel.findUnique({ where: { id }, select: { guildId: true, position: true } });
+      if (!channel) return false;
+      await tx.channel.delete({ where: { id } });
+      // Keep the guild's positions dense (0..n-1): close the gap the channel leaves.
+      if (channel.guildId !== null) {
+        await tx.channel.updateMany({
+          where: { guildId: channel.guildId, position: { gt: channel.position } },
+          data: { position: { decrement: 1 } },
+        });
+      }
+      return true;
+    });
   }
 
   async openDirectMessage(id: bigint, userA: bigint, userB: bigint): Promise<{ channel: ChannelRecord; created: boolean }> {

@@ -32,7 +32,7 @@ export interface ChannelStore {
    */
   updateGuildChannel(id: bigint, patch: { name?: string; position?: number }): Promise<ChannelRecord | null>;
 
-  /** Deletes a channel (and its recipients); false if it did not exist. */
+  /** Deletes a channel (and its recipients) and closes the gap in its guild's positions; false if it did not exist. */
   deleteChannel(id: bigint): Promise<boolean>;
 
   /**

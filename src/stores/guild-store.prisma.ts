@@ -1,5 +1,5 @@
 import type { PrismaClient } from "./prisma/database.js";
-import type { ChannelRecord } from "./channel-store.js";
+import { CHANNEL_FIELDS } from "./channel-store.prisma.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, RedeemResult } from "./guild-store.js";
 
@@ -13,9 +13,10 @@ export class PrismaGuildStore implements GuildStore {
       this.prisma.member.create({ data: { guildId: input.id, userId: input.ownerId } }),
       this.prisma.channel.create({
         data: { id: input.firstChannel.id, kind: "GUILD_TEXT", guildId: input.id, name: input.firstChannel.name, position: 0 },
+        select: CHANNEL_FIELDS,
       }),
     ]);
-    return { guild, channel: channel as ChannelRecord };
+    return { guild, channel };
   }
 
   getGuilds(ids: readonly bigint[]): Promise<GuildRecord[]> {

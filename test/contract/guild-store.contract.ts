@@ -1,0 +1,358 @@
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { createIdGenerator } from "../../src/ids/snowflake.js";
+import type { AccountStore, UserRecord } from "../../src/stores/account-store.js";
+import type { ChannelStore } from "../../src/stores/channel-store.js";
+import type { GuildRecord, GuildStore, MemberRecord } from "../../src/stores/guild-store.js";
+
+/**
+ * The stores of one adapter family on one database: guilds need users (and own channels), so
+ * the suite needs the sibling stores to set up and to observe.
+ */
+export interface GuildStoreFixture {
+  accounts: AccountStore;
+  guilds: GuildStore;
+  channels: ChannelStore;
+  /**
+   * An invite's stored use count, read straight from the backing store (null if no such
+   * invite): the port has no reader for it, yet "counts the use" is one of its guarantees.
+   */
+  inviteUses(code: string): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export interface GuildStoreContractOptions {
+  /**
+   * Whether the adapter's backing service is there. False: every test is reported as skipped
+   * (with the reason the check logged); throwing fails the suite (CI must prove every adapter).
+   */
+  available?: () => Promise<boolean>;
+}
+
+const byId = <T extends { id: bigint }>(rows: readonly T[]) => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+const ascending = (ids: readonly bigint[]) => [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The behaviour every {@link GuildStore} adapter must have, as stated in the port's JSDoc,
+ * including the atomicity of invite redemption under concurrent joins.
+ * One database per suite run; each test makes its own users and guilds.
+ */
+export function guildStoreContract(name: string, factory: () => Promise<GuildStoreFixture>, options: GuildStoreContractOptions = {}) {
+  describe(`GuildStore contract: ${name}`, () => {
+    const nextId = createIdGenerator(2);
+    let fixture: GuildStoreFixture | undefined;
+
+    beforeAll(async () => {
+      if (options.available && !(await options.available())) return;
+      fixture = await factory();
+    });
+    afterAll(async () => {
+      await fixture?.close();
+    });
+
+    /** The stores under test, or a skip when the adapter's service is absent. */
+    function stores(ctx: TestContext): GuildStoreFixture {
+      if (!fixture) ctx.skip(`${name}: backing service not available`);
+      return fixture;
+    }
+
+    function makeUser(f: GuildStoreFixture): Promise<UserRecord> {
+      const id = nextId();
+      return f.accounts.createUser({ id, username: `user${id}`, passwordHash: null, bot: false, botOwnerId: null });
+    }
+    async function makeGuild(f: GuildStoreFixture, owner?: UserRecord) {
+      const ownerId = (owner ?? (await makeUser(f))).id;
+      return f.guilds.createGuild({ id: nextId(), name: "Engines", ownerId, firstChannel: { id: nextId(), name: "general" } });
+    }
+    async function makeInvite(f: GuildStoreFixture, guild: GuildRecord, extra: { maxUses?: number | null; expiresAt?: Date | null } = {}) {
+      return f.guilds.createInvite({ code: `inv${nextId()}`, guildId: guild.id, inviterId: guild.ownerId, maxUses: null, expiresAt: null, ...extra });
+    }
+    async function memberCount(f: GuildStoreFixture, guildId: bigint): Promise<number | undefined> {
+      return (await f.guilds.getGuilds([guildId]))[0]?.memberCount;
+    }
+    async function allMembers(f: GuildStoreFixture, guildId: bigint): Promise<bigint[]> {
+      return (await f.guilds.listMembers(guildId, { afterUserId: null, limit: 1_000 })).map((m) => m.userId);
+    }
+    const member = (guildId: bigint, userId: bigint): MemberRecord => ({ guildId, userId, joinedAt: expect.any(Date) as Date });
+
+    describe("createGuild", () => {
+      it("creates the guild with memberCount 1, the owner's membership and a GUILD_TEXT first channel at 0", async (ctx) => {
+        const f = stores(ctx);
+        const owner = await makeUser(f);
+        const [id, channelId] = [nextId(), nextId()];
+        const { guild, channel } = await f.guilds.createGuild({ id, name: "Analytical", ownerId: owner.id, firstChannel: { id: channelId, name: "general" } });
+        expect(guild).toEqual({ id, name: "Analytical", ownerId: owner.id, memberCount: 1, createdAt: expect.any(Date) });
+        expect(channel).toMatchObject({ id: channelId, kind: "GUILD_TEXT", guildId: id, name: "general", position: 0, ownerId: null });
+        expect(await f.guilds.getGuilds([id])).toEqual([guild]);
+        expect(await f.guilds.getMember(id, owner.id)).toEqual(member(id, owner.id));
+        expect(await allMembers(f, id)).toEqual([owner.id]);
+        expect((await f.channels.listGuildChannels(id)).map((c) => c.id)).toEqual([channelId]);
+        expect(await f.guilds.listGuildIdsOfUser(owner.id)).toEqual([id]);
+      });
+
+      it("returns the first channel exactly as getChannels reads it (a ChannelRecord, nothing more)", async (ctx) => {
+        const f = stores(ctx);
+        const { channel } = await makeGuild(f);
+        const [read] = await f.channels.getChannels([channel.id]);
+        expect(read).toBeDefined();
+        expect(channel).toStrictEqual(read);
+      });
+
+      it("is all or nothing: a failing first channel leaves no guild and no membership", async (ctx) => {
+        const f = stores(ctx);
+        const owner = await makeUser(f);
+        const { channel: taken } = await makeGuild(f);
+        const id = nextId();
+        await expect(
+          f.guilds.createGuild({ id, name: "Doomed", ownerId: owner.id, firstChannel: { id: taken.id, name: "clash" } }),
+        ).rejects.toThrow();
+        expect(await f.guilds.getGuilds([id])).toEqual([]);
+        expect(await f.guilds.getMember(id, owner.id)).toBeNull();
+        expect(await f.guilds.listGuildIdsOfUser(owner.id)).toEqual([]);
+      });
+    });
+
+    it("getGuilds returns the existing guilds among the ids, ignores missing ones, [] for no ids", async (ctx) => {
+      const f = stores(ctx);
+      const { guild: a } = await makeGuild(f);
+      const { guild: b } = await makeGuild(f);
+      expect(byId(await f.guilds.getGuilds([b.id, nextId(), a.id]))).toEqual(byId([a, b]));
+      expect(await f.guilds.getGuilds([nextId()])).toEqual([]);
+      expect(await f.guilds.getGuilds([])).toEqual([]);
+    });
+
+    it("renameGuild returns the renamed guild (other fields kept) and null when it does not exist", async (ctx) => {
+      const f = stores(ctx);
+      const { guild } = await makeGuild(f);
+      const renamed = await f.guilds.renameGuild(guild.id, "Difference Engine");
+      expect(renamed).toEqual({ ...guild, name: "Difference Engine" });
+      expect(await f.guilds.getGuilds([guild.id])).toEqual([renamed]);
+      expect(await f.guilds.renameGuild(nextId(), "ghost")).toBeNull();
+    });
+
+    describe("deleteGuild", () => {
+      it("returns every channel id and removes the guild, memberships, channels and invites", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, channel: first } = await makeGuild(f);
+        const second = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "random" });
+        const third = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "help" });
+        const joiner = await makeUser(f);
+        const invite = await makeInvite(f, guild);
+        expect((await f.guilds.redeemInvite(invite.code, joiner.id, new Date())).status).toBe("joined");
+        const { guild: bystander, channel: bystanderChannel } = await makeGuild(f, joiner);
+
+        const result = await f.guilds.deleteGuild(guild.id);
+        expect(result).not.toBeNull();
+        expect(ascending(result!.channelIds)).toEqual(ascending([first.id, second.id, third.id]));
+        expect(await f.guilds.getGuilds([guild.id])).toEqual([]);
+        expect(await f.guilds.getMember(guild.id, guild.ownerId)).toBeNull();
+        expect(await f.guilds.getMember(guild.id, joiner.id)).toBeNull();
+        expect(await f.guilds.listGuildIdsOfUser(joiner.id)).toEqual([bystander.id]);
+        expect(await f.channels.getChannels([first.id, second.id, third.id])).toEqual([]);
+        expect(await f.channels.listGuildChannels(guild.id)).toEqual([]);
+        expect(await f.guilds.redeemInvite(invite.code, (await makeUser(f)).id, new Date())).toEqual({ status: "unknown" });
+        // Another guild is untouched.
+        expect((await f.channels.listGuildChannels(bystander.id)).map((c) => c.id)).toEqual([bystanderChannel.id]);
+        expect(await memberCount(f, bystander.id)).toBe(1);
+      });
+
+      it("returns null when the guild does not exist (or is already deleted)", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        expect(await f.guilds.deleteGuild(guild.id)).not.toBeNull();
+        expect(await f.guilds.deleteGuild(guild.id)).toBeNull();
+        expect(await f.guilds.deleteGuild(nextId())).toBeNull();
+      });
+    });
+
+    it("getMember returns the membership, null for a non-member or an unknown guild", async (ctx) => {
+      const f = stores(ctx);
+      const { guild } = await makeGuild(f);
+      const stranger = await makeUser(f);
+      expect(await f.guilds.getMember(guild.id, guild.ownerId)).toEqual(member(guild.id, guild.ownerId));
+      expect(await f.guilds.getMember(guild.id, stranger.id)).toBeNull();
+      expect(await f.guilds.getMember(nextId(), guild.ownerId)).toBeNull();
+    });
+
+    it("listGuildIdsOfUser lists the user's guilds, oldest membership first, [] for none", async (ctx) => {
+      const f = stores(ctx);
+      const user = await makeUser(f);
+      const { guild: own } = await makeGuild(f, user);
+      // Created in id order, joined in reverse: membership order must win over guild id order.
+      const { guild: older } = await makeGuild(f);
+      const { guild: newer } = await makeGuild(f);
+      await makeGuild(f); // one the user never joins
+      for (const guild of [newer, older]) {
+        await sleep(5);
+        expect((await f.guilds.redeemInvite((await makeInvite(f, guild)).code, user.id, new Date())).status).toBe("joined");
+      }
+      expect(await f.guilds.listGuildIdsOfUser(user.id)).toEqual([own.id, newer.id, older.id]);
+      expect(await f.guilds.listGuildIdsOfUser((await makeUser(f)).id)).toEqual([]);
+    });
+
+    it("listMembers orders by user id, starts strictly after afterUserId, returns at most limit", async (ctx) => {
+      const f = stores(ctx);
+      const users = [] as UserRecord[];
+      for (let i = 0; i < 5; i++) users.push(await makeUser(f));
+      const owner = users[2]!;
+      const { guild } = await makeGuild(f, owner);
+      const invite = await makeInvite(f, guild);
+      for (const user of [users[4]!, users[0]!, users[3]!, users[1]!]) await f.guilds.redeemInvite(invite.code, user.id, new Date());
+      const ids = users.map((u) => u.id);
+
+      const all = await f.guilds.listMembers(guild.id, { afterUserId: null, limit: 100 });
+      expect(all).toEqual(ids.map((id) => member(guild.id, id)));
+      expect((await f.guilds.listMembers(guild.id, { afterUserId: null, limit: 2 })).map((m) => m.userId)).toEqual(ids.slice(0, 2));
+      expect((await f.guilds.listMembers(guild.id, { afterUserId: ids[1]!, limit: 2 })).map((m) => m.userId)).toEqual(ids.slice(2, 4));
+      expect((await f.guilds.listMembers(guild.id, { afterUserId: ids[3]!, limit: 2 })).map((m) => m.userId)).toEqual(ids.slice(4));
+      expect(await f.guilds.listMembers(guild.id, { afterUserId: ids[4]!, limit: 2 })).toEqual([]);
+      // The cursor need not be a member: it is only a bound.
+      expect((await f.guilds.listMembers(guild.id, { afterUserId: ids[0]! - 1n, limit: 1 })).map((m) => m.userId)).toEqual([ids[0]]);
+      expect(await f.guilds.listMembers(nextId(), { afterUserId: null, limit: 10 })).toEqual([]);
+    });
+
+    it("createInvite stores the invite with no uses yet", async (ctx) => {
+      const f = stores(ctx);
+      const { guild } = await makeGuild(f);
+      const code = `inv${nextId()}`;
+      const expiresAt = new Date(Date.now() + 3_600_123);
+      const invite = await f.guilds.createInvite({ code, guildId: guild.id, inviterId: guild.ownerId, maxUses: 5, expiresAt });
+      expect(invite).toEqual({ code, guildId: guild.id, inviterId: guild.ownerId, maxUses: 5, uses: 0, expiresAt, createdAt: expect.any(Date) });
+      expect(await f.inviteUses(code)).toBe(0);
+    });
+
+    it("createInvite rejects a code already in use and keeps the first invite", async (ctx) => {
+      const f = stores(ctx);
+      const { guild: first } = await makeGuild(f);
+      const { guild: second } = await makeGuild(f);
+      const invite = await makeInvite(f, first);
+      await expect(f.guilds.createInvite({ code: invite.code, guildId: second.id, inviterId: second.ownerId, maxUses: null, expiresAt: null })).rejects.toThrow();
+      const result = await f.guilds.redeemInvite(invite.code, (await makeUser(f)).id, new Date());
+      expect(result.status === "joined" && result.guild.id).toBe(first.id);
+    });
+
+    describe("redeemInvite", () => {
+      it("joins: counts the use, adds the membership, bumps memberCount", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 10 });
+        const joiner = await makeUser(f);
+        const result = await f.guilds.redeemInvite(invite.code, joiner.id, new Date());
+        expect(result).toEqual({ status: "joined", guild: { ...guild, memberCount: 2 }, member: member(guild.id, joiner.id) });
+        expect(await f.inviteUses(invite.code)).toBe(1);
+        expect(await f.guilds.getMember(guild.id, joiner.id)).toEqual(member(guild.id, joiner.id));
+        expect(await memberCount(f, guild.id)).toBe(2);
+      });
+
+      it("already-member: changes nothing and counts no use", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 2 });
+        const joiner = await makeUser(f);
+        expect(await f.guilds.redeemInvite(invite.code, guild.ownerId, new Date())).toEqual({ status: "already-member", guild });
+        expect((await f.guilds.redeemInvite(invite.code, joiner.id, new Date())).status).toBe("joined");
+        expect(await f.guilds.redeemInvite(invite.code, joiner.id, new Date())).toEqual({ status: "already-member", guild: { ...guild, memberCount: 2 } });
+        expect(await f.inviteUses(invite.code)).toBe(1);
+        expect(await memberCount(f, guild.id)).toBe(2);
+        // The use the re-joins did not count is still there for someone new.
+        expect((await f.guilds.redeemInvite(invite.code, (await makeUser(f)).id, new Date())).status).toBe("joined");
+      });
+
+      it("unknown: a code that was never created", async (ctx) => {
+        const f = stores(ctx);
+        const user = await makeUser(f);
+        expect(await f.guilds.redeemInvite(`nope${nextId()}`, user.id, new Date())).toEqual({ status: "unknown" });
+      });
+
+      it("expired: expiresAt at or before now, writing nothing; a moment before expiry still joins", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const now = new Date();
+        const atNow = await makeInvite(f, guild, { expiresAt: now });
+        const past = await makeInvite(f, guild, { expiresAt: new Date(now.getTime() - 60_000) });
+        const user = await makeUser(f);
+        expect(await f.guilds.redeemInvite(atNow.code, user.id, now)).toEqual({ status: "expired" });
+        expect(await f.guilds.redeemInvite(past.code, user.id, now)).toEqual({ status: "expired" });
+        expect(await f.guilds.getMember(guild.id, user.id)).toBeNull();
+        expect(await f.inviteUses(atNow.code)).toBe(0);
+        expect(await memberCount(f, guild.id)).toBe(1);
+        expect((await f.guilds.redeemInvite(atNow.code, user.id, new Date(now.getTime() - 1))).status).toBe("joined");
+      });
+
+      it("exhausted: at maxUses, writing nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 2 });
+        const [a, b, c] = [await makeUser(f), await makeUser(f), await makeUser(f)];
+        expect((await f.guilds.redeemInvite(invite.code, a.id, new Date())).status).toBe("joined");
+        expect((await f.guilds.redeemInvite(invite.code, b.id, new Date())).status).toBe("joined");
+        expect(await f.guilds.redeemInvite(invite.code, c.id, new Date())).toEqual({ status: "exhausted" });
+        expect(await f.guilds.getMember(guild.id, c.id)).toBeNull();
+        expect(await f.inviteUses(invite.code)).toBe(2);
+        expect(await memberCount(f, guild.id)).toBe(3);
+      });
+
+      it("an invite without maxUses never runs out", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: null });
+        for (let i = 0; i < 4; i++) expect((await f.guilds.redeemInvite(invite.code, (await makeUser(f)).id, new Date())).status).toBe("joined");
+        expect(await f.inviteUses(invite.code)).toBe(4);
+        expect(await memberCount(f, guild.id)).toBe(5);
+      });
+
+      it("concurrency: 10 users racing for an invite with maxUses 3 → exactly 3 join", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 3 });
+        const users = await Promise.all(Array.from({ length: 10 }, () => makeUser(f)));
+        const results = await Promise.all(users.map((u) => f.guilds.redeemInvite(invite.code, u.id, new Date())));
+        const statuses = results.map((r) => r.status);
+        expect(statuses.filter((s) => s === "joined")).toHaveLength(3);
+        expect(statuses.filter((s) => s === "exhausted")).toHaveLength(7);
+        expect(await f.inviteUses(invite.code)).toBe(3);
+        expect(await memberCount(f, guild.id)).toBe(4);
+        const joined = users.filter((_, i) => results[i]!.status === "joined").map((u) => u.id);
+        expect(await allMembers(f, guild.id)).toEqual(ascending([guild.ownerId, ...joined]));
+      });
+
+      it("concurrency: the same user redeeming twice at once joins once (one joined, one already-member)", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 100 });
+        // Several users at once, each racing against themselves, to make the interleaving likely.
+        const users = await Promise.all(Array.from({ length: 5 }, () => makeUser(f)));
+        const results = await Promise.all(users.flatMap((u) => [u, u]).map((u) => f.guilds.redeemInvite(invite.code, u.id, new Date())));
+        for (let i = 0; i < users.length; i++) {
+          expect([results[2 * i]!.status, results[2 * i + 1]!.status].sort()).toEqual(["already-member", "joined"]);
+        }
+        expect(await memberCount(f, guild.id)).toBe(1 + users.length);
+        expect(await f.inviteUses(invite.code)).toBe(users.length);
+        expect(await allMembers(f, guild.id)).toEqual(ascending([guild.ownerId, ...users.map((u) => u.id)]));
+      });
+    });
+
+    it("removeMember removes the membership and decrements memberCount; false when not a member", async (ctx) => {
+      const f = stores(ctx);
+      const { guild } = await makeGuild(f);
+      const invite = await makeInvite(f, guild);
+      const [a, b] = [await makeUser(f), await makeUser(f)];
+      await f.guilds.redeemInvite(invite.code, a.id, new Date());
+      await f.guilds.redeemInvite(invite.code, b.id, new Date());
+      expect(await memberCount(f, guild.id)).toBe(3);
+
+      expect(await f.guilds.removeMember(guild.id, a.id)).toBe(true);
+      expect(await f.guilds.getMember(guild.id, a.id)).toBeNull();
+      expect(await memberCount(f, guild.id)).toBe(2);
+      expect(await f.guilds.listGuildIdsOfUser(a.id)).toEqual([]);
+
+      expect(await f.guilds.removeMember(guild.id, a.id)).toBe(false);
+      expect(await f.guilds.removeMember(guild.id, (await makeUser(f)).id)).toBe(false);
+      expect(await f.guilds.removeMember(nextId(), b.id)).toBe(false);
+      expect(await memberCount(f, guild.id)).toBe(2);
+      // Removal is not a ban: the same invite lets them back in, counted again.
+      expect((await f.guilds.redeemInvite(invite.code, a.id, new Date())).status).toBe("joined");
+      expect(await memberCount(f, guild.id)).toBe(3);
+    });
+  });
+}
