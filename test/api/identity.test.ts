@@ -1,39 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, subscribe, waitForSubscribers, type GraphQLResponse, type Subscription, type TestServer } from "../support/server.js";
+import { startTestServer, subscribe, waitForSubscribers, type GraphQLResponse, type TestServer } from "../support/server.js";
+import { ending, expectError } from "../support/assertions.js";
 
 /**
  * Identity over real HTTP and graphql-ws: registration, login, logout, tokens (HTTP header and
  * connection_init), bots and their tokens, and UNAUTHENTICATED for every protected operation.
  * Every rejected call is followed by a read showing that nothing was written.
  */
-
-type Code = "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "BAD_USER_INPUT" | "CONFLICT";
-
-/** Asserts the response failed with `code` (and `field` for BAD_USER_INPUT) and a message matching `message`. */
-function expectError(res: GraphQLResponse, code: Code, message: RegExp, field?: string): void {
-  const error = res.errors?.[0];
-  expect(error, `expected ${code}, got ${JSON.stringify(res)}`).toBeDefined();
-  expect(error!.extensions?.code, JSON.stringify(error)).toBe(code);
-  expect(error!.message).toMatch(message);
-  if (code === "BAD_USER_INPUT") expect(error!.extensions?.field, JSON.stringify(error)).toBe(field);
-  expect(res.data ?? null).toBeNull();
-}
-
-/** Waits until a subscription ended (completed, or rejected by the server) and returns its last payload. */
-async function ending(sub: Subscription, timeoutMs = 10_000): Promise<GraphQLResponse> {
-  let rejected: unknown;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`subscription still open after ${timeoutMs} ms: ${JSON.stringify(sub.received)}`)), timeoutMs);
-  });
-  try {
-    await Promise.race([sub.completed.catch((error: unknown) => void (rejected = error)), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-  if (rejected !== undefined) return { errors: (Array.isArray(rejected) ? rejected : [rejected]) as GraphQLResponse["errors"] };
-  return sub.received[sub.received.length - 1] ?? { errors: [] };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
