@@ -44,6 +44,7 @@ const { values: argv } = parseArgs({
     random: { type: "string", default: "2000" },
     concurrency: { type: "string", default: "128" },
     "pg-chunk": { type: "string", default: "5000" },
+    "pg-load": { type: "string", default: "sql" },
     "timeout-s": { type: "string", default: "1500" },
     seed: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
@@ -83,7 +84,14 @@ const PAGE = intOption("page", argv.page, 1, 100);
 const DAYS = intOption("days", argv.days, 1, 3650);
 const RANDOM_READS = intOption("random", argv.random, 0, 10_000_000);
 const CONCURRENCY = intOption("concurrency", argv.concurrency, 1, 2048);
-const PG_CHUNK = intOption("pg-chunk", argv["pg-chunk"], 1, 8000); // 8 columns x 8000 < 65535 bind parameters
+const PG_CHUNK = intOption("pg-chunk", argv["pg-chunk"], 1, 8000); // 8 columns x 8000 < 65535 bind parameters (createMany)
+const PG_LOAD = argv["pg-load"];
+if (PG_LOAD !== "sql" && PG_LOAD !== "createMany") {
+  console.error(`--pg-load: expected sql or createMany, got ${JSON.stringify(PG_LOAD)}`);
+  process.exit(1);
+}
+/** Messages written through PostgresMessageStore.create before the bulk load (see openPostgresTarget). */
+const PG_ADAPTER_PREFIX = 500;
 const TIMEOUT_MS = intOption("timeout-s", argv["timeout-s"], 1, 86_400) * 1000;
 const SEED = intOption("seed", argv.seed, 0, 2 ** 31 - 1);
 
@@ -281,32 +289,87 @@ async function openPostgresTarget(): Promise<Target> {
     name,
     store,
     async load(n, record, stop, progress) {
-      // createMany with the same `data` shape the adapter's create() writes (one model, one
-      // table), so the rows are exactly the adapter's; two chunks in flight.
+      const counter = { retries: 0 } as { retries: number; lastError?: string };
+      // The oldest PG_ADAPTER_PREFIX messages go through the adapter's own create(), 8 at a time;
+      // the bulk load below must store them identically (checked after the load).
       let next = 0;
       let loaded = 0;
-      const counter = { retries: 0 } as { retries: number; lastError?: string };
+      const prefix = Math.min(n, PG_ADAPTER_PREFIX);
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (!stop()) {
+            const i = next++;
+            if (i >= prefix) return;
+            await withRetry(counter, 3, () => store.create(record(i)));
+            loaded++;
+          }
+        }),
+      );
+      next = loaded;
+      // The rest in bulk, bypassing the adapter: "sql" is one multi-row INSERT ... SELECT FROM
+      // unnest(...) per chunk on a plain pg connection (every value sent as exact text); "createMany"
+      // is prisma.message.createMany with the adapter's own data shape. Two chunks in flight.
+      const bulk = new pg.Pool({ connectionString: url.toString(), max: 2 });
+      const chunk = PG_LOAD === "sql" ? 10_000 : PG_CHUNK;
+      const insertSql = `INSERT INTO messages (channel_id, id, author_id, content, edited_at, reply_to_id, mention_ids, nonce)
+        SELECT $1::bigint, u.id::bigint, u.author_id::bigint, u.content, u.edited_at::timestamptz(3), u.reply_to_id::bigint, u.mention_ids::bigint[], u.nonce
+        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(id, author_id, content, edited_at, reply_to_id, mention_ids, nonce)`;
+      const writeChunk = async (records: MessageRecord[]) => {
+        if (PG_LOAD === "createMany") {
+          await db.prisma.message.createMany({ data: records });
+          return;
+        }
+        await bulk.query(insertSql, [
+          channelOf(records).toString(),
+          records.map((r) => r.id.toString()),
+          records.map((r) => r.authorId.toString()),
+          records.map((r) => r.content),
+          records.map((r) => r.editedAt?.toISOString() ?? null),
+          records.map((r) => r.replyToId?.toString() ?? null),
+          records.map((r) => `{${r.mentionIds.join(",")}}`), // the adapter stores [] as '{}', not NULL
+          records.map((r) => r.nonce),
+        ]);
+      };
+      const channelOf = (records: MessageRecord[]) => {
+        const channel = records[0]!.channelId;
+        if (records.some((r) => r.channelId !== channel)) throw new Error("one channel per chunk");
+        return channel;
+      };
       const worker = async () => {
         while (!stop()) {
           const from = next;
           if (from >= n) return;
-          const to = Math.min(n, from + PG_CHUNK);
+          const to = Math.min(n, from + chunk);
           next = to;
-          const data: MessageRecord[] = [];
-          for (let i = from; i < to; i++) data.push(record(i));
-          await withRetry(counter, 3, () => db.prisma.message.createMany({ data }));
+          const records: MessageRecord[] = [];
+          for (let i = from; i < to; i++) records.push(record(i));
+          await withRetry(counter, 3, () => writeChunk(records));
           loaded += to - from;
           progress(loaded);
         }
       };
-      await Promise.all([worker(), worker()]);
+      try {
+        await Promise.all([worker(), worker()]);
+      } finally {
+        await bulk.end();
+      }
       // Chunks finish out of order; a stop may leave a hole, so only a prefix counts as loaded
       // (an interrupted load is reported as such; the walk then checks what is there).
       const rows = await db.prisma.message.count();
       if (rows !== loaded) throw new Error(`expected ${loaded} rows after the load, found ${rows}`);
+      // Adapter-written and bulk-written rows must look the same, also where the typed read
+      // would hide a difference (NULL vs '{}' mentions, timestamp precision).
+      const shapes = await db.prisma.$queryRawUnsafe<{ shape: string; n: bigint }[]>(
+        `SELECT (id <= $1::bigint)::text || ':' || (mention_ids IS NULL)::text || ':' || coalesce(cardinality(mention_ids), -1)::text AS shape, count(*) AS n
+           FROM messages WHERE coalesce(cardinality(mention_ids), 0) = 0 GROUP BY 1 ORDER BY 1`,
+        record(prefix - 1).id.toString(),
+      );
+      const emptyShapes = new Set(shapes.map((s) => s.shape.split(":").slice(1).join(":")));
+      if (emptyShapes.size > 1) throw new Error(`bulk rows differ from adapter rows in how empty mentions are stored: ${JSON.stringify(shapes, (_, v) => (typeof v === "bigint" ? Number(v) : v))}`);
       // What autovacuum would have done to a table this size by the time anyone scrolls it.
       await db.prisma.$executeRawUnsafe(`VACUUM (ANALYZE) messages`);
-      return { loaded, retries: counter.retries, lastError: counter.lastError, method: `prisma.message.createMany, chunks of ${PG_CHUNK}, 2 in flight, then VACUUM (ANALYZE)` };
+      const how = PG_LOAD === "sql" ? `INSERT ... SELECT FROM unnest(text[]...) on pg, chunks of ${chunk}` : `prisma.message.createMany, chunks of ${chunk}`;
+      return { loaded, retries: counter.retries, lastError: counter.lastError, method: `first ${prefix} via PostgresMessageStore.create, the rest ${how}, 2 in flight; then VACUUM (ANALYZE)` };
     },
     async describe() {
       const one = async (sql: string) => ((await db.prisma.$queryRawUnsafe<Record<string, unknown>[]>(sql))[0] ?? {});

@@ -1,6 +1,7 @@
 import type { RequestContext } from "../context.js";
 import { badInput, forbidden, notFound } from "../errors.js";
 import { topics } from "../pubsub/topics.js";
+import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import { ownedGuild, readableChannel, requireViewer } from "./access.js";
 import { optionalInt, parseId, text } from "./validate.js";
@@ -91,6 +92,12 @@ export async function openDirectMessage(ctx: RequestContext, userIdStrings: read
   const channel = await services.channels.createGroupDirectMessage({ id: services.newId(), ownerId: viewer.id, userIds: recipients });
   await announceDirectMessage(ctx, channel, recipients);
   return channel;
+}
+
+/** The viewer's DMs and group DMs, newest first; FORBIDDEN for anyone else's. */
+export function listMyDirectMessages(ctx: RequestContext, user: UserRecord): Promise<ChannelRecord[]> {
+  if (requireViewer(ctx).id !== user.id) throw forbidden("You can only list your own direct messages.");
+  return ctx.services.channels.listDirectChannelsOfUser(user.id);
 }
 
 async function announceDirectMessage(ctx: RequestContext, channel: ChannelRecord, userIds: bigint[]) {

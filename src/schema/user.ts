@@ -3,9 +3,10 @@ import { requireViewer } from "../resolvers/access.js";
 import { createBot, listBots, login, logout, register, resetBotToken, type AuthPayload } from "../resolvers/accounts.js";
 import type { UserRecord } from "../stores/account-store.js";
 import { parseId } from "./ids.js";
+import { listMyDirectMessages } from "../resolvers/channels.js";
 import { listMyGuilds } from "../resolvers/guilds.js";
 import { builder } from "./builder.js";
-import { GuildRef, UserRef } from "./refs.js";
+import { ChannelRef, GuildRef, UserRef } from "./refs.js";
 
 UserRef.implement({
   description: "A person or a bot.",
@@ -21,6 +22,11 @@ UserRef.implement({
         if (ctx.viewer?.id !== user.id) throw forbidden("You can only list your own guilds.");
         return listMyGuilds(ctx);
       },
+    }),
+    directMessages: t.field({
+      type: [ChannelRef],
+      description: "The DMs and group DMs this user is in, newest first. Only readable on yourself (`me`).",
+      resolve: (user, _args, ctx) => listMyDirectMessages(ctx, user),
     }),
     bots: t.field({
       type: [UserRef],

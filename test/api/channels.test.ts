@@ -267,6 +267,20 @@ describe("channels and direct messages", () => {
       expect(await dmRowsOf(ada.id)).toBe(1);
     });
 
+    it("lists your DMs and group DMs on me.directMessages, newest first, and nobody else's", async () => {
+      const ada = await server.signUp("ada");
+      const bob = await server.signUp("bob");
+      const cy = await server.signUp("cy");
+      const dm = (await ok(OPEN_DM, { u: [bob.id] }, ada.token)).openDirectMessage;
+      const group = (await ok(OPEN_DM, { u: [bob.id, cy.id] }, ada.token)).openDirectMessage;
+      const mine = await ok(`{ me { directMessages { id kind } } }`, {}, ada.token);
+      expect(mine.me.directMessages).toEqual([{ id: group.id, kind: "GROUP_DM" }, { id: dm.id, kind: "DM" }]);
+      const cys = await ok(`{ me { directMessages { id } } }`, {}, cy.token);
+      expect(cys.me.directMessages).toEqual([{ id: group.id }]);
+      const others = await server.gql(`query($u: [ID!]!) { users(ids: $u) { directMessages { id } } }`, { u: [bob.id] }, ada.token);
+      expectError(others, "FORBIDDEN", /only list your own direct messages/);
+    });
+
     it("rejects a DM with only yourself, an empty list, an unknown user and a malformed id with BAD_USER_INPUT, creating nothing", async () => {
       const ada = await server.signUp("ada");
       const bob = await server.signUp("bob");
