@@ -23,6 +23,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { CONCORD_EPOCH_MS, snowflakeAt, snowflakeTime } from "../src/ids/snowflake.js";
@@ -255,6 +256,26 @@ async function withRetry<T>(counter: { retries: number; lastError?: string }, at
   }
 }
 
+/**
+ * Event-loop delay of this process during a phase: how late its own timers ran, i.e. how much of
+ * a page's latency can be the benchmark process waiting for a CPU (the machine is shared).
+ * Node records the time between samples, so the 10 ms sampling interval is subtracted.
+ */
+function loopDelay(): { take(): { p50: number; p99: number; max: number } } {
+  let h: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return {
+    take() {
+      h.disable();
+      const ms = (ns: number) => Math.max(0, Math.round((ns - 10e6) / 1e3) / 1e3);
+      const out = { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+      h = monitorEventLoopDelay({ resolution: 10 });
+      h.enable();
+      return out;
+    },
+  };
+}
+
 // ------------------------------------------------------------------ stores
 
 interface Target {
@@ -471,8 +492,8 @@ interface StoreResult {
   server?: Record<string, unknown>;
   data?: Record<string, unknown>;
   insert?: { messages: number; seconds: number; perSecond: number; retries: number; lastError?: string; method: string; load: unknown };
-  walk?: { pages: number; messagesSeen: number; complete: boolean; verified: boolean; retries: number; seconds: number; latencyMs: LatencySummary; crossBucketPages?: number; load: unknown };
-  random?: { reads: number; verified: boolean; retries: number; seconds: number; latencyMs: LatencySummary; load: unknown };
+  walk?: { pages: number; messagesSeen: number; complete: boolean; verified: boolean; retries: number; seconds: number; latencyMs: LatencySummary; firstPageMs?: number; crossBucketPages?: number; load: unknown; benchEventLoopDelayMs?: unknown };
+  random?: { reads: number; verified: boolean; retries: number; seconds: number; latencyMs: LatencySummary; load: unknown; benchEventLoopDelayMs?: unknown };
   goal: { p99Ms: number; walkP99Met?: boolean; randomP99Met?: boolean };
 }
 
@@ -514,6 +535,7 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
   };
   const sampler = new LoadSampler();
   const walk = { started: 0, pages: 0, seen: 0, hist: new LatencyHistogram() };
+  const delay = loopDelay();
   log(`${kind}: opening a fresh ${kind === "postgres" ? "database" : "keyspace"} (load average ${loadavg().join(" ")})`);
   let target: Target | undefined;
   try {
@@ -583,7 +605,9 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
     };
 
     sampler.take();
+    delay.take();
     const walkStart = (walk.started = Date.now());
+    let firstPageMs: number | undefined;
     let before: bigint | undefined;
     let top = n - 1; // index of the newest message not yet seen
     let pages = 0;
@@ -591,7 +615,9 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
     let walkComplete = false;
     let lastLog = walkStart;
     while (!stop()) {
+      const t0 = process.hrtime.bigint();
       const rows = await timedPage(walkHist, before);
+      if (pages === 0) firstPageMs = Number(process.hrtime.bigint() - t0) / 1e6;
       walk.pages = ++pages;
       checkPage(rows, top, `walk page ${pages} (before ${before ?? "none"})`);
       const shown = rows.slice(0, PAGE);
@@ -619,8 +645,10 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
       retries: readRetries.retries,
       seconds: Math.round((Date.now() - walkStart) / 100) / 10,
       latencyMs: walkSummary,
+      ...(firstPageMs !== undefined ? { firstPageMs: Math.round(firstPageMs * 1000) / 1000 } : {}),
       ...(kind === "cassandra" ? { crossBucketPages } : {}),
       load: sampler.take(),
+      benchEventLoopDelayMs: delay.take(),
     };
     log(`${kind}: walk ${walkComplete ? "complete" : "STOPPED"}: ${pages} pages, ${n - 1 - top}/${n} messages, each exactly once, newest to oldest; p50 ${walkSummary.p50} ms, p99 ${walkSummary.p99} ms, max ${walkSummary.max} ms`);
 
@@ -638,7 +666,7 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
         checkPage(rows, cursor - 1, `random read ${reads} (before ${ids[cursor]})`);
       }
       const s = randomHist.summary();
-      result.random = { reads, verified: true, retries: readRetries.retries, seconds: Math.round((Date.now() - randomStart) / 100) / 10, latencyMs: s, load: sampler.take() };
+      result.random = { reads, verified: true, retries: readRetries.retries, seconds: Math.round((Date.now() - randomStart) / 100) / 10, latencyMs: s, load: sampler.take(), benchEventLoopDelayMs: delay.take() };
       log(`${kind}: ${reads} random-cursor pages: p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
     }
 

@@ -7,6 +7,7 @@ import { createGateway, GRAPHQL_PATH, type Gateway } from "./gateway/server.js";
 import type { EventBus } from "./pubsub/event-bus.js";
 import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
 import { createRedisEventBus } from "./pubsub/event-bus.redis.js";
+import { ReorderingEventBus } from "./pubsub/reordering-bus.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
 import { PrismaAccountStore } from "./stores/account-store.prisma.js";
 import { PrismaChannelStore } from "./stores/channel-store.prisma.js";
@@ -45,8 +46,8 @@ async function openConfiguredBus(config: Config, logger: Logger): Promise<EventB
       onHandlerError,
       connectionName: `concord-${config.workerId}`,
     });
-    logger.info("event bus ready", { kind: "redis", url: redactUrl(config.redisUrl) });
-    return bus;
+    logger.info("event bus ready", { kind: "redis", url: redactUrl(config.redisUrl), channelOrderWindowMs: config.channelOrderWindowMs });
+    return config.channelOrderWindowMs > 0 ? new ReorderingEventBus(bus, config.channelOrderWindowMs, onHandlerError) : bus;
   } catch (error) {
     throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
   }

@@ -23,6 +23,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Put in front of every Redis channel name, so deployments can share a Redis. */
   redisKeyPrefix: string;
+  /** With Redis: how long channel events are held to restore one order across instances (0: off). */
+  channelOrderWindowMs: number;
   /** Snowflake worker id, unique per running instance (0-1023). */
   workerId: number;
   /** log2 of scrypt's N for new password hashes (cost doubles per step). */
@@ -125,6 +127,7 @@ export function loadConfig(env: Env): Config {
     cassandra,
     redisUrl,
     redisKeyPrefix,
+    channelOrderWindowMs: int("CHANNEL_ORDER_WINDOW_MS", 30, 0, 1_000),
     workerId: int("WORKER_ID", 0, 0, 1023),
     passwordHashCost: int("PASSWORD_HASH_COST", 15, 10, 20),
     maxRequestBytes: int("MAX_REQUEST_BYTES", 100_000, 1_000, 10_000_000),

@@ -132,8 +132,8 @@ const REASON = ["LEFT", "KICKED", "GUILD_DELETED"] as const;
 
 const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type">> } = {
   MessageCreated: { channelId: "id", message: MESSAGE, author: USER },
-  MessageUpdated: { channelId: "id", message: MESSAGE, author: USER },
-  MessageDeleted: { channelId: "id", messageId: "id" },
+  MessageUpdated: { channelId: "id", eventId: "id", message: MESSAGE, author: USER },
+  MessageDeleted: { channelId: "id", eventId: "id", messageId: "id" },
   ChannelDeleted: { channelId: "id", guildId: "id?" },
   ChannelCreated: { guildId: "id", channel: CHANNEL },
   ChannelUpdated: { guildId: "id", channel: CHANNEL },

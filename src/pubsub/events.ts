@@ -15,10 +15,12 @@ export type LeaveReason = "LEFT" | "KICKED" | "GUILD_DELETED";
  * event-codec.ts once per publish and decodes them once per receiving instance.
  */
 export type ConcordEvent =
-  // channel:<id> topics, in message-id order (see resolvers/channel-sequencer.ts)
+  // channel:<id> topics, ordered by message id (creates) and eventId (edits, deletes): a
+  // snowflake taken when the event is sequenced, so a channel's events have one order across
+  // instances (see resolvers/channel-sequencer.ts and pubsub/reordering-bus.ts)
   | { type: "MessageCreated"; channelId: bigint; message: MessageRecord; author: UserRecord }
-  | { type: "MessageUpdated"; channelId: bigint; message: MessageRecord; author: UserRecord }
-  | { type: "MessageDeleted"; channelId: bigint; messageId: bigint }
+  | { type: "MessageUpdated"; channelId: bigint; eventId: bigint; message: MessageRecord; author: UserRecord }
+  | { type: "MessageDeleted"; channelId: bigint; eventId: bigint; messageId: bigint }
   // channel:<id> and guild:<id> topics
   | { type: "ChannelDeleted"; channelId: bigint; guildId: bigint | null }
   // guild:<id> topics

@@ -78,7 +78,13 @@ export async function editMessage(ctx: RequestContext, input: { channelId: bigin
   const edited = await services.messages.edit(channel.id, message.id, { content: body, mentionIds, editedAt: services.now() });
   if (!edited) throw notFound("Message", String(input.messageId));
   await services.sequencer.enqueue(channel.id, () =>
-    services.bus.publish(topics.channel(channel.id), { type: "MessageUpdated", channelId: channel.id, message: edited, author: viewer }),
+    services.bus.publish(topics.channel(channel.id), {
+      type: "MessageUpdated",
+      channelId: channel.id,
+      eventId: services.newId(),
+      message: edited,
+      author: viewer,
+    }),
   );
   return edited;
 }
@@ -94,7 +100,7 @@ export async function deleteMessage(ctx: RequestContext, input: { channelId: big
   const { services } = ctx;
   if (!(await services.messages.delete(channel.id, message.id))) throw notFound("Message", String(input.messageId));
   await services.sequencer.enqueue(channel.id, () =>
-    services.bus.publish(topics.channel(channel.id), { type: "MessageDeleted", channelId: channel.id, messageId: message.id }),
+    services.bus.publish(topics.channel(channel.id), { type: "MessageDeleted", channelId: channel.id, eventId: services.newId(), messageId: message.id }),
   );
   return true;
 }

@@ -64,7 +64,7 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
       until(() => handler.events.length >= count, () => `expected ${count} events, got ${handler.events.length}`);
 
     /** A small event whose `messageId` tells events apart. */
-    const deleted = (n: number | bigint): ConcordEvent => ({ type: "MessageDeleted", channelId: 1n, messageId: BigInt(n) });
+    const deleted = (n: number | bigint): ConcordEvent => ({ type: "MessageDeleted", channelId: 1n, eventId: BigInt(n), messageId: BigInt(n) });
     /** The numbers of the events a recorder got, markers left out. */
     const numbers = (handler: { events: ConcordEvent[] }) =>
       handler.events.flatMap((e) => (e.type !== "MessageDeleted" ? [-1n] : e.channelId === MARKER_CHANNEL ? [] : [e.messageId]));
@@ -78,7 +78,7 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
      */
     async function flush(topic: Topic, sentinel: { events: ConcordEvent[] }): Promise<void> {
       const id = ++markers;
-      await bus().publish(topic, { type: "MessageDeleted", channelId: MARKER_CHANNEL, messageId: id });
+      await bus().publish(topic, { type: "MessageDeleted", channelId: MARKER_CHANNEL, eventId: id, messageId: id });
       await until(
         () => sentinel.events.some((e) => e.type === "MessageDeleted" && e.channelId === MARKER_CHANNEL && e.messageId === id),
         () => `marker ${id} on ${topic}`,
@@ -236,8 +236,8 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
       const dm = { id: 13n, kind: "DM" as const, guildId: null, name: null, position: 0, ownerId: null, createdAt };
       const events: ConcordEvent[] = [
         { type: "MessageCreated", channelId: 5n, message, author: user },
-        { type: "MessageUpdated", channelId: 5n, message: { ...message, editedAt: new Date(createdAt.getTime() + 1), nonce: "n-1" }, author: bot },
-        { type: "MessageDeleted", channelId: 5n, messageId: message.id },
+        { type: "MessageUpdated", channelId: 5n, eventId: 6n, message: { ...message, editedAt: new Date(createdAt.getTime() + 1), nonce: "n-1" }, author: bot },
+        { type: "MessageDeleted", channelId: 5n, eventId: 7n, messageId: message.id },
         { type: "ChannelDeleted", channelId: 12n, guildId: null },
         { type: "ChannelCreated", guildId: 11n, channel },
         { type: "ChannelUpdated", guildId: 11n, channel: { ...channel, position: 3 } },

@@ -60,7 +60,7 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
       const events: ConcordEvent[] = [];
       return Object.assign((event: ConcordEvent) => void events.push(event), { events });
     }
-    const numbered = (n: number): ConcordEvent => ({ type: "MessageDeleted", channelId: 1n, messageId: BigInt(n) });
+    const numbered = (n: number): ConcordEvent => ({ type: "MessageDeleted", channelId: 1n, eventId: BigInt(n), messageId: BigInt(n) });
     const numbers = (handler: { events: ConcordEvent[] }) =>
       handler.events.map((e) => (e.type === "MessageDeleted" ? Number(e.messageId) : Number.NaN));
 
@@ -171,7 +171,7 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
       for (const junk of ["not json", '{"type":"Nope"}', '{"type":"MessageDeleted","channelId":1,"messageId":{"$n":"2"}}', '{"$n":"1"}']) {
         await admin.publish(b.channelOf(topic), junk);
       }
-      await admin.publish(b.channelOf(topic), '{"type":"MessageDeleted","channelId":{"$n":"1"},"messageId":{"$n":"42"}}');
+      await admin.publish(b.channelOf(topic), '{"type":"MessageDeleted","channelId":{"$n":"1"},"eventId":{"$n":"43"},"messageId":{"$n":"42"}}');
       await until(() => handler.events.length === 1, () => "the valid event did not arrive");
       expect(numbers(handler)).toEqual([42]);
       expect(b.logger.lines.filter((line) => line.message.includes("malformed"))).toHaveLength(4);

@@ -80,6 +80,8 @@ class LiveSubscriber {
       lazy: false,
       retryAttempts: 0,
       connectionParams: { authorization: `Bearer ${token}` },
+      // The subscription's error sink records why it ended; graphql-ws would also print it.
+      onNonLazyError: () => {},
     });
     this.client.subscribe<{ channelEvents: { __typename: string; message?: { id: string; content: string } } }>(
       { query: CHANNEL_EVENTS, variables: { c: channelId } },

@@ -24,6 +24,7 @@ describe("loadConfig", () => {
       cassandra: undefined,
       redisUrl: undefined,
       redisKeyPrefix: "concord:",
+      channelOrderWindowMs: 30,
       workerId: 0,
       passwordHashCost: 15,
       maxRequestBytes: 100_000,
@@ -36,7 +37,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual(expected);
     // Empty strings (as `VAR=` in a shell or an .env file) mean "not set".
     const blank = Object.fromEntries(
-      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
+      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
     );
     expect(loadConfig(blank)).toEqual(expected);
   });
@@ -51,6 +52,7 @@ describe("loadConfig", () => {
         DATA_DIR: "/var/lib/concord",
         REDIS_URL: "redis://:pw@cache:6379/0",
         REDIS_KEY_PREFIX: "chat-eu:",
+        CHANNEL_ORDER_WINDOW_MS: "0",
         WORKER_ID: "1023",
         PASSWORD_HASH_COST: "10",
         MAX_REQUEST_BYTES: "1000",
@@ -70,6 +72,7 @@ describe("loadConfig", () => {
       cassandra: undefined,
       redisUrl: "redis://:pw@cache:6379/0",
       redisKeyPrefix: "chat-eu:",
+      channelOrderWindowMs: 0,
       workerId: 1023,
       passwordHashCost: 10,
       maxRequestBytes: 1000,

@@ -27,10 +27,11 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
   MessageUpdated: {
     type: "MessageUpdated",
     channelId: MAX,
+    eventId: MAX,
     message: { ...message, editedAt: new Date("9999-12-31T23:59:59.999Z"), replyToId: MAX, nonce: '{"$n":"2"}' },
     author: bot,
   },
-  MessageDeleted: { type: "MessageDeleted", channelId: MAX, messageId: MAX },
+  MessageDeleted: { type: "MessageDeleted", channelId: MAX, eventId: 1n, messageId: MAX },
   ChannelDeleted: { type: "ChannelDeleted", channelId: MAX, guildId: null },
   ChannelCreated: { type: "ChannelCreated", guildId: MAX, channel },
   ChannelUpdated: { type: "ChannelUpdated", guildId: MAX, channel: { ...channel, name: "{}" } },
@@ -71,12 +72,12 @@ describe("event codec", () => {
 
   it("writes bigints as tagged digit strings and Dates as tagged ISO strings", () => {
     const text = encodeEvent(examples.MessageDeleted);
-    expect(JSON.parse(text)).toEqual({ type: "MessageDeleted", channelId: { $n: MAX.toString() }, messageId: { $n: "9223372036854775807" } });
+    expect(JSON.parse(text)).toEqual({ type: "MessageDeleted", channelId: { $n: MAX.toString() }, eventId: { $n: "1" }, messageId: { $n: "9223372036854775807" } });
     expect(JSON.parse(encodeEvent(examples.GuildUpdated)).guild.createdAt).toEqual({ $d: "2026-01-02T03:04:05.678Z" });
   });
 
   it("keeps negative and zero bigints (the bus carries any signed 64-bit id)", () => {
-    const event: ConcordEvent = { type: "MessageDeleted", channelId: 0n, messageId: -(1n << 63n) };
+    const event: ConcordEvent = { type: "MessageDeleted", channelId: 0n, eventId: 0n, messageId: -(1n << 63n) };
     expect(decodeEvent(encodeEvent(event))).toEqual(event);
   });
 
