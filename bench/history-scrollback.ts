@@ -49,6 +49,7 @@ const { values: argv } = parseArgs({
     "timeout-s": { type: "string", default: "1500" },
     seed: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
+    fault: { type: "string", default: "none" },
     "pg-url": { type: "string", default: process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres" },
     cassandra: { type: "string", default: process.env.BENCH_CASSANDRA ?? "127.0.0.1:9042" },
     dc: { type: "string", default: process.env.BENCH_CASSANDRA_DC ?? "datacenter1" },
@@ -62,7 +63,7 @@ const { values: argv } = parseArgs({
 if (argv.help) {
   console.log(`usage: npx tsx bench/history-scrollback.ts [--store postgres|cassandra|both] [--messages N] [--page 50]
   [--days 60] [--random 2000] [--concurrency 128] [--pg-chunk 5000] [--timeout-s 1500 (per store)]
-  [--seed 1] [--keep] [--pg-url URL] [--cassandra host:port] [--dc datacenter1] [--consistency LOCAL_QUORUM] [--out DIR]`);
+  [--seed 1] [--keep] [--fault none|gap|duplicate] [--pg-load sql|createMany] [--pg-url URL] [--cassandra host:port] [--dc datacenter1] [--consistency LOCAL_QUORUM] [--out DIR]`);
   process.exit(0);
 }
 
@@ -95,6 +96,12 @@ if (PG_LOAD !== "sql" && PG_LOAD !== "createMany") {
 const PG_ADAPTER_PREFIX = 500;
 const TIMEOUT_MS = intOption("timeout-s", argv["timeout-s"], 1, 86_400) * 1000;
 const SEED = intOption("seed", argv.seed, 0, 2 ** 31 - 1);
+/** Checks the checker: corrupts one walk page (drops or repeats a row); the run must then fail. */
+const FAULT = argv.fault;
+if (FAULT !== "none" && FAULT !== "gap" && FAULT !== "duplicate") {
+  console.error(`--fault: expected none, gap or duplicate, got ${JSON.stringify(FAULT)}`);
+  process.exit(1);
+}
 
 // ------------------------------------------------------------------ deterministic data
 
@@ -579,10 +586,16 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
     // ---- full walk
     const walkHist = walk.hist;
     const readRetries = { retries: 0 } as { retries: number; lastError?: string };
+    let pageCalls = 0;
     const timedPage = async (hist: LatencyHistogram, before: bigint | undefined) => {
       const t0 = process.hrtime.bigint();
       const rows = await withRetry(readRetries, 3, () => target!.store.page(channelId, { before, limit: PAGE + 1, from: "newest" }));
       hist.recordNs(process.hrtime.bigint() - t0);
+      if (++pageCalls === 3 && FAULT !== "none" && rows.length > 2) {
+        if (FAULT === "gap") rows.splice(1, 1);
+        else rows[2] = rows[1]!;
+        log(`${kind}: --fault ${FAULT}: corrupted page 3 on purpose; the checks must now fail`);
+      }
       return rows;
     };
     /** Checks a page read with cursor `before` (= ids[top + 1], or newest when top = n - 1). */
@@ -670,7 +683,7 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
       log(`${kind}: ${reads} random-cursor pages: p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
     }
 
-    result.goal.walkP99Met = walkSummary.p99 < result.goal.p99Ms;
+    if (walkSummary.count > 0) result.goal.walkP99Met = walkSummary.p99 < result.goal.p99Ms;
     if (result.random) result.goal.randomP99Met = result.random.latencyMs.p99 < result.goal.p99Ms;
     result.server = await target.describe().catch((error: unknown) => ({ error: String(error) }));
     if (stoppedBy) result.status = stoppedBy;
@@ -709,7 +722,7 @@ function tableRow(r: StoreResult): string {
   const loads = [r.walk?.load, r.random?.load].filter(Boolean) as { mean: number; max: number }[];
   const meanLoad = loads.length ? loads.reduce((a, l) => a + l.mean, 0) / loads.length : undefined;
   const maxLoad = loads.length ? Math.max(...loads.map((l) => l.max)) : undefined;
-  const goal = w ? (w.p99 < 10 && (!x || x.p99 < 10) ? "yes" : "**no**") : "–";
+  const goal = w && w.count > 0 ? (w.p99 < 10 && (!x || x.p99 < 10) ? "yes" : "**no**") : "–";
   const walk = r.walk ? `${r.walk.pages}${r.walk.complete ? " (all, verified)" : " (partial)"}` : "–";
   return `| ${r.store} | ${r.insert?.messages ?? 0} | ${r.insert?.perSecond ?? "–"} | ${walk} | ${fmt(w?.p50)} | ${fmt(w?.p99)} | ${fmt(w?.max)} | ${fmt(x?.p50)} | ${fmt(x?.p99)} | ${fmt(x?.max)} | ${goal} | ${meanLoad === undefined ? "–" : `${meanLoad.toFixed(1)} (max ${maxLoad!.toFixed(1)})`} | ${r.status} |`;
 }
