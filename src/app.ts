@@ -6,7 +6,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createGateway, GRAPHQL_PATH, type Gateway } from "./gateway/server.js";
 import type { EventBus } from "./pubsub/event-bus.js";
 import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
-import { createRedisEventBus } from "./pubsub/event-bus.redis.js";
+import { createRedisEventBus, type RedisEventBus } from "./pubsub/event-bus.redis.js";
 import { ReorderingEventBus } from "./pubsub/reordering-bus.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
 import { PrismaAccountStore } from "./stores/account-store.prisma.js";
@@ -39,12 +39,20 @@ async function openConfiguredBus(config: Config, logger: Logger): Promise<EventB
   const onHandlerError = (error: unknown, topic: string) => logger.error("event handler failed", { error, topic });
   if (!config.redisUrl) return new MemoryEventBus(onHandlerError);
   try {
-    const bus = await createRedisEventBus({
+    const bus: RedisEventBus = await createRedisEventBus({
       url: config.redisUrl,
       keyPrefix: config.redisKeyPrefix,
       logger,
       onHandlerError,
       connectionName: `concord-${config.workerId}`,
+      // Pub/sub is at-most-once: after a reconnect, tell each live channel subscriber that it
+      // may have missed messages, so clients fetch history after the last id they saw.
+      onResubscribed: (topics) => {
+        for (const topic of topics) {
+          const match = /^channel:(\d+)$/.exec(topic);
+          if (match) bus.deliverLocal(topic, { type: "EventsMissed", channelId: BigInt(match[1]!) });
+        }
+      },
     });
     logger.info("event bus ready", { kind: "redis", url: redactUrl(config.redisUrl), channelOrderWindowMs: config.channelOrderWindowMs });
     return config.channelOrderWindowMs > 0 ? new ReorderingEventBus(bus, config.channelOrderWindowMs, onHandlerError) : bus;

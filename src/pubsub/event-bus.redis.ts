@@ -185,6 +185,14 @@ export class RedisEventBus implements EventBus {
     };
   }
 
+  /**
+   * Hands an event to this instance's handlers of a topic without publishing it (for local
+   * notices such as "events may have been missed" after a reconnect).
+   */
+  deliverLocal(topic: Topic, event: ConcordEvent): void {
+    this.fanout.deliver(topic, event);
+  }
+
   /** Live local subscriptions to a topic (tests wait on it instead of sleeping). */
   subscriberCount(topic: Topic): number {
     return this.fanout.count(topic);

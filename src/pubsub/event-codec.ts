@@ -134,6 +134,7 @@ const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type
   MessageCreated: { channelId: "id", message: MESSAGE, author: USER },
   MessageUpdated: { channelId: "id", eventId: "id", message: MESSAGE, author: USER },
   MessageDeleted: { channelId: "id", eventId: "id", messageId: "id" },
+  EventsMissed: { channelId: "id" },
   ChannelDeleted: { channelId: "id", guildId: "id?" },
   ChannelCreated: { guildId: "id", channel: CHANNEL },
   ChannelUpdated: { guildId: "id", channel: CHANNEL },

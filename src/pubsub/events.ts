@@ -21,6 +21,9 @@ export type ConcordEvent =
   | { type: "MessageCreated"; channelId: bigint; message: MessageRecord; author: UserRecord }
   | { type: "MessageUpdated"; channelId: bigint; eventId: bigint; message: MessageRecord; author: UserRecord }
   | { type: "MessageDeleted"; channelId: bigint; eventId: bigint; messageId: bigint }
+  // Local only, never published: this instance's bus connection was interrupted and has been
+  // restored, so events of this channel may have been missed (see app.ts, onResubscribed)
+  | { type: "EventsMissed"; channelId: bigint }
   // channel:<id> and guild:<id> topics
   | { type: "ChannelDeleted"; channelId: bigint; guildId: bigint | null }
   // guild:<id> topics

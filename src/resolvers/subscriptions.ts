@@ -7,7 +7,7 @@ import { topics, type Topic } from "../pubsub/topics.js";
 import { readableChannel, requireViewer, visibleGuild } from "./access.js";
 
 /** Events `channelEvents` delivers to clients. */
-export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted">;
+export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted" | "EventsMissed">;
 /** Events `guildEvents` delivers to clients. */
 export type GuildEvent = EventOf<"ChannelCreated" | "ChannelUpdated" | "ChannelDeleted" | "GuildUpdated" | "MemberJoined" | "MemberLeft">;
 /** Events `userEvents` delivers to clients. */
@@ -68,6 +68,7 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint): Pro
           case "MessageCreated":
           case "MessageUpdated":
           case "MessageDeleted":
+          case "EventsMissed":
             return { deliver: event };
           case "ChannelDeleted":
             return { end: notFound("Channel", String(channel.id)) };

@@ -29,9 +29,16 @@ const MessageDeleted = builder.objectRef<EventOf<"MessageDeleted">>("MessageDele
   fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }), messageId: t.id({ resolve: (o) => String(o.messageId) }) }),
 });
 
+const EventsMissed = builder.objectRef<EventOf<"EventsMissed">>("EventsMissed").implement({
+  description:
+    "Live delivery to this server was interrupted and has resumed: events may have been missed. " +
+    "Fetch `channel.messages(first: 100, after: <last id you saw>)` until hasNextPage is false.",
+  fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }) }),
+});
+
 const ChannelEventUnion = builder.unionType("ChannelEvent", {
   description: "What happens in a channel, in message-id order.",
-  types: [MessageCreated, MessageUpdated, MessageDeleted],
+  types: [MessageCreated, MessageUpdated, MessageDeleted, EventsMissed],
   resolveType: (event) => event.type,
 });
 

@@ -43,7 +43,7 @@ const enabled =
   requireRedisServer();
 
 const SEND = `mutation($c: ID!, $t: String!) { sendMessage(input: { channelId: $c, content: $t }) { id } }`;
-const CHANNEL_EVENTS = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on MessageCreated { message { id content } } } }`;
+const CHANNEL_EVENTS = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on MessageCreated { message { id content } } ... on EventsMissed { channelId } } }`;
 const HISTORY = `query($c: ID!, $before: ID) { channel(id: $c) { messages(last: 100, before: $before) {
   pageInfo { hasPreviousPage startCursor } edges { node { id content } } } } }`;
 
@@ -443,6 +443,12 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     for (const sub of subscribers) expect(sub.state, `${sub.describe()} — a Redis outage must not end live subscriptions`).toBe("open");
     const recovery = await awaitLive("recovery", [viaB, viaC], 20_000);
     for (const p of procs) logMarks.get(p)!.recovered = p.logs.length;
+    // Each subscriber was told that live delivery had a gap, so a client knows to catch up.
+    await waitUntil(
+      () => subscribers.every((sub) => sub.other.some((v) => (v as { data?: { channelEvents?: { __typename?: string } } }).data?.channelEvents?.__typename === "EventsMissed")),
+      10_000,
+      () => `no EventsMissed after recovery:\n${subscribers.map((s) => s.describe()).join("\n")}`,
+    );
     log(`Redis down ${restartedAfter} ms (outage sends took ${outageMs} ms); recovered ${recovery.ms} ms after restart (${recovery.probes} probes, ${recovery.failed} failed)`);
     const deliveredDuringOutage = subscribers.map((s) => `${s.name}=${s.matching("down:").map((e) => e.content).join("|") || "none"}`);
     log(`outage messages delivered live anyway: ${deliveredDuringOutage.join(", ")}`);

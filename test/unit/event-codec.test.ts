@@ -32,6 +32,7 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
     author: bot,
   },
   MessageDeleted: { type: "MessageDeleted", channelId: MAX, eventId: 1n, messageId: MAX },
+  EventsMissed: { type: "EventsMissed", channelId: MAX },
   ChannelDeleted: { type: "ChannelDeleted", channelId: MAX, guildId: null },
   ChannelCreated: { type: "ChannelCreated", guildId: MAX, channel },
   ChannelUpdated: { type: "ChannelUpdated", guildId: MAX, channel: { ...channel, name: "{}" } },
