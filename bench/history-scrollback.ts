@@ -33,6 +33,7 @@ import type { MessageRecord, MessageStore } from "../src/stores/message-store.js
 import { PostgresMessageStore } from "../src/stores/message-store.postgres.js";
 import { openDatabase, type Database } from "../src/stores/prisma/database.js";
 import { LatencyHistogram, type LatencySummary } from "./lib/histogram.js";
+import { seededRandom } from "../test/support/random.js";
 
 // ------------------------------------------------------------------ options
 
@@ -116,17 +117,6 @@ function hash32(x: number): number {
 /** Uniform [0, 1) drawn from message `i`, stream `k`. */
 const draw = (i: number, k: number) => hash32(hash32(i ^ Math.imul(SEED, 0x9e3779b1)) + k * 0x632be5ab) / 2 ** 32;
 
-/** Seeded PRNG for the id timeline and the random cursors (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY_MS = 86_400_000;
 const WORKERS = 8; // messages arrive through 8 API instances (snowflake worker ids 0..7)
@@ -138,7 +128,7 @@ const WORKERS = 8; // messages arrive through 8 API instances (snowflake worker 
  * channel.
  */
 function makeIds(n: number, days: number, endMs: number): BigInt64Array {
-  const rand = mulberry32(SEED * 7919 + 17);
+  const rand = seededRandom(SEED * 7919 + 17);
   const rate = (t: number) => 1 + 0.5 * Math.sin((2 * Math.PI * (t % DAY_MS)) / DAY_MS); // 0.5 .. 1.5
   const gaps = new Float64Array(n);
   let t = 0;
@@ -668,7 +658,7 @@ async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
     // ---- random cursors
     if (RANDOM_READS > 0 && n > 1 && !stop()) {
       const randomHist = new LatencyHistogram();
-      const rand = mulberry32(SEED * 31 + 5);
+      const rand = seededRandom(SEED * 31 + 5);
       readRetries.retries = 0;
       const randomStart = Date.now();
       let reads = 0;

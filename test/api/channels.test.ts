@@ -39,11 +39,7 @@ describe("channels and direct messages", () => {
   });
   afterAll(() => server?.close());
 
-  async function ok<T = any>(query: string, variables: Record<string, unknown>, token: string): Promise<T> {
-    const res = await server.gql(query, variables, token);
-    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-    return res.data as T;
-  }
+  const ok = <T = any>(query: string, variables: Record<string, unknown>, token: string): Promise<T> => server.ok<T>(query, variables, token);
 
   /** A guild owned by `owner` with `members` joined; `general` is its first channel. */
   async function guildWith(owner: User, members: User[] = []) {

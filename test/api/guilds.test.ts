@@ -37,11 +37,7 @@ describe("guilds", () => {
   });
   afterAll(() => server?.close());
 
-  async function ok<T = any>(query: string, variables: Record<string, unknown>, token: string): Promise<T> {
-    const res = await server.gql(query, variables, token);
-    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-    return res.data as T;
-  }
+  const ok = <T = any>(query: string, variables: Record<string, unknown>, token: string): Promise<T> => server.ok<T>(query, variables, token);
 
   async function createGuild(owner: User, name = "Test Guild") {
     const data = await ok(CREATE_GUILD, { n: name }, owner.token);

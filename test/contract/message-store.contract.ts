@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONCORD_EPOCH_MS, MAX_SNOWFLAKE, createIdGenerator, snowflakeAt, snowflakeTime } from "../../src/ids/snowflake.js";
 import { MAX_STORE_PAGE, type MessageRecord, type MessageStore, type PageQuery } from "../../src/stores/message-store.js";
+import { seededRandom } from "../support/random.js";
 
 /** What a suite run needs from an adapter: the store and how to release what backs it. */
 export interface MessageStoreFixture {
@@ -19,18 +20,6 @@ export interface MessageStoreContractOptions {
 
 const DAY = 86_400_000;
 
-/** Deterministic PRNG (mulberry32), so a failing history can be replayed exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /**
  * Millisecond times for a history spread over ~21 months from the Concord epoch, built to trip
  * time-bucketed adapters: one message alone ~14 months before the rest (a year and more of
@@ -38,7 +27,7 @@ function random(seed: number): () => number {
  * messages straddling day, month and year boundaries. Ascending; may repeat a millisecond.
  */
 function spreadTimes(count: number, seed: number): number[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const times = [CONCORD_EPOCH_MS + 3_600_000];
   let t = CONCORD_EPOCH_MS + 420 * DAY;
   const straddled = [Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1), Date.UTC(2026, 6, 15)];

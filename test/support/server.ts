@@ -1,4 +1,5 @@
 import { createClient, type Client } from "graphql-ws";
+import { expect } from "vitest";
 import WebSocket from "ws";
 import { createApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -17,6 +18,8 @@ export interface TestServer {
   wsUrl: string;
   /** POSTs one operation; `token` becomes `Authorization: Bearer <token>`. */
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  /** Like gql, but fails the test on any error and returns `data`. */
+  ok<T = any>(query: string, variables: Record<string, unknown>, token: string): Promise<T>;
   /** A graphql-ws client authenticated with `token` (closed by `close()`). */
   ws(token?: string, connectionParams?: Record<string, unknown>): Client;
   /** Registers a user with a unique name and returns their token and id. */
@@ -51,6 +54,11 @@ export async function startTestServer(options: { database?: Database; env?: Reco
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as GraphQLResponse;
+    },
+    async ok(query, variables, token) {
+      const res = await server.gql(query, variables, token);
+      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+      return res.data;
     },
     ws(token, connectionParams) {
       const client = createClient({
