@@ -136,6 +136,23 @@ export async function waitForSchemaAgreement(client: Client, timeoutMs = 30_000)
  * Throws if an applied file was edited afterwards (add a new migration instead).
  */
 export async function migrateCassandra(client: Client, options: MigrateOptions): Promise<MigrateResult> {
+  // Instances starting together all run the unclaimed bootstrap file (keyspace and ledger) at
+  // once; concurrent CREATE ... IF NOT EXISTS of one table can leave it briefly unknown to the
+  // next statement ("table schema_migrations does not exist", seen in the fleet test). Every
+  // step is idempotent, so such a run is retried after the schema settles.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(client, options);
+    } catch (error) {
+      const transient = /does not exist|unconfigured table|schema agreement/i.test((error as Error).message);
+      if (!transient || attempt >= 5) throw error;
+      await sleep(200 * attempt + Math.random() * 300);
+      await waitForSchemaAgreement(client, options.schemaAgreementTimeoutMs ?? 30_000).catch(() => {});
+    }
+  }
+}
+
+async function migrateOnce(client: Client, options: MigrateOptions): Promise<MigrateResult> {
   const { keyspace, replication } = options;
   if (!KEYSPACE_NAME.test(keyspace)) {
     throw new RangeError(`keyspace ${JSON.stringify(keyspace)}: expected lower-case letters, digits and underscores, starting with a letter, at most 48 characters`);
@@ -176,7 +193,8 @@ export async function migrateCassandra(client: Client, options: MigrateOptions):
   };
 
   for (const file of files) {
-    if (!(await ledgerExists())) {
+    // A random pause makes it likely that one instance bootstraps and the others find the ledger.
+    if (!(await ledgerExists()) && (await sleep(Math.random() * 250), !(await ledgerExists()))) {
       // Only the bootstrap file (keyspace + ledger) runs unclaimed; it is all IF NOT EXISTS.
       await run(file);
       if (!(await ledgerExists())) throw new Error(`Cassandra migration ${file.version} must create ${ledger} (the first migration creates the keyspace and the ledger)`);
