@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { describe, expect, it, type TestContext } from "vitest";
 import { createIdGenerator } from "../../src/ids/snowflake.js";
 import type { AccountStore, NewUser, UserRecord } from "../../src/stores/account-store.js";
 import { UniqueViolationError } from "../../src/stores/store-errors.js";
+import { suiteFixture } from "../support/suite-fixture.js";
 
 /** What a suite run needs from an adapter: the store and how to release what backs it. */
 export interface AccountStoreFixture {
@@ -24,20 +25,11 @@ export interface AccountStoreContractOptions {
 export function accountStoreContract(name: string, factory: () => Promise<AccountStoreFixture>, options: AccountStoreContractOptions = {}) {
   describe(`AccountStore contract: ${name}`, () => {
     const nextId = createIdGenerator(1);
-    let fixture: AccountStoreFixture | undefined;
-
-    beforeAll(async () => {
-      if (options.available && !(await options.available())) return;
-      fixture = await factory();
-    });
-    afterAll(async () => {
-      await fixture?.close();
-    });
+    const fixtureOf = suiteFixture(name, factory, options.available);
 
     /** The store under test, or a skip when the adapter's service is absent. */
     function store(ctx: TestContext): AccountStore {
-      if (!fixture) ctx.skip(`${name}: backing service not available`);
-      return fixture.accounts;
+      return fixtureOf(ctx).accounts;
     }
 
     function person(username: string, passwordHash: string | null = `hash-of-${username}`): NewUser {

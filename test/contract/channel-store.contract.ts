@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createIdGenerator } from "../../src/ids/snowflake.js";
 import type { AccountStore, UserRecord } from "../../src/stores/account-store.js";
 import type { ChannelRecord, ChannelStore } from "../../src/stores/channel-store.js";
 import type { GuildStore } from "../../src/stores/guild-store.js";
+import { suiteFixture } from "../support/suite-fixture.js";
 
 /**
  * The stores of one adapter family on one database: channels need users and guilds to exist,
@@ -34,21 +35,8 @@ const ascending = (ids: readonly bigint[]) => [...ids].sort((a, b) => (a < b ? -
 export function channelStoreContract(name: string, factory: () => Promise<ChannelStoreFixture>, options: ChannelStoreContractOptions = {}) {
   describe(`ChannelStore contract: ${name}`, () => {
     const nextId = createIdGenerator(3);
-    let fixture: ChannelStoreFixture | undefined;
-
-    beforeAll(async () => {
-      if (options.available && !(await options.available())) return;
-      fixture = await factory();
-    });
-    afterAll(async () => {
-      await fixture?.close();
-    });
-
     /** The stores under test, or a skip when the adapter's service is absent. */
-    function stores(ctx: TestContext): ChannelStoreFixture {
-      if (!fixture) ctx.skip(`${name}: backing service not available`);
-      return fixture;
-    }
+    const stores = suiteFixture(name, factory, options.available);
 
     function makeUser(f: ChannelStoreFixture): Promise<UserRecord> {
       const id = nextId();

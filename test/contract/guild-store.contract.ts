@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createIdGenerator } from "../../src/ids/snowflake.js";
 import type { AccountStore, UserRecord } from "../../src/stores/account-store.js";
 import type { ChannelStore } from "../../src/stores/channel-store.js";
 import type { GuildRecord, GuildStore, MemberRecord } from "../../src/stores/guild-store.js";
+import { suiteFixture } from "../support/suite-fixture.js";
 
 /**
  * The stores of one adapter family on one database: guilds need users (and own channels), so
@@ -40,21 +41,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function guildStoreContract(name: string, factory: () => Promise<GuildStoreFixture>, options: GuildStoreContractOptions = {}) {
   describe(`GuildStore contract: ${name}`, () => {
     const nextId = createIdGenerator(2);
-    let fixture: GuildStoreFixture | undefined;
-
-    beforeAll(async () => {
-      if (options.available && !(await options.available())) return;
-      fixture = await factory();
-    });
-    afterAll(async () => {
-      await fixture?.close();
-    });
-
     /** The stores under test, or a skip when the adapter's service is absent. */
-    function stores(ctx: TestContext): GuildStoreFixture {
-      if (!fixture) ctx.skip(`${name}: backing service not available`);
-      return fixture;
-    }
+    const stores = suiteFixture(name, factory, options.available);
 
     function makeUser(f: GuildStoreFixture): Promise<UserRecord> {
       const id = nextId();
