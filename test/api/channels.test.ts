@@ -32,10 +32,7 @@ describe("channels and direct messages", () => {
   let database: Database;
   beforeAll(async () => {
     database = await openTestPglite();
-    server = await startTestServer({ database });
-    // Warm up the server's code paths here, under the hook timeout, not in the first test.
-    const warm = await server.signUp("warmup");
-    await server.gql(`mutation { createGuild(input: { name: "Warm Up" }) { id } }`, {}, warm.token);
+    server = await startTestServer({ database, warmUp: true });
   });
   afterAll(() => server?.close());
 

@@ -27,10 +27,7 @@ const freshName = (prefix: string) => `${prefix}_${process.pid % 100000}_${++seq
 describe("identity", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer();
-    // Warm up the server's code paths here, under the hook timeout, not in the first test.
-    const warm = await server.signUp("warmup");
-    await server.gql(`mutation { createGuild(input: { name: "Warm Up" }) { id } }`, {}, warm.token);
+    server = await startTestServer({ warmUp: true });
   });
   afterAll(() => server?.close());
 

@@ -33,7 +33,9 @@ let counter = 0;
  * Starts a real Concord server on an ephemeral port, on a fresh embedded database (or the one
  * given), with the cheapest password hashing the config allows so tests stay fast.
  */
-export async function startTestServer(options: { database?: Database; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { database?: Database; env?: Record<string, string>; warmUp?: boolean } = {},
+): Promise<TestServer> {
   const database = options.database ?? (await openTestPglite());
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", PASSWORD_HASH_COST: "10", LOG_LEVEL: "error", ...options.env });
   const logs: string[] = [];
@@ -84,6 +86,11 @@ export async function startTestServer(options: { database?: Database; env?: Reco
       if (unexpected.length > 0) throw new Error(`the server logged errors:\n${unexpected.join("\n")}`);
     },
   };
+  if (options.warmUp) {
+    // Run the common code paths once here, under the hook timeout, not in a file's first test.
+    const warm = await server.signUp("warmup");
+    await server.gql(`mutation { createGuild(input: { name: "Warm Up" }) { id } }`, {}, warm.token);
+  }
   return server;
 }
 
