@@ -17,6 +17,12 @@ import { openDatabase, type Database } from "./stores/prisma/database.js";
 import { openCassandra, type Cassandra } from "./stores/cassandra/client.js";
 import { CassandraMessageStore } from "./stores/message-store.cassandra.js";
 import type { MessageStore } from "./stores/message-store.js";
+import { AckBuffer } from "./resolvers/ack-buffer.js";
+import { PresenceAnnouncer } from "./resolvers/presence-announcer.js";
+import { MemoryPresenceStore } from "./stores/presence-store.memory.js";
+import { createRedisPresenceStore } from "./stores/presence-store.redis.js";
+import type { PresenceStore } from "./stores/presence-store.js";
+import { PrismaReadStateStore } from "./stores/read-state-store.prisma.js";
 
 export interface App {
   services: Services;
@@ -61,6 +67,17 @@ async function openConfiguredBus(config: Config, logger: Logger): Promise<EventB
   }
 }
 
+async function openConfiguredPresence(config: Config, logger: Logger): Promise<PresenceStore> {
+  if (!config.redisUrl) return new MemoryPresenceStore();
+  try {
+    const store = await createRedisPresenceStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, connectionName: `concord-${config.workerId}-presence` });
+    logger.info("presence store ready", { kind: "redis", heartbeatMs: config.presenceHeartbeatMs });
+    return store;
+  } catch (error) {
+    throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)} for presence: ${(error as Error).message}`);
+  }
+}
+
 async function openConfiguredCassandra(config: Config, logger: Logger): Promise<Cassandra | undefined> {
   if (config.messageStore !== "cassandra" || !config.cassandra) return undefined;
   try {
@@ -102,10 +119,12 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   // Tests hand in an already-open database (loaded from a migrated template); nothing else does.
   // Open each backend in turn; if one fails, close those already open so the process can exit.
   const opened: (() => Promise<void>)[] = [];
-  let bus: EventBus, db: Database, cassandra: Cassandra | undefined;
+  let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore;
   try {
     bus = await openConfiguredBus(config, logger);
     opened.push(() => bus.close());
+    presence = await openConfiguredPresence(config, logger);
+    opened.push(() => presence.close());
     db = options.database ?? (await openConfiguredDatabase(config, logger));
     opened.push(() => db.close());
     cassandra = await openConfiguredCassandra(config, logger);
@@ -116,23 +135,47 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   const messages: MessageStore = cassandra
     ? new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency })
     : new PostgresMessageStore(db.prisma);
+  const accounts = new PrismaAccountStore(db.prisma);
+  const guilds = new PrismaGuildStore(db.prisma);
+  const channels = new PrismaChannelStore(db.prisma);
+  const readStates = new PrismaReadStateStore(db.prisma);
+  const now = () => new Date();
   const services: Services = {
-    accounts: new PrismaAccountStore(db.prisma),
-    guilds: new PrismaGuildStore(db.prisma),
-    channels: new PrismaChannelStore(db.prisma),
+    accounts,
+    guilds,
+    channels,
     messages,
+    presence,
+    readStates,
     bus,
+    announcer: new PresenceAnnouncer({
+      guilds,
+      channels,
+      presence,
+      bus,
+      logger,
+      now,
+      largeGuildThreshold: config.largeGuildThreshold,
+      coalesceMs: 1_000,
+      onlineCountRefreshMs: config.onlineCountRefreshMs,
+    }),
+    acks: new AckBuffer({ store: readStates, bus, logger, flushMs: config.ackFlushMs }),
     newId: createIdGenerator(config.workerId),
     sequencer: new ChannelSequencer((error) => logger.error("publish failed", { error })),
     logger,
-    now: () => new Date(),
-    settings: { passwordHashCost: config.passwordHashCost, subscriptionBufferSize: config.subscriptionBufferSize },
+    now,
+    settings: {
+      passwordHashCost: config.passwordHashCost,
+      subscriptionBufferSize: config.subscriptionBufferSize,
+      largeGuildThreshold: config.largeGuildThreshold,
+    },
   };
   const gateway = createGateway(services, {
     maxRequestBytes: config.maxRequestBytes,
     maxQueryDepth: config.maxQueryDepth,
     maxQueryCost: config.maxQueryCost,
     graphiql: config.graphiql,
+    heartbeatMs: config.presenceHeartbeatMs,
   });
 
   let stopping: Promise<void> | undefined;
@@ -148,9 +191,14 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     },
     stop() {
       stopping ??= (async () => {
+        // Sockets close first (their users go offline), then what is batched is written and
+        // announced before the bus and the stores close.
         await gateway.close().catch((error) => logger.error("closing the gateway failed", { error }));
         await services.sequencer.drain();
+        await services.acks.close();
+        await services.announcer.close();
         await bus.close();
+        await presence.close().catch((error) => logger.error("closing the presence store failed", { error }));
         await db.close().catch((error) => logger.error("closing the database failed", { error }));
         await cassandra?.close().catch((error) => logger.error("closing Cassandra failed", { error }));
       })();

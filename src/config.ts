@@ -37,6 +37,14 @@ export interface Config {
   maxQueryCost: number;
   /** Events buffered per subscription before the subscriber is dropped as too slow. */
   subscriptionBufferSize: number;
+  /** How often each instance refreshes its users' presence; a dead instance's users go offline within 2x this. */
+  presenceHeartbeatMs: number;
+  /** Guilds with at least this many members get an online count instead of per-member presence events. */
+  largeGuildThreshold: number;
+  /** Shortest interval between two OnlineCountUpdated events of one large guild from one instance. */
+  onlineCountRefreshMs: number;
+  /** How long read acknowledgements are gathered before one batched write. */
+  ackFlushMs: number;
   /** Serve GraphiQL at GET /graphql. */
   graphiql: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -134,6 +142,10 @@ export function loadConfig(env: Env): Config {
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 2, 100),
     maxQueryCost: int("MAX_QUERY_COST", 5_000, 10, 1_000_000),
     subscriptionBufferSize: int("SUBSCRIPTION_BUFFER_SIZE", 1_000, 1, 1_000_000),
+    presenceHeartbeatMs: int("PRESENCE_HEARTBEAT_MS", 15_000, 100, 600_000),
+    largeGuildThreshold: int("LARGE_GUILD_THRESHOLD", 1_000, 2, 10_000_000),
+    onlineCountRefreshMs: int("ONLINE_COUNT_REFRESH_MS", 5_000, 100, 600_000),
+    ackFlushMs: int("ACK_FLUSH_MS", 1_000, 10, 60_000),
     graphiql: bool("GRAPHIQL", true),
     logLevel,
   };

@@ -7,6 +7,10 @@ import type { ChannelRecord, ChannelStore } from "./stores/channel-store.js";
 import type { GuildRecord, GuildStore, MemberRecord } from "./stores/guild-store.js";
 import type { MessageRecord, MessageStore } from "./stores/message-store.js";
 import type { ChannelSequencer } from "./resolvers/channel-sequencer.js";
+import type { AckBuffer } from "./resolvers/ack-buffer.js";
+import { publicStatus, type PresenceAnnouncer } from "./resolvers/presence-announcer.js";
+import type { PresenceStatus, PresenceStore } from "./stores/presence-store.js";
+import type { ReadStateStore } from "./stores/read-state-store.js";
 
 /** The long-lived dependencies of every use case, built once by the composition root (app.ts). */
 export interface Services {
@@ -14,7 +18,13 @@ export interface Services {
   guilds: GuildStore;
   channels: ChannelStore;
   messages: MessageStore;
+  presence: PresenceStore;
+  readStates: ReadStateStore;
   bus: EventBus;
+  /** Turns presence transitions into coalesced events (see resolvers/presence-announcer.ts). */
+  announcer: PresenceAnnouncer;
+  /** Batches read acknowledgements (see resolvers/ack-buffer.ts). */
+  acks: AckBuffer;
   newId: IdGenerator;
   sequencer: ChannelSequencer;
   logger: Logger;
@@ -22,6 +32,7 @@ export interface Services {
   settings: {
     passwordHashCost: number;
     subscriptionBufferSize: number;
+    largeGuildThreshold: number;
   };
 }
 
@@ -35,6 +46,12 @@ export interface Loaders {
   member: DataLoader<string, MemberRecord | null>;
   /** Key: `${channelId}:${messageId}`; one store read per channel per batch. */
   message: DataLoader<string, MessageRecord | null>;
+  /** Presence of users as the viewer may see it (OFFLINE for users they share nothing with). */
+  presence: DataLoader<bigint, PresenceStatus>;
+  /** The viewer's stored read pointer per channel id (null: never acked). */
+  readPointer: DataLoader<bigint, bigint | null>;
+  /** Key: `${channelId}:${pointer or ""}`; the viewer's unread mentions there, counted up to READ_COUNT_CAP. */
+  mentionCount: DataLoader<string, number>;
 }
 
 /** What every resolver receives. */
@@ -59,8 +76,9 @@ function byId<T extends { id: bigint }>(ids: readonly bigint[], rows: T[]): (T |
  * `cache: false` keeps batching but not caching: for subscriptions, whose context lives as long
  * as the stream, a cache would grow without bound and serve stale names and memberships.
  */
-export function createLoaders(services: Services, options: { cache: boolean } = { cache: true }): Loaders {
+export function createLoaders(services: Services, options: { cache: boolean; viewerId?: bigint | null } = { cache: true }): Loaders {
   const { cache } = options;
+  const viewerId = options.viewerId ?? null;
   return {
     user: new DataLoader(async (ids) => byId(ids, await services.accounts.getUsers(ids)), { cache }),
     guild: new DataLoader(async (ids) => byId(ids, await services.guilds.getGuilds(ids)), { cache }),
@@ -93,7 +111,55 @@ export function createLoaders(services: Services, options: { cache: boolean } = 
       );
       return keys.map((key) => found.get(key) ?? null);
     }, { cache }),
+    presence: new DataLoader(async (ids) => {
+      if (viewerId === null) return ids.map((): PresenceStatus => "OFFLINE");
+      const visible = await visibleUsers(services, viewerId, ids);
+      const shown = [...visible];
+      const records = shown.length > 0 ? await services.presence.get(shown, services.now()) : [];
+      const status = new Map(records.map((r) => [r.userId, r.status]));
+      return ids.map((id) => {
+        const s = status.get(id) ?? "OFFLINE";
+        return id === viewerId ? s : publicStatus(s);
+      });
+    }, { cache }),
+    readPointer: new DataLoader(async (channelIds) => {
+      if (viewerId === null) return channelIds.map(() => null);
+      const pointers = await services.readStates.pointers(viewerId, channelIds);
+      return channelIds.map((id) => pointers.get(id) ?? null);
+    }, { cache }),
+    mentionCount: new DataLoader(async (keys) => {
+      if (viewerId === null) return keys.map(() => 0);
+      const channels = keys.map((key) => {
+        const [channelId, after] = key.split(":") as [string, string];
+        return { channelId: BigInt(channelId), after: after === "" ? null : BigInt(after) };
+      });
+      const counts = await services.readStates.countMentions(viewerId, channels, MENTION_COUNT_LIMIT);
+      return channels.map((c) => counts.get(c.channelId) ?? 0);
+    }, { cache }),
   };
+}
+
+/** Unread and mention counts are exact up to this many; at the cap, clients show "99+" (see resolvers/read-states.ts). */
+export const READ_COUNT_CAP = 100;
+const MENTION_COUNT_LIMIT = READ_COUNT_CAP;
+
+/** Of `ids`, the users whose presence `viewerId` may see: themselves, guildmates and DM partners. */
+async function visibleUsers(services: Services, viewerId: bigint, ids: readonly bigint[]): Promise<Set<bigint>> {
+  const others = ids.filter((id) => id !== viewerId);
+  const visible = new Set<bigint>(ids.includes(viewerId) ? [viewerId] : []);
+  if (others.length === 0) return visible;
+  const [mates, directChannels] = await Promise.all([
+    services.guilds.filterGuildmates(viewerId, others),
+    services.channels.listDirectChannelsOfUser(viewerId),
+  ]);
+  for (const id of mates) visible.add(id);
+  if (directChannels.length > 0) {
+    const wanted = new Set(others);
+    for (const recipients of (await services.channels.getRecipients(directChannels.map((c) => c.id))).values()) {
+      for (const id of recipients) if (wanted.has(id)) visible.add(id);
+    }
+  }
+  return visible;
 }
 
 /** Builds the context for one request or operation. */
@@ -102,5 +168,5 @@ export function createContext(
   auth: { viewer: UserRecord | null; tokenHash: string | null; authFailure: string | null },
   options: { longLived?: boolean } = {},
 ): RequestContext {
-  return { services, ...auth, loaders: createLoaders(services, { cache: !options.longLived }) };
+  return { services, ...auth, loaders: createLoaders(services, { cache: !options.longLived, viewerId: auth.viewer?.id ?? null }) };
 }

@@ -11,6 +11,7 @@ import { resolveAuth, type RequestAuth } from "./auth.js";
 import { createErrorMasker } from "./errors.js";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
 import { useQueryLimits } from "./limits.js";
+import { SessionRegistry } from "./sessions.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -19,10 +20,14 @@ export interface GatewayOptions {
   maxQueryDepth: number;
   maxQueryCost: number;
   graphiql: boolean;
+  /** Presence heartbeat: sessions are refreshed, and sockets pinged, this often. */
+  heartbeatMs: number;
 }
 
 export interface Gateway {
   server: Server;
+  /** This instance's presence sessions, one per authenticated WebSocket. */
+  sessions: SessionRegistry;
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host?: string): Promise<number>;
   /** Stops accepting, closes every WebSocket (code 1001) and waits for HTTP requests to end. */
@@ -79,12 +84,46 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   });
 
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: options.maxRequestBytes });
+  const sessions = new SessionRegistry({
+    presence: services.presence,
+    announcer: services.announcer,
+    accounts: services.accounts,
+    logger: services.logger,
+    now: services.now,
+    heartbeatMs: options.heartbeatMs,
+  });
+  sessions.start();
+  // Liveness of clients: a socket that has not answered the previous ping by the next heartbeat
+  // is dead (a vanished laptop, a half-open TCP connection): terminate it, which ends its session.
+  const answered = new WeakMap<object, boolean>();
+  wss.on("connection", (socket) => {
+    answered.set(socket, true);
+    socket.on("pong", () => answered.set(socket, true));
+    socket.once("close", () => void sessions.close(socket));
+  });
+  const pinger = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (answered.get(socket) === false) {
+        socket.terminate();
+        continue;
+      }
+      answered.set(socket, false);
+      socket.ping();
+    }
+  }, options.heartbeatMs);
+  pinger.unref();
   const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
     {
       // The credential is kept per connection but checked per operation (one indexed lookup),
       // so a token revoked by logout cannot start new subscriptions on a socket it opened.
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         ctx.extra.credential = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        // A socket that authenticates is a presence session: its user is online while it lives.
+        // A bad token is not refused here; each operation reports it (UNAUTHENTICATED).
+        if (ctx.extra.credential !== undefined) {
+          const auth = await resolveAuth(services, ctx.extra.credential);
+          if (auth.viewer && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) void sessions.open(ctx.extra.socket, auth.viewer);
+        }
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
@@ -93,6 +132,8 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
         const header = headers.authorization ?? headers.Authorization;
         const wsAuth = await resolveAuth(services, header ?? ctx.extra.credential);
+        // GraphiQL authenticates per operation: its socket becomes a session at the first one.
+        if (wsAuth.viewer && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) void sessions.open(ctx.extra.socket, wsAuth.viewer);
         const enveloped = yoga.getEnveloped({ ...ctx, request: ctx.extra.request, socket: ctx.extra.socket, params: payload, wsAuth });
         let document;
         try {
@@ -128,6 +169,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
 
   return {
     server,
+    sessions,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -137,7 +179,9 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         });
       }),
     async close() {
+      clearInterval(pinger);
       for (const client of wss.clients) client.close(1001, "Server shutting down");
+      await sessions.stop();
       await ws.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {

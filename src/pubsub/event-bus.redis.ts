@@ -6,6 +6,7 @@ import { decodeEvent, encodeEvent } from "./event-codec.js";
 import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
 import type { Topic } from "./topics.js";
+import { shutDown, whenReady, withTimeout } from "../redis/connection.js";
 
 export interface RedisEventBusOptions {
   /** `redis://` or `rediss://` URL (REDIS_URL). */
@@ -328,37 +329,5 @@ function guardFireAndForget(client: Redis): void {
   }
 }
 
-function whenReady(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    let lastError: Error | undefined;
-    const onError = (error: Error) => void (lastError = error);
-    const done = () => {
-      clearTimeout(timer);
-      client.off("ready", onReady).off("error", onError).off("end", onEnd);
-    };
-    const onReady = () => (done(), resolve());
-    const onEnd = () => (done(), reject(new Error("Redis connection closed before it was ready")));
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`Redis not ready within ${timeoutMs} ms${lastError ? `: ${lastError.message}` : ""}`));
-    }, timeoutMs);
-    client.on("ready", onReady).on("error", onError).on("end", onEnd);
-  });
-}
 
-/** QUIT if connected (lets replies in flight arrive), then make sure the socket is gone and no reconnect is pending. */
-async function shutDown(client: Redis): Promise<void> {
-  if (client.status === "ready") {
-    await withTimeout(client.quit(), 1_000, () => new Error("QUIT timed out")).catch(() => {});
-  }
-  client.disconnect();
-}
 
-function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(error()), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

@@ -129,12 +129,14 @@ const CHANNEL: FieldsOf<ChannelRecord> = {
 };
 const GUILD: FieldsOf<GuildRecord> = { id: "id", name: "string", ownerId: "id", memberCount: "int", createdAt: "date" };
 const REASON = ["LEFT", "KICKED", "GUILD_DELETED"] as const;
+const STATUS = ["ONLINE", "IDLE", "DND", "INVISIBLE", "OFFLINE"] as const;
 
 const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type">> } = {
   MessageCreated: { channelId: "id", message: MESSAGE, author: USER },
   MessageUpdated: { channelId: "id", eventId: "id", message: MESSAGE, author: USER },
   MessageDeleted: { channelId: "id", eventId: "id", messageId: "id" },
   EventsMissed: { channelId: "id" },
+  TypingStarted: { channelId: "id", user: USER, expiresAt: "date" },
   ChannelDeleted: { channelId: "id", guildId: "id?" },
   ChannelCreated: { guildId: "id", channel: CHANNEL },
   ChannelUpdated: { guildId: "id", channel: CHANNEL },
@@ -142,10 +144,13 @@ const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type
   GuildDeleted: { guildId: "id" },
   MemberJoined: { guildId: "id", user: USER },
   MemberLeft: { guildId: "id", userId: "id", reason: REASON },
+  PresenceUpdated: { guildId: "id?", user: USER, status: STATUS, at: "date" },
+  OnlineCountUpdated: { guildId: "id", onlineCount: "int" },
   GuildJoined: { userId: "id", guild: GUILD },
   GuildLeft: { userId: "id", guildId: "id", reason: REASON },
   DirectMessageOpened: { userId: "id", channel: CHANNEL },
   SessionRevoked: { userId: "id", tokenHash: "string" },
+  ReadStateUpdated: { userId: "id", channelId: "id", lastReadMessageId: "id" },
 };
 
 function check(value: Record<string, unknown>, fields: Fields, path: string): void {

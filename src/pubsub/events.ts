@@ -2,6 +2,7 @@ import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import type { GuildRecord } from "../stores/guild-store.js";
 import type { MessageRecord } from "../stores/message-store.js";
+import type { PresenceStatus } from "../stores/presence-store.js";
 
 /** Why a user stopped being a guild member. */
 export type LeaveReason = "LEFT" | "KICKED" | "GUILD_DELETED";
@@ -24,6 +25,9 @@ export type ConcordEvent =
   // Local only, never published: this instance's bus connection was interrupted and has been
   // restored, so events of this channel may have been missed (see app.ts, onResubscribed)
   | { type: "EventsMissed"; channelId: bigint }
+  // Not stored, not ordered with messages: a user is typing until expiresAt unless a later
+  // MessageCreated by them ends it first
+  | { type: "TypingStarted"; channelId: bigint; user: UserRecord; expiresAt: Date }
   // channel:<id> and guild:<id> topics
   | { type: "ChannelDeleted"; channelId: bigint; guildId: bigint | null }
   // guild:<id> topics
@@ -33,11 +37,18 @@ export type ConcordEvent =
   | { type: "GuildDeleted"; guildId: bigint }
   | { type: "MemberJoined"; guildId: bigint; user: UserRecord }
   | { type: "MemberLeft"; guildId: bigint; userId: bigint; reason: LeaveReason }
+  // guild:<id> (guildId set; small guilds only) and user:<id> topics (guildId null: a DM
+  // partner's presence, or the user's own on their other sessions). `status` is what the
+  // topic's audience may see: INVISIBLE only on the user's own topic, OFFLINE for everyone else.
+  | { type: "PresenceUpdated"; guildId: bigint | null; user: UserRecord; status: PresenceStatus; at: Date }
+  // guild:<id> topics of large guilds, instead of per-member presence; at a bounded rate
+  | { type: "OnlineCountUpdated"; guildId: bigint; onlineCount: number }
   // user:<id> topics: what concerns one user, on all their sessions
   | { type: "GuildJoined"; userId: bigint; guild: GuildRecord }
   | { type: "GuildLeft"; userId: bigint; guildId: bigint; reason: LeaveReason }
   | { type: "DirectMessageOpened"; userId: bigint; channel: ChannelRecord }
-  | { type: "SessionRevoked"; userId: bigint; tokenHash: string };
+  | { type: "SessionRevoked"; userId: bigint; tokenHash: string }
+  | { type: "ReadStateUpdated"; userId: bigint; channelId: bigint; lastReadMessageId: bigint };
 
 export type EventType = ConcordEvent["type"];
 export type EventOf<T extends EventType> = Extract<ConcordEvent, { type: T }>;

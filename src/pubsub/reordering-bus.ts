@@ -46,8 +46,9 @@ class ChannelHub {
   accept(event: ConcordEvent): void {
     const key = channelOrderKey(event);
     if (key === null) {
-      // Unordered events (a channel deletion) come after everything already received.
-      this.release(Number.POSITIVE_INFINITY);
+      // A channel deletion comes after everything already received; ephemeral events (typing)
+      // have no place in the order and pass at once without releasing what is held.
+      if (event.type === "ChannelDeleted") this.release(Number.POSITIVE_INFINITY);
       this.fanout.deliver(this.topic, event);
       return;
     }

@@ -66,6 +66,7 @@ export async function deleteChannel(ctx: RequestContext, channelId: bigint): Pro
   await services.bus.publish(topics.channel(channelId), event);
   await services.bus.publish(topics.guild(channel.guildId), event);
   await services.messages.deleteChannel(channelId);
+  await services.readStates.deleteChannel(channelId);
   return true;
 }
 

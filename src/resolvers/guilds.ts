@@ -60,7 +60,11 @@ export async function deleteGuild(ctx: RequestContext, guildId: bigint): Promise
     await services.bus.publish(topics.user(member.userId), { type: "GuildLeft", userId: member.userId, guildId, reason: "GUILD_DELETED" });
   }
   // History goes last: a failure here leaves orphaned rows nobody can read, not a broken guild.
-  for (const channelId of deleted.channelIds) await services.messages.deleteChannel(channelId);
+  await services.presence.forgetGuild(guildId);
+  for (const channelId of deleted.channelIds) {
+    await services.messages.deleteChannel(channelId);
+    await services.readStates.deleteChannel(channelId);
+  }
   return true;
 }
 
@@ -108,6 +112,8 @@ export async function joinGuild(ctx: RequestContext, code: string): Promise<Guil
     case "already-member":
       throw conflict("You are already a member of this guild.");
   }
+  await services.presence.joinGuild(viewer.id, result.guild.id, services.now());
+  if (result.guild.memberCount >= services.settings.largeGuildThreshold) services.announcer.countChanged(result.guild.id);
   await services.bus.publish(topics.guild(result.guild.id), { type: "MemberJoined", guildId: result.guild.id, user: viewer });
   await services.bus.publish(topics.user(viewer.id), { type: "GuildJoined", userId: viewer.id, guild: result.guild });
   return result.guild;
@@ -117,6 +123,8 @@ async function removeMember(ctx: RequestContext, guild: GuildRecord, user: UserR
   const { services } = ctx;
   const removed = await services.guilds.removeMember(guild.id, user.id);
   if (!removed) throw notFound("Member", String(user.id));
+  await services.presence.leaveGuild(user.id, guild.id);
+  if (guild.memberCount >= services.settings.largeGuildThreshold) services.announcer.countChanged(guild.id);
   await services.bus.publish(topics.user(user.id), { type: "GuildLeft", userId: user.id, guildId: guild.id, reason });
   await services.bus.publish(topics.guild(guild.id), { type: "MemberLeft", guildId: guild.id, userId: user.id, reason });
 }

@@ -54,9 +54,26 @@ export async function sendMessage(
     if (!result?.created) return;
     await services.bus.publish(topics.channel(channel.id), { type: "MessageCreated", channelId: channel.id, message: result.message, author: viewer });
   });
-  const { message } = await write;
+  const { message, created } = await write;
   await published;
+  if (created) await afterSend(ctx, viewer, message);
   return message;
+}
+
+/**
+ * What sending a message implies for its author: they have read their channel up to it (batched
+ * ack), they are no longer typing there, and they were active just now. Its mentions are indexed
+ * for the mentioned users' unread counts. None of it delays or fails the send once stored.
+ */
+async function afterSend(ctx: RequestContext, author: UserRecord, message: MessageRecord): Promise<void> {
+  const { services } = ctx;
+  services.acks.add({ userId: author.id, channelId: message.channelId, messageId: message.id });
+  services.announcer.touch(author.id);
+  const work: Promise<unknown>[] = [services.presence.stopTyping(message.channelId, author.id, services.now())];
+  if (message.mentionIds.length > 0) work.push(services.readStates.setMentions(message.channelId, message.id, message.mentionIds));
+  for (const result of await Promise.allSettled(work)) {
+    if (result.status === "rejected") services.logger.error("after-send bookkeeping failed", { error: result.reason, channelId: String(message.channelId) });
+  }
 }
 
 /** A message of a readable channel, or NOT_FOUND. */
@@ -77,6 +94,7 @@ export async function editMessage(ctx: RequestContext, input: { channelId: bigin
   const mentionIds = await existingMentions(ctx, body);
   const edited = await services.messages.edit(channel.id, message.id, { content: body, mentionIds, editedAt: services.now() });
   if (!edited) throw notFound("Message", String(input.messageId));
+  if (message.mentionIds.length > 0 || edited.mentionIds.length > 0) await services.readStates.setMentions(channel.id, edited.id, edited.mentionIds);
   await services.sequencer.enqueue(channel.id, () =>
     services.bus.publish(topics.channel(channel.id), {
       type: "MessageUpdated",
@@ -99,6 +117,7 @@ export async function deleteMessage(ctx: RequestContext, input: { channelId: big
   }
   const { services } = ctx;
   if (!(await services.messages.delete(channel.id, message.id))) throw notFound("Message", String(input.messageId));
+  if (message.mentionIds.length > 0) await services.readStates.setMentions(channel.id, message.id, []);
   await services.sequencer.enqueue(channel.id, () =>
     services.bus.publish(topics.channel(channel.id), { type: "MessageDeleted", channelId: channel.id, eventId: services.newId(), messageId: message.id }),
   );

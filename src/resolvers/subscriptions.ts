@@ -7,11 +7,13 @@ import { topics, type Topic } from "../pubsub/topics.js";
 import { readableChannel, requireViewer, visibleGuild } from "./access.js";
 
 /** Events `channelEvents` delivers to clients. */
-export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted" | "EventsMissed">;
+export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted" | "EventsMissed" | "TypingStarted">;
 /** Events `guildEvents` delivers to clients. */
-export type GuildEvent = EventOf<"ChannelCreated" | "ChannelUpdated" | "ChannelDeleted" | "GuildUpdated" | "MemberJoined" | "MemberLeft">;
+export type GuildEvent = EventOf<
+  "ChannelCreated" | "ChannelUpdated" | "ChannelDeleted" | "GuildUpdated" | "MemberJoined" | "MemberLeft" | "PresenceUpdated" | "OnlineCountUpdated"
+>;
 /** Events `userEvents` delivers to clients. */
-export type UserEvent = EventOf<"GuildJoined" | "GuildLeft" | "DirectMessageOpened">;
+export type UserEvent = EventOf<"GuildJoined" | "GuildLeft" | "DirectMessageOpened" | "PresenceUpdated" | "ReadStateUpdated">;
 
 /**
  * What one subscription does with each bus event, decided in memory (no store query per event):
@@ -69,6 +71,7 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint): Pro
           case "MessageUpdated":
           case "MessageDeleted":
           case "EventsMissed":
+          case "TypingStarted":
             return { deliver: event };
           case "ChannelDeleted":
             return { end: notFound("Channel", String(channel.id)) };
@@ -106,6 +109,8 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
           case "GuildUpdated":
           case "MemberJoined":
           case "MemberLeft":
+          case "PresenceUpdated":
+          case "OnlineCountUpdated":
             return { deliver: event };
           case "GuildDeleted":
             return { end: notFound("Guild", String(guild.id)) };
@@ -137,6 +142,8 @@ export async function userEvents(ctx: RequestContext): Promise<EventStream<UserE
           case "GuildJoined":
           case "GuildLeft":
           case "DirectMessageOpened":
+          case "PresenceUpdated":
+          case "ReadStateUpdated":
             return { deliver: event };
           default:
             return sessionRoute<UserEvent>(ctx)(event);

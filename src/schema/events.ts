@@ -3,6 +3,9 @@ import type { EventOf } from "../pubsub/events.js";
 import { channelEvents, guildEvents, userEvents } from "../resolvers/subscriptions.js";
 import { builder } from "./builder.js";
 import { parseId } from "./ids.js";
+import { readStateOf } from "../resolvers/read-states.js";
+import { PresenceStatusEnum } from "./presence.js";
+import { ReadStateRef } from "./read-state.js";
 import { ChannelRef, GuildRef, MessageRef, UserRef } from "./refs.js";
 
 /** Unwraps a stream item: events pass, a final error becomes this event's GraphQL error. */
@@ -36,9 +39,18 @@ const EventsMissed = builder.objectRef<EventOf<"EventsMissed">>("EventsMissed").
   fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }) }),
 });
 
+const TypingStarted = builder.objectRef<EventOf<"TypingStarted">>("TypingStarted").implement({
+  description: "Someone started typing. It lasts until expiresAt, or until a MessageCreated by the same user, whichever comes first.",
+  fields: (t) => ({
+    channelId: t.id({ resolve: (o) => String(o.channelId) }),
+    user: t.field({ type: UserRef, resolve: (e) => e.user }),
+    expiresAt: t.field({ type: "DateTime", resolve: (e) => e.expiresAt }),
+  }),
+});
+
 const ChannelEventUnion = builder.unionType("ChannelEvent", {
-  description: "What happens in a channel, in message-id order.",
-  types: [MessageCreated, MessageUpdated, MessageDeleted, EventsMissed],
+  description: "What happens in a channel: messages in id order; typing as it happens (not ordered with messages).",
+  types: [MessageCreated, MessageUpdated, MessageDeleted, EventsMissed, TypingStarted],
   resolveType: (event) => event.type,
 });
 
@@ -65,9 +77,23 @@ const MemberLeft = builder.objectRef<EventOf<"MemberLeft">>("MemberLeft").implem
   }),
 });
 
+const PresenceUpdated = builder.objectRef<EventOf<"PresenceUpdated">>("PresenceUpdated").implement({
+  description:
+    "A user's presence changed, as you may see it (INVISIBLE users look OFFLINE to others). At most one per user per second per stream; the last state wins. `at` orders updates of one user.",
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (e) => e.user }),
+    status: t.field({ type: PresenceStatusEnum, resolve: (e) => e.status }),
+    at: t.field({ type: "DateTime", resolve: (e) => e.at }),
+  }),
+});
+const OnlineCountUpdated = builder.objectRef<EventOf<"OnlineCountUpdated">>("OnlineCountUpdated").implement({
+  description: "A large guild's online member count changed (sent at a bounded rate instead of per-member presence).",
+  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), onlineCount: t.exposeInt("onlineCount") }),
+});
+
 const GuildEventUnion = builder.unionType("GuildEvent", {
-  description: "Changes to a guild's channels, settings and members.",
-  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft],
+  description: "Changes to a guild's channels, settings and members, and its members' presence.",
+  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated],
   resolveType: (event) => event.type,
 });
 
@@ -81,9 +107,18 @@ const DirectMessageOpened = builder.objectRef<EventOf<"DirectMessageOpened">>("D
   fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
 });
 
+const ReadStateUpdated = builder.objectRef<EventOf<"ReadStateUpdated">>("ReadStateUpdated").implement({
+  description: "You acknowledged a channel on some session. Pointers only move forward: keep the larger id.",
+  fields: (t) => ({
+    channelId: t.id({ resolve: (o) => String(o.channelId) }),
+    lastReadMessageId: t.id({ resolve: (o) => String(o.lastReadMessageId) }),
+    readState: t.field({ type: ReadStateRef, description: "The channel's read state now (computed when asked).", resolve: (e, _a, ctx) => readStateOf(ctx, e.channelId) }),
+  }),
+});
+
 const UserEventUnion = builder.unionType("UserEvent", {
-  description: "What concerns you, on every session: guilds joined and left, new DMs.",
-  types: [GuildJoined, GuildLeft, DirectMessageOpened],
+  description: "What concerns you, on every session: guilds joined and left, new DMs, your DM partners' and your own presence, your read states.",
+  types: [GuildJoined, GuildLeft, DirectMessageOpened, PresenceUpdated, ReadStateUpdated],
   resolveType: (event) => event.type,
 });
 

@@ -3,6 +3,8 @@ import "./user.js";
 import "./guild.js";
 import "./channel.js";
 import "./message.js";
+import "./presence.js";
+import "./read-state.js";
 import "./events.js";
 
 /** The Concord schema, built once per process. */

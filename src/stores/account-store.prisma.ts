@@ -41,7 +41,9 @@ export class PrismaAccountStore implements AccountStore {
   }
 
   async createSession(tokenHash: string, userId: bigint): Promise<void> {
-    await this.prisma.session.upsert({ where: { tokenHash }, create: { tokenHash, userId }, update: {} });
+    // One statement: Prisma's upsert with an empty update reads then inserts, and two
+    // concurrent calls then both insert (a unique violation on real Postgres).
+    await this.prisma.$executeRaw`INSERT INTO sessions (token_hash, user_id) VALUES (${tokenHash}, ${userId}) ON CONFLICT (token_hash) DO NOTHING`;
   }
 
   async findSessionUser(tokenHash: string): Promise<UserRecord | null> {

@@ -46,6 +46,20 @@ export class PrismaGuildStore implements GuildStore {
     return rows.map((r) => r.guildId);
   }
 
+  async filterGuildmates(userId: bigint, userIds: readonly bigint[]): Promise<bigint[]> {
+    if (userIds.length === 0) return [];
+    const candidates = [...new Set(userIds)];
+    // The user's memberships (index on user_id), each probed for the candidates through the
+    // primary key (guild_id, user_id): the cost follows the user's guild count and the list
+    // length, never the guilds' sizes.
+    const rows = await this.prisma.$queryRaw<{ user_id: bigint }[]>`
+      SELECT DISTINCT m2.user_id
+      FROM members m1
+      JOIN members m2 ON m2.guild_id = m1.guild_id
+      WHERE m1.user_id = ${userId} AND m2.user_id = ANY(${candidates}::bigint[])`;
+    return rows.map((r) => r.user_id);
+  }
+
   listMembers(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<MemberRecord[]> {
     return this.prisma.member.findMany({
       where: { guildId, ...(page.afterUserId === null ? {} : { userId: { gt: page.afterUserId } }) },

@@ -59,6 +59,12 @@ export interface GuildStore {
   /** Ids of the guilds `userId` belongs to, oldest membership first. */
   listGuildIdsOfUser(userId: bigint): Promise<bigint[]>;
 
+  /**
+   * Those of `userIds` who share at least one guild with `userId` (`userId` itself included if
+   * listed and a member of any guild), in no particular order. One query, whatever the guild sizes.
+   */
+  filterGuildmates(userId: bigint, userIds: readonly bigint[]): Promise<bigint[]>;
+
   /** Members ordered by user id, strictly after `afterUserId` when given; at most `limit`. */
   listMembers(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<MemberRecord[]>;
 

@@ -203,9 +203,9 @@ describe("identity", () => {
     let inviteCode: string;
 
     const STATE = `query($g: ID!, $c: ID!) {
-      me { bots { id } guilds { id } }
+      me { bots { id } guilds { id } presence }
       guild(id: $g) { name memberCount channels { id name position } }
-      channel(id: $c) { messages { edges { node { id content } } } }
+      channel(id: $c) { messages { edges { node { id content } } } typing { user { id } } }
     }`;
 
     beforeAll(async () => {
@@ -243,6 +243,10 @@ describe("identity", () => {
       ["sendMessage", `mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "anon" }) { id } }`, { c: channelId }],
       ["editMessage", `mutation($c: ID!, $m: ID!) { editMessage(input: { channelId: $c, messageId: $m, content: "edited" }) { id } }`, { c: channelId, m: messageId }],
       ["deleteMessage", `mutation($c: ID!, $m: ID!) { deleteMessage(input: { channelId: $c, messageId: $m }) }`, { c: channelId, m: messageId }],
+      ["presence", `query($u: ID!) { presence(userIds: [$u]) { status } }`, { u: owner.id }],
+      ["setPresence", `mutation { setPresence(status: DND) }`, {}],
+      ["startTyping", `mutation($c: ID!) { startTyping(channelId: $c) }`, { c: channelId }],
+      ["ackMessage", `mutation($c: ID!, $m: ID!) { ackMessage(input: { channelId: $c, messageId: $m }) { unreadCount } }`, { c: channelId, m: messageId }],
     ];
 
     it("covers every query and mutation of the schema except register and login", async () => {

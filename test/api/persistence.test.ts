@@ -37,7 +37,8 @@ describe("embedded database on disk", () => {
     const token = reg.data.register.token as string;
     const guild = await gql(`mutation { createGuild(input: { name: "Still here" }) { channels { id } } }`, token);
     const channelId = guild.data.createGuild.channels[0].id as string;
-    await gql(`mutation { sendMessage(input: { channelId: "${channelId}", content: "remember me" }) { id } }`, token);
+    const sent = await gql(`mutation { sendMessage(input: { channelId: "${channelId}", content: "remember me" }) { id } }`, token);
+    // Sending acks the author's own message; acks are batched, and a graceful stop writes them.
     await app.stop();
 
     app = await start();
@@ -46,6 +47,8 @@ describe("embedded database on disk", () => {
       username: "persistent",
       guilds: [{ name: "Still here", channels: [{ messages: { edges: [{ node: { content: "remember me" } }] } }] }],
     });
+    const read = await gql(`{ channel(id: "${channelId}") { readState { lastReadMessageId unreadCount } } }`, token);
+    expect(read.data.channel.readState).toEqual({ lastReadMessageId: sent.data.sendMessage.id, unreadCount: 0 });
     const login = await gql(`mutation { login(input: { username: "persistent", password: "correct horse" }) { token } }`);
     expect(login.data.login.token).toMatch(/^cnc_/);
   }, 120_000);

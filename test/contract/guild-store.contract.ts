@@ -178,6 +178,63 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
       expect(await f.guilds.listGuildIdsOfUser((await makeUser(f)).id)).toEqual([]);
     });
 
+    describe("filterGuildmates", () => {
+      /** Joins `user` to `guild` through a fresh invite. */
+      async function join(f: GuildStoreFixture, guild: GuildRecord, user: UserRecord) {
+        expect((await f.guilds.redeemInvite((await makeInvite(f, guild)).code, user.id, new Date())).status).toBe("joined");
+      }
+
+      it("keeps those sharing a guild with the user and drops strangers and unknown ids", async (ctx) => {
+        const f = stores(ctx);
+        const [me, mate, stranger] = [await makeUser(f), await makeUser(f), await makeUser(f)];
+        const { guild } = await makeGuild(f, me);
+        await join(f, guild, mate);
+        await makeGuild(f, stranger);
+        expect(await f.guilds.filterGuildmates(me.id, [stranger.id, mate.id, nextId()])).toEqual([mate.id]);
+        // Symmetric: the owner is a guildmate of the joiner.
+        expect(await f.guilds.filterGuildmates(mate.id, [me.id, stranger.id])).toEqual([me.id]);
+      });
+
+      it("returns [] when no guild is shared, or when the user belongs to none", async (ctx) => {
+        const f = stores(ctx);
+        const [me, a, b, loner] = [await makeUser(f), await makeUser(f), await makeUser(f), await makeUser(f)];
+        await makeGuild(f, me);
+        const { guild: theirs } = await makeGuild(f, a);
+        await join(f, theirs, b);
+        expect(await f.guilds.filterGuildmates(me.id, [a.id, b.id])).toEqual([]);
+        expect(await f.guilds.filterGuildmates(loner.id, [me.id, a.id, b.id])).toEqual([]);
+      });
+
+      it("lists a user sharing several guilds (or listed twice) once", async (ctx) => {
+        const f = stores(ctx);
+        const [me, mate, other] = [await makeUser(f), await makeUser(f), await makeUser(f)];
+        for (let i = 0; i < 3; i++) {
+          const { guild } = await makeGuild(f, me);
+          await join(f, guild, mate);
+          if (i === 0) await join(f, guild, other);
+        }
+        expect(ascending(await f.guilds.filterGuildmates(me.id, [mate.id, other.id, mate.id]))).toEqual(ascending([mate.id, other.id]));
+      });
+
+      it("includes the user itself when listed and a member of some guild", async (ctx) => {
+        const f = stores(ctx);
+        const [me, loner] = [await makeUser(f), await makeUser(f)];
+        await makeGuild(f, me);
+        expect(await f.guilds.filterGuildmates(me.id, [me.id])).toEqual([me.id]);
+        expect(await f.guilds.filterGuildmates(loner.id, [loner.id])).toEqual([]);
+      });
+
+      it("returns [] for an empty list, and forgets a guildmate who left", async (ctx) => {
+        const f = stores(ctx);
+        const [me, mate] = [await makeUser(f), await makeUser(f)];
+        const { guild } = await makeGuild(f, me);
+        await join(f, guild, mate);
+        expect(await f.guilds.filterGuildmates(me.id, [])).toEqual([]);
+        expect(await f.guilds.removeMember(guild.id, mate.id)).toBe(true);
+        expect(await f.guilds.filterGuildmates(me.id, [mate.id])).toEqual([]);
+      });
+    });
+
     it("listMembers orders by user id, starts strictly after afterUserId, returns at most limit", async (ctx) => {
       const f = stores(ctx);
       const users = [] as UserRecord[];

@@ -15,6 +15,7 @@ import {
   type GqlResponse,
   type PrivateRedis,
 } from "../support/processes.js";
+import { createScratchDatabase } from "../support/databases.js";
 import { IN_CI, requireService, TEST_POSTGRES_URL } from "../support/services.js";
 
 /**
@@ -134,10 +135,9 @@ const text = (items: Live[]) => items.map((m) => `${m.id} ${m.content}`);
 
 describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cassandra and Redis", () => {
   const suffix = randomBytes(5).toString("hex");
-  const databaseName = `concord_fleet_${suffix}`;
   const keyspace = `concord_fleet_${suffix}`;
   let databaseUrl = "";
-  let databaseCreated = false;
+  let database: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
   let redis: PrivateRedis | undefined;
   let cassandra: CassandraClient | undefined;
   const procs: ConcordProcess[] = [];
@@ -231,17 +231,8 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
   }
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${databaseName}`);
-      databaseCreated = true;
-    } finally {
-      await admin.end();
-    }
-    const url = new URL(TEST_POSTGRES_URL);
-    url.pathname = `/${databaseName}`;
-    databaseUrl = url.toString();
+    database = await createScratchDatabase("concord_fleet");
+    databaseUrl = database.url;
 
     cassandra = new CassandraClient({ contactPoints: [new URL(TEST_CASSANDRA_URL).host], localDataCenter: TEST_CASSANDRA_DC });
     await cassandra.connect();
@@ -280,12 +271,7 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
       await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch((error) => console.warn(`dropping keyspace ${keyspace}: ${(error as Error).message}`));
       await cassandra.shutdown().catch(() => {});
     }
-    if (databaseCreated) {
-      const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch((error) => console.warn(`dropping ${databaseName}: ${(error as Error).message}`));
-      await admin.end();
-    }
+    await database?.drop().catch((error) => console.warn(`dropping ${database?.name}: ${(error as Error).message}`));
   }, 60_000);
 
   it("instances started together applied every migration exactly once", async () => {

@@ -31,3 +31,16 @@ export async function ending(sub: Subscription, timeoutMs = 10_000): Promise<Gra
   if (rejected !== undefined) return { errors: (Array.isArray(rejected) ? rejected : [rejected]) as GraphQLResponse["errors"] };
   return sub.received[sub.received.length - 1] ?? { errors: [] };
 }
+
+/** Retries `check` every 20 ms until it passes; after `timeoutMs` fails with its last error. */
+export async function eventually(check: () => Promise<void> | void, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

@@ -29,23 +29,44 @@ export async function openTestPglite(): Promise<Database> {
  * dropped again on close. Every suite gets its own, so suites can run in parallel.
  */
 export async function openTestPostgres(): Promise<Database & { url: string }> {
-  const name = `concord_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ kind: "postgres", url: url.toString(), poolSize: 5 });
+  const scratch = await createScratchDatabase("concord_test");
+  const db = await openDatabase({ kind: "postgres", url: scratch.url, poolSize: 5 });
   return {
     ...db,
-    url: url.toString(),
+    url: scratch.url,
     async close() {
       await db.close();
+      await scratch.drop();
+    },
+  };
+}
+
+/**
+ * An empty database on the real Postgres server, named `<prefix>_<random>`, for a suite or a
+ * fleet of processes to migrate and use; `drop` removes it (forcing out open connections).
+ */
+export async function createScratchDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
       const dropper = new pg.Client({ connectionString: TEST_POSTGRES_URL });
       await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.end();
+      try {
+        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await dropper.end();
+      }
     },
   };
 }

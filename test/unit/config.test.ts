@@ -31,13 +31,17 @@ describe("loadConfig", () => {
       maxQueryDepth: 10,
       maxQueryCost: 5_000,
       subscriptionBufferSize: 1_000,
+      presenceHeartbeatMs: 15_000,
+      largeGuildThreshold: 1_000,
+      onlineCountRefreshMs: 5_000,
+      ackFlushMs: 1_000,
       graphiql: true,
       logLevel: "info",
     };
     expect(loadConfig({})).toEqual(expected);
     // Empty strings (as `VAR=` in a shell or an .env file) mean "not set".
     const blank = Object.fromEntries(
-      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
+      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
     );
     expect(loadConfig(blank)).toEqual(expected);
   });
@@ -59,6 +63,10 @@ describe("loadConfig", () => {
         MAX_QUERY_DEPTH: "100",
         MAX_QUERY_COST: "1000000",
         SUBSCRIPTION_BUFFER_SIZE: "1",
+        PRESENCE_HEARTBEAT_MS: "500",
+        LARGE_GUILD_THRESHOLD: "50000",
+        ONLINE_COUNT_REFRESH_MS: "250",
+        ACK_FLUSH_MS: "20",
         GRAPHIQL: "off",
         LOG_LEVEL: "debug",
       }),
@@ -79,6 +87,10 @@ describe("loadConfig", () => {
       maxQueryDepth: 100,
       maxQueryCost: 1_000_000,
       subscriptionBufferSize: 1,
+      presenceHeartbeatMs: 500,
+      largeGuildThreshold: 50_000,
+      onlineCountRefreshMs: 250,
+      ackFlushMs: 20,
       graphiql: false,
       logLevel: "debug",
     });

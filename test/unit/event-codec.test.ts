@@ -44,6 +44,10 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
   GuildLeft: { type: "GuildLeft", userId: MAX, guildId: MAX, reason: "GUILD_DELETED" },
   DirectMessageOpened: { type: "DirectMessageOpened", userId: MAX, channel: groupDm },
   SessionRevoked: { type: "SessionRevoked", userId: MAX, tokenHash: "f".repeat(64) },
+  TypingStarted: { type: "TypingStarted", channelId: MAX, user, expiresAt: new Date("2026-01-02T03:04:15.678Z") },
+  PresenceUpdated: { type: "PresenceUpdated", guildId: null, user: bot, status: "DND", at: createdAt },
+  OnlineCountUpdated: { type: "OnlineCountUpdated", guildId: MAX, onlineCount: 499_999 },
+  ReadStateUpdated: { type: "ReadStateUpdated", userId: MAX, channelId: 1n, lastReadMessageId: MAX },
 };
 
 describe("event codec", () => {

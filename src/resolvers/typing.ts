@@ -1,0 +1,38 @@
+import type { RequestContext } from "../context.js";
+import { topics } from "../pubsub/topics.js";
+import type { UserRecord } from "../stores/account-store.js";
+import type { ChannelRecord } from "../stores/channel-store.js";
+import { readableChannel, requireViewer } from "./access.js";
+
+/** How long one startTyping lasts. */
+export const TYPING_TTL_MS = 10_000;
+/** Repeated startTyping calls within this long of the last announced one are absorbed. */
+export const TYPING_QUIET_MS = 5_000;
+
+/**
+ * Announces that the viewer is typing in a channel they can read: subscribers get TypingStarted
+ * with an expiry 10 s ahead. Calls within 5 s of the last announced one change nothing (clients
+ * may call on every keystroke); a message sent by the viewer ends the state.
+ */
+export async function startTyping(ctx: RequestContext, channelId: bigint): Promise<boolean> {
+  const viewer = requireViewer(ctx);
+  const channel = await readableChannel(ctx, channelId);
+  const { presence, bus, announcer, now } = ctx.services;
+  const at = now();
+  if (await presence.startTyping(channel.id, viewer.id, at, TYPING_TTL_MS, TYPING_QUIET_MS)) {
+    const expiresAt = new Date(at.getTime() + TYPING_TTL_MS);
+    await bus.publish(topics.channel(channel.id), { type: "TypingStarted", channelId: channel.id, user: viewer, expiresAt });
+    announcer.touch(viewer.id);
+  }
+  return true;
+}
+
+/** Who is typing in a channel right now (the channel was already checked readable). */
+export async function typingIn(ctx: RequestContext, channel: ChannelRecord): Promise<{ user: UserRecord; expiresAt: Date }[]> {
+  const typing = await ctx.services.presence.typing(channel.id, ctx.services.now());
+  const users = await ctx.loaders.user.loadMany(typing.map((t) => t.userId));
+  return typing.flatMap((t, i) => {
+    const user = users[i];
+    return user && !(user instanceof Error) ? [{ user, expiresAt: t.expiresAt }] : [];
+  });
+}

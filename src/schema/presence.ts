@@ -1,0 +1,98 @@
+import { guildActiveMembers, guildOnlineCount, presenceOf, setPresence } from "../resolvers/presence.js";
+import { startTyping, typingIn } from "../resolvers/typing.js";
+import type { UserRecord } from "../stores/account-store.js";
+import type { PresenceStatus } from "../stores/presence-store.js";
+import { builder } from "./builder.js";
+import { parseId } from "./ids.js";
+import { ChannelRef, GuildRef, UserRef } from "./refs.js";
+
+export const PresenceStatusEnum = builder.enumType("PresenceStatus", {
+  values: {
+    ONLINE: { description: "Connected and available." },
+    IDLE: { description: "Connected, away from the keyboard." },
+    DND: { description: "Connected, do not disturb." },
+    INVISIBLE: { description: "Connected but shown as OFFLINE to everyone else; only you see INVISIBLE." },
+    OFFLINE: { description: "No live connection (or invisible, or not visible to you)." },
+  } as const,
+});
+
+const PresenceRef = builder.objectRef<{ user: UserRecord; status: PresenceStatus }>("Presence").implement({
+  description: "A user's presence as you may see it.",
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (p) => p.user }),
+    status: t.field({ type: PresenceStatusEnum, resolve: (p) => p.status }),
+  }),
+});
+
+const ActiveMemberRef = builder.objectRef<{ user: UserRecord; status: PresenceStatus; lastActiveAt: Date }>("ActiveMember").implement({
+  description: "An online member and when they were last active (to within 30 s).",
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (m) => m.user }),
+    status: t.field({ type: PresenceStatusEnum, resolve: (m) => m.status }),
+    lastActiveAt: t.field({ type: "DateTime", resolve: (m) => m.lastActiveAt }),
+  }),
+});
+
+const TypingIndicatorRef = builder.objectRef<{ user: UserRecord; expiresAt: Date }>("TypingIndicator").implement({
+  description: "Someone typing, until expiresAt or until their next message.",
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (i) => i.user }),
+    expiresAt: t.field({ type: "DateTime", resolve: (i) => i.expiresAt }),
+  }),
+});
+
+builder.objectField(UserRef, "presence", (t) =>
+  t.field({
+    type: PresenceStatusEnum,
+    description: "This user's presence as you may see it: OFFLINE unless you share a guild or a DM (or it is you).",
+    resolve: (user, _a, ctx) => ctx.loaders.presence.load(user.id),
+  }),
+);
+
+builder.objectFields(GuildRef, (t) => ({
+  onlineCount: t.int({
+    description: "Members online now (INVISIBLE ones not counted). Large guilds push changes as OnlineCountUpdated.",
+    resolve: (guild, _a, ctx) => guildOnlineCount(ctx, guild),
+  }),
+  large: t.boolean({
+    description: "True at or above the large-guild threshold: guildEvents then carries OnlineCountUpdated instead of per-member PresenceUpdated.",
+    resolve: (guild, _a, ctx) => guild.memberCount >= ctx.services.settings.largeGuildThreshold,
+  }),
+  activeMembers: t.field({
+    type: [ActiveMemberRef],
+    description: "Online members, most recently active first (1 to 100, default 20).",
+    args: { first: t.arg.int() },
+    resolve: (guild, args, ctx) => guildActiveMembers(ctx, guild, { first: args.first }),
+  }),
+}));
+
+builder.objectField(ChannelRef, "typing", (t) =>
+  t.field({
+    type: [TypingIndicatorRef],
+    description: "Who is typing here now, soonest expiry first.",
+    resolve: (channel, _a, ctx) => typingIn(ctx, channel),
+  }),
+);
+
+builder.queryField("presence", (t) =>
+  t.field({
+    type: [PresenceRef],
+    description: "Presence of up to 100 users; unknown ids are left out, and users you share no guild or DM with show OFFLINE.",
+    args: { userIds: t.arg.idList({ required: true }) },
+    resolve: (_r, args, ctx) => presenceOf(ctx, args.userIds.map((id, i) => parseId(`userIds[${i}]`, id))),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  setPresence: t.field({
+    type: PresenceStatusEnum,
+    description: "Chooses your status on all your sessions (kept while offline). Returns your presence now: OFFLINE if not connected.",
+    args: { status: t.arg({ type: PresenceStatusEnum, required: true }) },
+    resolve: (_r, args, ctx) => setPresence(ctx, args.status),
+  }),
+  startTyping: t.boolean({
+    description: "Shows you typing in a channel for 10 s (TypingStarted in channelEvents); calls within 5 s of the last shown one are absorbed.",
+    args: { channelId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => startTyping(ctx, parseId("channelId", args.channelId)),
+  }),
+}));

@@ -1,0 +1,38 @@
+import { ackMessage, readState, type ReadState } from "../resolvers/read-states.js";
+import { builder } from "./builder.js";
+import { parseId } from "./ids.js";
+import { ChannelRef } from "./refs.js";
+
+export const ReadStateRef = builder.objectRef<ReadState>("ReadState").implement({
+  description: "Your read pointer in a channel and what is unread after it.",
+  fields: (t) => ({
+    channelId: t.id({ resolve: (r) => String(r.channelId) }),
+    lastReadMessageId: t.id({ nullable: true, description: "The last message you acknowledged; null if none.", resolve: (r) => (r.lastReadMessageId === null ? null : String(r.lastReadMessageId)) }),
+    unreadCount: t.exposeInt("unreadCount", { description: "Messages after the pointer, up to 100: 100 means 100 or more (show 99+)." }),
+    mentionCount: t.exposeInt("mentionCount", { description: "Messages after the pointer that mention you, up to 100." }),
+  }),
+});
+
+builder.objectField(ChannelRef, "readState", (t) =>
+  t.field({
+    type: ReadStateRef,
+    description: "Your read state here.",
+    resolve: (channel, _a, ctx) => readState(ctx, channel),
+  }),
+);
+
+const AckMessageInput = builder.inputType("AckMessageInput", {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    messageId: t.id({ required: true, description: "A message of the channel; everything up to it counts as read." }),
+  }),
+});
+
+builder.mutationField("ackMessage", (t) =>
+  t.field({
+    type: ReadStateRef,
+    description: "Marks a channel read up to a message. Pointers only move forward: an older ack changes nothing. Your other sessions get ReadStateUpdated.",
+    args: { input: t.arg({ type: AckMessageInput, required: true }) },
+    resolve: (_r, { input }, ctx) => ackMessage(ctx, { channelId: parseId("channelId", input.channelId), messageId: parseId("messageId", input.messageId) }),
+  }),
+);
