@@ -131,7 +131,7 @@ let socket!: WebSocket;
 const connectCost = await measure(async () => void (socket = await connect(subject.token)));
 const disconnectCost = await measure(() => close(socket));
 
-const stormUsers = [];
+const stormUsers: { token: string; id: string }[] = [];
 for (let i = 0; i < STORM; i++) stormUsers.push(await makeSubject());
 let stormSockets: WebSocket[] = [];
 const started = Date.now();
