@@ -176,6 +176,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     maxQueryCost: config.maxQueryCost,
     graphiql: config.graphiql,
     heartbeatMs: config.presenceHeartbeatMs,
+    maxSocketBufferedBytes: config.maxSocketBufferedBytes,
   });
 
   let stopping: Promise<void> | undefined;

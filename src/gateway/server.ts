@@ -12,6 +12,7 @@ import { createErrorMasker } from "./errors.js";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
 import { useQueryLimits } from "./limits.js";
 import { SessionRegistry } from "./sessions.js";
+import { groupKey, selectsViewerDependentFields, sendShared, SharedPayload, subscribeShared } from "./shared-fanout.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   graphiql: boolean;
   /** Presence heartbeat: sessions are refreshed, and sockets pinged, this often. */
   heartbeatMs: number;
+  /** A socket with more unsent bytes than this is closed as too slow (code 4008). */
+  maxSocketBufferedBytes: number;
 }
 
 export interface Gateway {
@@ -93,25 +96,10 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     heartbeatMs: options.heartbeatMs,
   });
   sessions.start();
-  // Liveness of clients: a socket that has not answered the previous ping by the next heartbeat
-  // is dead (a vanished laptop, a half-open TCP connection): terminate it, which ends its session.
-  const answered = new WeakMap<object, boolean>();
   wss.on("connection", (socket) => {
-    answered.set(socket, true);
-    socket.on("pong", () => answered.set(socket, true));
+    sendShared(socket, options.maxSocketBufferedBytes);
     socket.once("close", () => void sessions.close(socket));
   });
-  const pinger = setInterval(() => {
-    for (const socket of wss.clients) {
-      if (answered.get(socket) === false) {
-        socket.terminate();
-        continue;
-      }
-      answered.set(socket, false);
-      socket.ping();
-    }
-  }, options.heartbeatMs);
-  pinger.unref();
   const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
     {
       // The credential is kept per connection but checked per operation (one indexed lookup),
@@ -151,20 +139,36 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         }
         if (errors.length > 0) return operationErrors(errors);
         const longLived = getOperationAST(document, payload.operationName)?.operation === "subscription";
+        // Subscriptions that would produce the same bytes for the same event share one execution
+        // and one serialization (see shared-fanout.ts).
+        const key = longLived
+          ? groupKey({
+              query: payload.query,
+              operationName: payload.operationName,
+              variables: payload.variables,
+              viewerId: wsAuth.viewer?.id ?? null,
+              viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
+            })
+          : "";
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: await enveloped.contextFactory({ longLived }),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          rootValue: { execute: enveloped.execute, groupKey: key },
         };
         return args;
       },
       execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
+      subscribe: (args) => subscribeShared({ ...args, rootValue: undefined }, (args.rootValue as { groupKey: string }).groupKey, maskError),
+      // A shared result goes out as is: its bytes were serialized once for the whole group.
+      onNext: (_ctx, _id, _payload, _args, result) => (result instanceof SharedPayload ? (result as never) : undefined),
     },
     wss,
+    // graphql-ws pings every socket each heartbeat and drops one that did not answer the
+    // previous ping: a vanished client's session (and presence) ends within 2 heartbeats.
+    options.heartbeatMs,
   );
 
   return {
@@ -179,7 +183,6 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         });
       }),
     async close() {
-      clearInterval(pinger);
       for (const client of wss.clients) client.close(1001, "Server shutting down");
       await sessions.stop();
       await ws.dispose();

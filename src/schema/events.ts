@@ -5,6 +5,7 @@ import { builder } from "./builder.js";
 import { parseId } from "./ids.js";
 import { readStateOf } from "../resolvers/read-states.js";
 import { PresenceStatusEnum } from "./presence.js";
+import { PER_VIEWER } from "./per-viewer.js";
 import { ReadStateRef } from "./read-state.js";
 import { ChannelRef, GuildRef, MessageRef, UserRef } from "./refs.js";
 
@@ -112,7 +113,7 @@ const ReadStateUpdated = builder.objectRef<EventOf<"ReadStateUpdated">>("ReadSta
   fields: (t) => ({
     channelId: t.id({ resolve: (o) => String(o.channelId) }),
     lastReadMessageId: t.id({ resolve: (o) => String(o.lastReadMessageId) }),
-    readState: t.field({ type: ReadStateRef, description: "The channel's read state now (computed when asked).", resolve: (e, _a, ctx) => readStateOf(ctx, e.channelId) }),
+    readState: t.field({ type: ReadStateRef, description: "The channel's read state now (computed when asked).", extensions: PER_VIEWER, resolve: (e, _a, ctx) => readStateOf(ctx, e.channelId) }),
   }),
 });
 

@@ -4,6 +4,7 @@ import type { UserRecord } from "../stores/account-store.js";
 import type { PresenceStatus } from "../stores/presence-store.js";
 import { builder } from "./builder.js";
 import { parseId } from "./ids.js";
+import { PER_VIEWER } from "./per-viewer.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
 
 export const PresenceStatusEnum = builder.enumType("PresenceStatus", {
@@ -45,6 +46,7 @@ builder.objectField(UserRef, "presence", (t) =>
   t.field({
     type: PresenceStatusEnum,
     description: "This user's presence as you may see it: OFFLINE unless you share a guild or a DM (or it is you).",
+    extensions: PER_VIEWER,
     resolve: (user, _a, ctx) => ctx.loaders.presence.load(user.id),
   }),
 );

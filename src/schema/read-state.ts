@@ -1,6 +1,7 @@
 import { ackMessage, readState, type ReadState } from "../resolvers/read-states.js";
 import { builder } from "./builder.js";
 import { parseId } from "./ids.js";
+import { PER_VIEWER } from "./per-viewer.js";
 import { ChannelRef } from "./refs.js";
 
 export const ReadStateRef = builder.objectRef<ReadState>("ReadState").implement({
@@ -17,6 +18,7 @@ builder.objectField(ChannelRef, "readState", (t) =>
   t.field({
     type: ReadStateRef,
     description: "Your read state here.",
+    extensions: PER_VIEWER,
     resolve: (channel, _a, ctx) => readState(ctx, channel),
   }),
 );

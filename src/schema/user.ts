@@ -7,6 +7,7 @@ import { listMyDirectMessages } from "../resolvers/channels.js";
 import { listMyGuilds } from "../resolvers/guilds.js";
 import { builder } from "./builder.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
+import { PER_VIEWER } from "./per-viewer.js";
 
 UserRef.implement({
   description: "A person or a bot.",
@@ -18,6 +19,7 @@ UserRef.implement({
     guilds: t.field({
       type: [GuildRef],
       description: "The guilds this user belongs to, oldest membership first. Only readable on yourself (`me`).",
+      extensions: PER_VIEWER,
       resolve: (user, _args, ctx) => {
         if (ctx.viewer?.id !== user.id) throw forbidden("You can only list your own guilds.");
         return listMyGuilds(ctx);
@@ -26,11 +28,13 @@ UserRef.implement({
     directMessages: t.field({
       type: [ChannelRef],
       description: "The DMs and group DMs this user is in, newest first. Only readable on yourself (`me`).",
+      extensions: PER_VIEWER,
       resolve: (user, _args, ctx) => listMyDirectMessages(ctx, user),
     }),
     bots: t.field({
       type: [UserRef],
       description: "Bots this user created. Only readable on yourself; empty for others.",
+      extensions: PER_VIEWER,
       resolve: (user, _args, ctx) => listBots(ctx, user),
     }),
   }),

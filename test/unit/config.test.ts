@@ -31,6 +31,7 @@ describe("loadConfig", () => {
       maxQueryDepth: 10,
       maxQueryCost: 5_000,
       subscriptionBufferSize: 1_000,
+      maxSocketBufferedBytes: 4_000_000,
       presenceHeartbeatMs: 15_000,
       largeGuildThreshold: 1_000,
       onlineCountRefreshMs: 5_000,
@@ -41,7 +42,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual(expected);
     // Empty strings (as `VAR=` in a shell or an .env file) mean "not set".
     const blank = Object.fromEntries(
-      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
+      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "MAX_SOCKET_BUFFERED_BYTES", "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
     );
     expect(loadConfig(blank)).toEqual(expected);
   });
@@ -63,6 +64,7 @@ describe("loadConfig", () => {
         MAX_QUERY_DEPTH: "100",
         MAX_QUERY_COST: "1000000",
         SUBSCRIPTION_BUFFER_SIZE: "1",
+        MAX_SOCKET_BUFFERED_BYTES: "10000",
         PRESENCE_HEARTBEAT_MS: "500",
         LARGE_GUILD_THRESHOLD: "50000",
         ONLINE_COUNT_REFRESH_MS: "250",
@@ -87,6 +89,7 @@ describe("loadConfig", () => {
       maxQueryDepth: 100,
       maxQueryCost: 1_000_000,
       subscriptionBufferSize: 1,
+      maxSocketBufferedBytes: 10_000,
       presenceHeartbeatMs: 500,
       largeGuildThreshold: 50_000,
       onlineCountRefreshMs: 250,
