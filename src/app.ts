@@ -70,7 +70,12 @@ async function openConfiguredBus(config: Config, logger: Logger): Promise<EventB
 async function openConfiguredPresence(config: Config, logger: Logger): Promise<PresenceStore> {
   if (!config.redisUrl) return new MemoryPresenceStore();
   try {
-    const store = await createRedisPresenceStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, connectionName: `concord-${config.workerId}-presence` });
+    const store = await createRedisPresenceStore({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      connectionName: `concord-${config.workerId}-presence`,
+      onConnectionError: (error) => logger.warn("presence store lost Redis; presence calls fail until it is back", { error: error.message }),
+    });
     logger.info("presence store ready", { kind: "redis", heartbeatMs: config.presenceHeartbeatMs });
     return store;
   } catch (error) {

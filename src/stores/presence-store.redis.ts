@@ -385,9 +385,28 @@ export async function createRedisPresenceStore(options: {
   keyPrefix: string;
   connectionName?: string;
   connectTimeoutMs?: number;
+  /** Longest wait for one command (default 2,000 ms). */
+  commandTimeoutMs?: number;
+  /** Told about connection errors: the first one of each outage, not every reconnect attempt. */
+  onConnectionError?: (error: Error) => void;
 }): Promise<RedisPresenceStore> {
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
-  const redis = new Redis(options.url, { lazyConnect: false, connectionName: options.connectionName ?? "concord-presence" });
+  const redis = new Redis(options.url, {
+    lazyConnect: false,
+    connectionName: options.connectionName ?? "concord-presence",
+    // Presence is never worth waiting for: while Redis is unreachable every call fails at once
+    // (callers log and carry on: a message is still sent, a socket still connects) instead of
+    // queueing behind the outage. Heartbeats re-register what was missed once Redis is back.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs ?? 2_000,
+  });
+  let reported = false;
+  redis.on("error", (error: Error) => {
+    if (!reported) options.onConnectionError?.(error);
+    reported = true;
+  });
+  redis.on("ready", () => (reported = false));
   try {
     await whenReady(redis, timeoutMs);
   } catch (error) {
