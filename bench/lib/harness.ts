@@ -1,0 +1,550 @@
+/**
+ * Shared plumbing of the WebSocket benchmarks (fanout.ts, connections.ts): Concord as a black-box
+ * child process started from any checkout, the plain broadcast server, a scratch Postgres
+ * database seeded with N bot users, /proc readings of a process (CPU time, RSS), file-descriptor
+ * limits, machine facts, and clean-up on exit or Ctrl-C.
+ *
+ * Nothing here imports from src/: the server under test is reached over HTTP and WebSocket only
+ * (plus direct SQL on the scratch database it migrated), so a bench can run against another
+ * checkout (--server-dir) whose internals differ.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import pg from "pg";
+
+/** The repository this bench lives in. */
+export const BENCH_REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+export const loadavg = () => os.loadavg().map((v) => Math.round(v * 100) / 100) as [number, number, number];
+export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+// ------------------------------------------------------------------ children and clean-up
+
+const children = new Set<ChildProcess>();
+/** Scratch databases not dropped yet: dropped with psql from the exit handler if the run dies. */
+const pendingDatabases = new Map<string, string>();
+
+function killChildren(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
+process.once("exit", () => {
+  killChildren();
+  for (const [name, adminUrl] of pendingDatabases) {
+    // Last resort (crash, second Ctrl-C): psql is synchronous, pg is not.
+    spawnSync("psql", [adminUrl, "-q", "-c", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: "ignore", timeout: 15_000 });
+  }
+});
+
+/** Set by the first Ctrl-C (or SIGTERM): steps stop at the next check and clean up. A second one exits at once. */
+export const interruption = { interrupted: false };
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interruption.interrupted) {
+      killChildren();
+      process.exit(130);
+    }
+    interruption.interrupted = true;
+    console.error(`\n${signal}: finishing the current step, then cleaning up (again to quit at once)`);
+  });
+}
+
+function track(child: ChildProcess): void {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+}
+
+/** Keeps the last `max` lines of a stream, and counts lines by JSON log level. */
+function tailLines(stream: NodeJS.ReadableStream | null, max: number) {
+  const lines: string[] = [];
+  const levels: Record<string, number> = {};
+  let partial = "";
+  stream?.setEncoding("utf8");
+  stream?.on("data", (chunk: string) => {
+    const parts = (partial + chunk).split("\n");
+    partial = parts.pop() ?? "";
+    for (const line of parts) {
+      if (!line.trim()) continue;
+      const level = /"level":"(\w+)"/.exec(line)?.[1] ?? "other";
+      levels[level] = (levels[level] ?? 0) + 1;
+      lines.push(line.length > 2_000 ? `${line.slice(0, 2_000)}…` : line);
+      if (lines.length > max) lines.shift();
+    }
+  });
+  return { lines, levels };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ------------------------------------------------------------------ /proc
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat; NaN if unreadable. */
+export function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from #3 (state) on
+    const utime = Number(fields[11]); // #14
+    const stime = Number(fields[12]); // #15
+    return ((utime + stime) * 1000) / ticksPerSecond();
+  } catch {
+    return NaN;
+  }
+}
+
+/** A line of /proc/<pid>/status in KiB (VmRSS, VmHWM, ...); NaN if unreadable. */
+export function procStatusKb(pid: number | "self", key: "VmRSS" | "VmHWM"): number {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Open file descriptors of a process (entries of /proc/<pid>/fd); NaN if unreadable. */
+export function procFdCount(pid: number | "self"): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Soft and hard "Max open files" of a process (children inherit this process's). */
+export function fdLimits(pid: number | "self" = "self"): { soft: number; hard: number } {
+  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"));
+  const n = (v: string | undefined) => (v === undefined || v === "unlimited" ? Infinity : Number(v));
+  return { soft: n(m?.[1]), hard: n(m?.[2]) };
+}
+
+/** A CPU-time window of a process: start(), then take() → ms of CPU used in between. */
+export class CpuWindow {
+  private startMs = NaN;
+  private startWall = 0;
+  constructor(private readonly pid: number) {}
+  start(): void {
+    this.startMs = procCpuMs(this.pid);
+    this.startWall = performance.now();
+  }
+  take(): { cpuMs: number; wallMs: number; cores: number } {
+    const cpuMs = procCpuMs(this.pid) - this.startMs;
+    const wallMs = performance.now() - this.startWall;
+    return { cpuMs: round(cpuMs, 0), wallMs: round(wallMs, 0), cores: round(cpuMs / wallMs, 2) };
+  }
+}
+
+/** This process's own CPU (process.cpuUsage) and event-loop delay over a window. */
+export class ClientWindow {
+  private cpu = process.cpuUsage();
+  private wall = performance.now();
+  private delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  start(): void {
+    this.cpu = process.cpuUsage();
+    this.wall = performance.now();
+    this.delay.disable();
+    this.delay = monitorEventLoopDelay({ resolution: 10 });
+    this.delay.enable();
+  }
+  take(): { cpuMs: number; cores: number; eventLoopDelayMs: { p50: number; p99: number; max: number } } {
+    const used = process.cpuUsage(this.cpu);
+    const cpuMs = (used.user + used.system) / 1000;
+    const wallMs = performance.now() - this.wall;
+    this.delay.disable();
+    // Node records the time between samples: subtract the 10 ms sampling interval.
+    const ms = (ns: number) => Math.max(0, round((ns - 10e6) / 1e6, 2));
+    return { cpuMs: round(cpuMs, 0), cores: round(cpuMs / wallMs, 2), eventLoopDelayMs: { p50: ms(this.delay.percentile(50)), p99: ms(this.delay.percentile(99)), max: ms(this.delay.max) } };
+  }
+}
+
+// ------------------------------------------------------------------ machine
+
+export function gitFacts(dir: string): { commit?: string; dirtySrc?: boolean } {
+  try {
+    const commit = execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["-C", dir, "status", "--porcelain", "--", "src"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+    return { commit, dirtySrc: dirty };
+  } catch {
+    return {};
+  }
+}
+
+export function machineFacts(): Record<string, unknown> {
+  const limits = fdLimits();
+  let portRange: string | undefined;
+  try {
+    portRange = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().replace(/\s+/, "-");
+  } catch {
+    portRange = undefined;
+  }
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    fdLimit: { soft: limits.soft, hard: limits.hard },
+    ephemeralPorts: portRange,
+    loadavgAtStart: loadavg(),
+  };
+}
+
+export const machineLine = (m: Record<string, unknown>) => `${m.cpus} CPU, ${m.memGiB} GiB, Node ${String(m.node).replace(/^v/, "")}`;
+
+// ------------------------------------------------------------------ Concord as a child process
+
+/** Concord configuration variables: never inherited from this process's environment. */
+const CONCORD_ENV = [
+  "PORT", "HOST", "DATABASE_URL", "DATABASE_POOL_SIZE", "DATA_DIR", "MESSAGE_STORE", "CASSANDRA_CONTACT_POINTS",
+  "CASSANDRA_LOCAL_DC", "CASSANDRA_KEYSPACE", "CASSANDRA_REPLICATION", "CASSANDRA_CONSISTENCY", "CASSANDRA_USERNAME",
+  "CASSANDRA_PASSWORD", "REDIS_URL", "REDIS_KEY_PREFIX", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES",
+  "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "GRAPHIQL", "LOG_LEVEL", "CHANNEL_ORDER_WINDOW_MS",
+  "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS",
+];
+
+export interface GqlResponse<T = any> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+export interface ServerProcess {
+  pid: number;
+  port: number;
+  child: ChildProcess;
+  readonly running: boolean;
+  /** The last stderr/stdout lines and line counts by log level. */
+  output(): { tail: string[]; levels: Record<string, number> };
+  /** SIGTERM, SIGKILL after graceMs. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; killed: boolean }>;
+}
+
+export interface ConcordProcess extends ServerProcess {
+  /** http://127.0.0.1:<port>/graphql */
+  url: string;
+  /** ws://127.0.0.1:<port>/graphql */
+  wsUrl: string;
+  /** One GraphQL operation over HTTP; throws on transport errors and on GraphQL errors. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string, timeoutMs?: number): Promise<T>;
+}
+
+function serverProcess(child: ChildProcess, port: number, out: ReturnType<typeof tailLines>, err: ReturnType<typeof tailLines>): ServerProcess {
+  let running = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  void exited.then(() => (running = false));
+  let stopping: ReturnType<ServerProcess["stop"]> | undefined;
+  return {
+    pid: child.pid ?? -1,
+    port,
+    child,
+    get running() {
+      return running;
+    },
+    output: () => {
+      const levels: Record<string, number> = { ...err.levels };
+      for (const [k, v] of Object.entries(out.levels)) levels[k] = (levels[k] ?? 0) + v;
+      return { tail: [...err.lines, ...out.lines].slice(-40), levels };
+    },
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        const started = performance.now();
+        if (!running) return { ...(await exited), ms: 0, killed: false };
+        child.kill("SIGTERM");
+        let killed = false;
+        const timer = setTimeout(() => {
+          killed = true;
+          child.kill("SIGKILL");
+        }, graceMs);
+        const exit = await exited;
+        clearTimeout(timer);
+        return { ...exit, ms: Math.round(performance.now() - started), killed };
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Starts Concord from `serverDir` exactly as `npm start` does (`node --import tsx src/main.ts`,
+ * which needs `node_modules` in that directory), on a free port of 127.0.0.1, with `env` on top
+ * of this process's environment minus every Concord variable and NODE_OPTIONS; waits for
+ * GET /health to answer 200.
+ */
+export async function startConcord(serverDir: string, env: Record<string, string>, startTimeoutMs = 90_000): Promise<ConcordProcess> {
+  if (!existsSync(path.join(serverDir, "src/main.ts"))) throw new Error(`--server-dir ${serverDir}: no src/main.ts there`);
+  if (!existsSync(path.join(serverDir, "node_modules/tsx"))) throw new Error(`--server-dir ${serverDir}: no node_modules/tsx (run npm ci there, or symlink node_modules)`);
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CONCORD_ENV.includes(key) && key !== "NODE_OPTIONS"));
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: serverDir,
+      env: { ...inherited, ...env, HOST: "127.0.0.1", PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    track(child);
+    const out = tailLines(child.stdout, 50);
+    const err = tailLines(child.stderr, 200);
+    const base = serverProcess(child, port, out, err);
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const proc: ConcordProcess = Object.assign(base, {
+      url,
+      wsUrl: `ws://127.0.0.1:${port}/graphql`,
+      async gql<T>(query: string, variables: Record<string, unknown> = {}, token?: string, timeoutMs = 30_000): Promise<T> {
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ query, variables }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await res.text();
+        let body: GqlResponse<T>;
+        try {
+          body = JSON.parse(text) as GqlResponse<T>;
+        } catch {
+          throw new Error(`HTTP ${res.status}, not JSON: ${text.slice(0, 300)}`);
+        }
+        if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 500)}`);
+        return body.data as T;
+      },
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/health`, () => proc.running, startTimeoutMs);
+      return proc;
+    } catch (error) {
+      await proc.stop(1_000);
+      const tail = proc.output().tail.slice(-30).join("\n");
+      if (attempt < 3 && /already in use|EADDRINUSE/.test(tail)) continue;
+      throw new Error(`${(error as Error).message}; Concord output:\n${tail || "(none)"}`);
+    }
+  }
+}
+
+async function waitForHttp(url: string, running: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let problem = "no answer yet";
+  for (;;) {
+    if (!running()) throw new Error(`the process exited before ${url} answered`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      problem = `HTTP ${res.status}`;
+    } catch (error) {
+      problem = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
+    }
+    if (performance.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${problem})`);
+    await sleep(100);
+  }
+}
+
+// ------------------------------------------------------------------ plain broadcast server
+
+export interface PlainServer extends ServerProcess {
+  wsUrl: string;
+  /** POST /broadcast: the server sends `text` to every socket; resolves when its loop ended. */
+  broadcast(text: string): Promise<{ clients: number; loopMs: number }>;
+}
+
+/** Starts bench/lib/plain-broadcast-server.ts as its own process (from this repository). */
+export async function startPlainServer(): Promise<PlainServer> {
+  const script = path.join(BENCH_REPO, "bench/lib/plain-broadcast-server.ts");
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NODE_OPTIONS"));
+  const child = spawn(process.execPath, ["--import", "tsx", script, "--port", "0"], { cwd: BENCH_REPO, env: inherited, stdio: ["ignore", "pipe", "pipe"] });
+  track(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffer = "";
+    const timer = setTimeout(() => reject(new Error("plain broadcast server: no port within 30 s")), 30_000);
+    child.stdout!.setEncoding("utf8");
+    const onData = (chunk: string) => {
+      buffer += chunk;
+      const line = buffer.split("\n")[0];
+      if (buffer.includes("\n") && line) {
+        clearTimeout(timer);
+        child.stdout!.off("data", onData);
+        try {
+          resolve((JSON.parse(line) as { port: number }).port);
+        } catch {
+          reject(new Error(`plain broadcast server said: ${line}`));
+        }
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`plain broadcast server exited (code ${code})`)));
+  });
+  const base = serverProcess(child, port, tailLines(child.stdout, 20), tailLines(child.stderr, 50));
+  return Object.assign(base, {
+    wsUrl: `ws://127.0.0.1:${port}/`,
+    async broadcast(text: string) {
+      const res = await fetch(`http://127.0.0.1:${port}/broadcast`, { method: "POST", headers: { "content-type": "text/plain" }, body: text, signal: AbortSignal.timeout(60_000) });
+      return (await res.json()) as { clients: number; loopMs: number };
+    },
+  });
+}
+
+// ------------------------------------------------------------------ scratch database and seeding
+
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** CREATE DATABASE concord_bench_<rand> on the admin URL's server; drop() removes it (WITH FORCE). */
+export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
+  const name = `concord_bench_${randomBytes(5).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  pendingDatabases.set(name, adminUrl);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        pendingDatabases.delete(name);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** A Concord-format bearer token (cnc_ + base64url of 32 bytes) and what the sessions table stores. */
+export function makeToken(): { token: string; hash: string } {
+  const token = "cnc_" + randomBytes(32).toString("base64url");
+  return { token, hash: createHash("sha256").update(token).digest("hex") };
+}
+
+/** Concord's snowflake epoch (2025-01-01): ids are (ms since it) << 22 | worker << 12 | sequence. */
+const SNOWFLAKE_EPOCH_MS = Date.UTC(2025, 0, 1);
+/** Seeded users get worker id 1023 and a millisecond range in mid-2025: no clash with ids the server mints (worker 0, now). */
+const SEED_USER_BASE = (BigInt(Date.UTC(2025, 6, 1) - SNOWFLAKE_EPOCH_MS) << 22n) | (1023n << 12n);
+export const seededUserId = (i: number) => SEED_USER_BASE + (BigInt(Math.floor(i / 4096)) << 22n) + BigInt(i % 4096);
+
+export interface Fixture {
+  ownerToken: string;
+  ownerId: string;
+  guildId: string;
+  /** The guild's text channels: `general` first, then any created with createChannel. */
+  channelIds: string[];
+  /** Token of seeded user i (bench_<i>, a bot, member of the guild). */
+  tokens: string[];
+  seedMs: number;
+}
+
+/**
+ * Through the API: registers an owner, creates a guild (and `extraChannels` more channels).
+ * Then in SQL on the scratch database: N bot users bench_0 .. bench_<N-1>, one session each,
+ * all members of the guild, and the guild's member_count.
+ */
+export async function seedGuild(concord: ConcordProcess, databaseUrl: string, n: number, extraChannels = 0): Promise<Fixture> {
+  const started = performance.now();
+  const owner = await concord.gql<{ register: { token: string; user: { id: string } } }>(
+    `mutation($u: String!, $p: String!) { register(input: { username: $u, password: $p }) { token user { id } } }`,
+    { u: "bench_owner", p: "bench-password-1" },
+  );
+  const ownerToken = owner.register.token;
+  const guild = await concord.gql<{ createGuild: { id: string; channels: { id: string }[] } }>(`mutation { createGuild(input: { name: "Bench" }) { id channels { id } } }`, {}, ownerToken);
+  const guildId = guild.createGuild.id;
+  const channelIds = guild.createGuild.channels.map((c) => c.id);
+  for (let c = 0; c < extraChannels; c++) {
+    const created = await concord.gql<{ createChannel: { id: string } }>(`mutation($g: ID!, $n: String!) { createChannel(input: { guildId: $g, name: $n }) { id } }`, { g: guildId, n: `bench-${c + 1}` }, ownerToken);
+    channelIds.push(created.createChannel.id);
+  }
+
+  const tokens: string[] = new Array<string>(n);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const CHUNK = 20_000;
+    const idExpr = `($2::bigint + (((g / 4096)::bigint) << 22) + (g % 4096))`;
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      const hashes: string[] = [];
+      for (let i = from; i < to; i++) {
+        const t = makeToken();
+        tokens[i] = t.token;
+        hashes.push(t.hash);
+      }
+      await db.query("BEGIN");
+      await db.query(`INSERT INTO users (id, username_key, username, password_hash, bot) SELECT ${idExpr}, 'bench_' || g, 'bench_' || g, NULL, true FROM generate_series($1::int, $3::int) AS g`, [from, SEED_USER_BASE.toString(), to - 1]);
+      await db.query(`INSERT INTO sessions (token_hash, user_id) SELECT h, ${idExpr} FROM unnest($3::text[]) WITH ORDINALITY AS t(h, o), LATERAL (SELECT ($1::int + o::int - 1) AS g) AS x`, [from, SEED_USER_BASE.toString(), hashes]);
+      await db.query(`INSERT INTO members (guild_id, user_id) SELECT $4::bigint, ${idExpr} FROM generate_series($1::int, $3::int) AS g`, [from, SEED_USER_BASE.toString(), to - 1, guildId]);
+      await db.query("COMMIT");
+    }
+    await db.query(`UPDATE guilds SET member_count = (SELECT count(*) FROM members WHERE guild_id = $1::bigint) WHERE id = $1::bigint`, [guildId]);
+    await db.query("ANALYZE users, sessions, members");
+    const check = await db.query<{ users: string; members: string; sessions: string }>(
+      `SELECT (SELECT count(*) FROM users WHERE bot) AS users, (SELECT member_count FROM guilds WHERE id = $1::bigint) AS members, (SELECT count(*) FROM sessions) AS sessions`,
+      [guildId],
+    );
+    const row = check.rows[0]!;
+    if (Number(row.users) !== n || Number(row.members) !== n + 1) throw new Error(`seeding: expected ${n} bots and ${n + 1} members, got ${JSON.stringify(row)}`);
+  } catch (error) {
+    await db.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    await db.end();
+  }
+  return { ownerToken, ownerId: owner.register.user.id, guildId, channelIds, tokens, seedMs: Math.round(performance.now() - started) };
+}
+
+// ------------------------------------------------------------------ options
+
+export function intOption(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    process.exit(1);
+  }
+  return value;
+}
+
+export function intListOption(name: string, raw: string, min: number, max: number): number[] {
+  const list = raw.split(",").map((s) => s.trim()).filter(Boolean).map((s) => intOption(name, s.replace(/_/g, ""), min, max));
+  if (list.length === 0) {
+    console.error(`--${name}: expected a comma-separated list of integers`);
+    process.exit(1);
+  }
+  return list;
+}
+
+/** Thousands separators for the Markdown tables. */
+export const thousands = (v: number) => Math.round(v).toLocaleString("en-US");
