@@ -144,7 +144,7 @@ export function loadConfig(env: Env): Config {
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 2, 100),
     maxQueryCost: int("MAX_QUERY_COST", 5_000, 10, 1_000_000),
     subscriptionBufferSize: int("SUBSCRIPTION_BUFFER_SIZE", 1_000, 1, 1_000_000),
-    maxSocketBufferedBytes: int("MAX_SOCKET_BUFFERED_BYTES", 4_000_000, 10_000, 1_000_000_000),
+    maxSocketBufferedBytes: int("MAX_SOCKET_BUFFERED_BYTES", 1_000_000, 10_000, 1_000_000_000),
     presenceHeartbeatMs: int("PRESENCE_HEARTBEAT_MS", 15_000, 100, 600_000),
     largeGuildThreshold: int("LARGE_GUILD_THRESHOLD", 1_000, 2, 10_000_000),
     onlineCountRefreshMs: int("ONLINE_COUNT_REFRESH_MS", 5_000, 100, 600_000),

@@ -304,7 +304,9 @@ export async function startConcord(serverDir: string, env: Record<string, string
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CONCORD_ENV.includes(key) && key !== "NODE_OPTIONS"));
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
       cwd: serverDir,
       env: { ...inherited, ...env, HOST: "127.0.0.1", PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],

@@ -12,7 +12,7 @@ import { createErrorMasker } from "./errors.js";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
 import { useQueryLimits } from "./limits.js";
 import { SessionRegistry } from "./sessions.js";
-import { groupKey, selectsViewerDependentFields, sendShared, SharedPayload, subscribeShared } from "./shared-fanout.js";
+import { groupKey, selectsViewerDependentFields, subscribeShared, type DirectDelivery } from "./shared-fanout.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -97,7 +97,6 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   });
   sessions.start();
   wss.on("connection", (socket) => {
-    sendShared(socket, options.maxSocketBufferedBytes);
     socket.once("close", () => void sessions.close(socket));
   });
   const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
@@ -114,7 +113,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         }
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // GraphiQL sends its Headers tab in each operation's extensions rather than in
         // connection_init; such a header wins for that operation.
         const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
@@ -156,14 +155,20 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: await enveloped.contextFactory({ longLived }),
-          rootValue: { execute: enveloped.execute, groupKey: key },
+          rootValue: {
+            execute: enveloped.execute,
+            groupKey: key,
+            direct: { socket: ctx.extra.socket, id, maxBufferedBytes: options.maxSocketBufferedBytes } satisfies DirectDelivery,
+          },
         };
         return args;
       },
       execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
-      subscribe: (args) => subscribeShared({ ...args, rootValue: undefined }, (args.rootValue as { groupKey: string }).groupKey, maskError),
+      subscribe: (args) => {
+        const { groupKey: key, direct } = args.rootValue as { groupKey: string; direct: DirectDelivery };
+        return subscribeShared({ ...args, rootValue: undefined }, key, maskError, direct);
+      },
       // A shared result goes out as is: its bytes were serialized once for the whole group.
-      onNext: (_ctx, _id, _payload, _args, result) => (result instanceof SharedPayload ? (result as never) : undefined),
     },
     wss,
     // graphql-ws pings every socket each heartbeat and drops one that did not answer the

@@ -35,6 +35,8 @@ export const VIEWER_DEPENDENT = "viewerDependent";
 /** A result executed and serialized once, shared by every socket of a group. */
 export class SharedPayload {
   private json: Buffer | undefined;
+  /** Whole messages by envelope: clients mostly use the same subscription ids ("1", "2"…). */
+  private readonly messages = new Map<string, Buffer>();
   constructor(readonly result: ExecutionResult) {}
 
   /** The result's JSON, encoded once. */
@@ -44,54 +46,64 @@ export class SharedPayload {
   }
 
   /**
-   * graphql-ws stringifies `{ id, type, payload }` per socket; with this payload that costs only
-   * the envelope: the payload becomes a placeholder that {@link sendShared} swaps for the bytes.
+   * The complete message for one envelope (`{"id":"1","type":"next","payload":`): built once per
+   * distinct envelope, so sockets whose clients chose the same subscription id get the very same
+   * buffer, with no allocation or copy per socket.
    */
-  toJSON(): string {
-    pendingPayload = this;
-    return PLACEHOLDER;
+  message(envelope: string): Buffer {
+    let message = this.messages.get(envelope);
+    if (!message) {
+      message = Buffer.concat([Buffer.from(envelope), this.bytes, CLOSE_BRACE]);
+      if (this.messages.size < MAX_ENVELOPES) this.messages.set(envelope, message);
+    }
+    return message;
   }
 }
 
-const PLACEHOLDER = "__concord_shared_payload__";
-const PLACEHOLDER_TAIL = `"payload":"${PLACEHOLDER}"}`;
 const CLOSE_BRACE = Buffer.from("}");
-/** The payload whose placeholder was written last; graphql-ws sends right after stringifying. */
-let pendingPayload: SharedPayload | null = null;
+/** Distinct envelopes cached per payload (ids beyond that are built per send). */
+const MAX_ENVELOPES = 32;
 
 /** WebSocket close code for a socket whose unsent data passed the limit (a consumer too slow to keep up). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4008;
 
-/** The parts of a `ws` socket the send path uses. */
-export interface SendableSocket {
-  bufferedAmount: number;
-  send(data: string | Buffer, options: { binary: boolean }, cb?: (err?: Error) => void): void;
-  send(data: string | Buffer, cb?: (err?: Error) => void): void;
+/** The parts of a `ws` socket that direct delivery uses. */
+export interface FanoutSocket {
+  readonly readyState: number;
+  readonly OPEN: number;
+  readonly bufferedAmount: number;
+  send(data: Buffer, options: { binary: boolean }): void;
   close(code: number, reason: string): void;
 }
 
+/** Where a subscription's `next` messages go: written by us, not by graphql-ws (see {@link subscribeShared}). */
+export interface DirectDelivery {
+  socket: FanoutSocket;
+  /** The graphql-ws operation id the client chose. */
+  id: string;
+  /** Unsent bytes allowed on the socket before it is closed with {@link SLOW_CONSUMER_CLOSE_CODE}. */
+  maxBufferedBytes: number;
+}
+
+/** The start of a graphql-ws `next` message for operation `id`, exactly as graphql-ws writes it. */
+export function nextEnvelope(id: string): string {
+  return `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+}
+
 /**
- * Makes `socket.send` understand shared payloads: a message whose payload is a placeholder is
- * sent as envelope + shared bytes (one buffer copy, no JSON work), and a socket with more than
- * `maxBufferedBytes` unsent is closed with {@link SLOW_CONSUMER_CLOSE_CODE} instead of growing.
+ * Writes one shared payload to one socket without waiting for the write: returns false (and
+ * closes the socket with 4008) when it already holds more than the allowed unsent bytes, so a
+ * slow reader costs bounded memory and never delays the others.
  */
-export function sendShared(socket: SendableSocket, maxBufferedBytes: number): void {
-  const send = socket.send.bind(socket) as (data: string | Buffer, options: { binary: boolean }, cb?: (err?: Error) => void) => void;
-  socket.send = ((data: string | Buffer, cb?: (err?: Error) => void) => {
-    if (socket.bufferedAmount > maxBufferedBytes) {
-      socket.close(SLOW_CONSUMER_CLOSE_CODE, "Too slow: unsent data passed the limit; reconnect and fetch missed messages from history");
-      cb?.();
-      return;
-    }
-    const shared = pendingPayload;
-    if (shared && typeof data === "string" && data.endsWith(PLACEHOLDER_TAIL)) {
-      pendingPayload = null;
-      const envelope = Buffer.from(data.slice(0, data.length - PLACEHOLDER_TAIL.length + '"payload":'.length));
-      send(Buffer.concat([envelope, shared.bytes, CLOSE_BRACE]), { binary: false }, cb);
-      return;
-    }
-    send(data, { binary: false }, cb);
-  }) as SendableSocket["send"];
+export function deliver(target: DirectDelivery, envelope: string, payload: SharedPayload): boolean {
+  const { socket } = target;
+  if (socket.readyState !== socket.OPEN) return false;
+  if (socket.bufferedAmount > target.maxBufferedBytes) {
+    socket.close(SLOW_CONSUMER_CLOSE_CODE, "Too slow: unsent data passed the limit; reconnect and fetch missed messages from history");
+    return false;
+  }
+  socket.send(payload.message(envelope), { binary: false });
+  return true;
 }
 
 /** True if the operation selects any field marked viewer-dependent (memoized per document). */
@@ -132,24 +144,25 @@ export async function subscribeShared(
   args: ExecutionArgs,
   key: string,
   maskError: (error: unknown) => Error,
+  direct?: DirectDelivery,
 ): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return masked(source as ExecutionResult, maskError);
   const iterator = (source as AsyncIterable<StreamItem<object>>)[Symbol.asyncIterator]();
+  const envelope = direct ? nextEnvelope(direct.id) : "";
   const run = (item: StreamItem<object>): Promise<ExecutionResult> => {
     fanoutStats.executions++;
     return Promise.resolve(execute({ ...args, rootValue: item })).then((result) => masked(result, maskError));
   };
-  const next = async (item: StreamItem<object>): Promise<ExecutionResult> => {
-    if (item.kind === "end") return run(item);
-    let byGroup = resultsByEvent.get(item.event);
-    if (!byGroup) resultsByEvent.set(item.event, (byGroup = new Map()));
+  const shared = (event: object): Promise<SharedPayload> => {
+    let byGroup = resultsByEvent.get(event);
+    if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
     let payload = byGroup.get(key);
     if (!payload) {
-      payload = run(item).then((result) => new SharedPayload(result));
+      payload = run({ kind: "event", event }).then((result) => new SharedPayload(result));
       byGroup.set(key, payload);
     }
-    return (await payload) as unknown as ExecutionResult;
+    return payload;
   };
   // An async generator in shape: graphql-ws calls return() on it when the client completes.
   const stream: AsyncGenerator<ExecutionResult> = {
@@ -157,8 +170,20 @@ export async function subscribeShared(
       return stream;
     },
     async next() {
-      const step = await iterator.next();
-      return step.done ? { done: true, value: undefined } : { done: false, value: await next(step.value) };
+      for (;;) {
+        const step = await iterator.next();
+        if (step.done) return { done: true, value: undefined };
+        const item = step.value;
+        // A final error is this subscriber's own: executed for it alone, sent by graphql-ws.
+        if (item.kind === "end") return { done: false, value: await run(item) };
+        const payload = await shared(item.event);
+        if (!direct) return { done: false, value: payload.result };
+        // The hot path: the group's bytes straight onto the socket, then the next event.
+        if (!deliver(direct, envelope, payload)) {
+          await iterator.return?.();
+          return { done: true, value: undefined };
+        }
+      }
     },
     async return() {
       await iterator.return?.();

@@ -31,7 +31,7 @@ describe("loadConfig", () => {
       maxQueryDepth: 10,
       maxQueryCost: 5_000,
       subscriptionBufferSize: 1_000,
-      maxSocketBufferedBytes: 4_000_000,
+      maxSocketBufferedBytes: 1_000_000,
       presenceHeartbeatMs: 15_000,
       largeGuildThreshold: 1_000,
       onlineCountRefreshMs: 5_000,

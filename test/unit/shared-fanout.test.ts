@@ -1,61 +1,64 @@
 import { buildSchema, parse } from "graphql";
 import { describe, expect, it } from "vitest";
-import { groupKey, selectsViewerDependentFields, sendShared, SharedPayload, SLOW_CONSUMER_CLOSE_CODE, type SendableSocket } from "../../src/gateway/shared-fanout.js";
+import {
+  deliver,
+  groupKey,
+  nextEnvelope,
+  selectsViewerDependentFields,
+  SharedPayload,
+  SLOW_CONSUMER_CLOSE_CODE,
+  type FanoutSocket,
+} from "../../src/gateway/shared-fanout.js";
 import { schema } from "../../src/schema/index.js";
 
 /** A stand-in for a `ws` socket that records what would go on the wire. */
-function fakeSocket(bufferedAmount = 0) {
-  const sent: { data: string | Buffer; binary: boolean }[] = [];
+function fakeSocket(bufferedAmount = 0, open = true) {
+  const sent: { data: Buffer; binary: boolean }[] = [];
   const closed: { code: number; reason: string }[] = [];
-  const socket = {
+  const socket: FanoutSocket = {
+    OPEN: 1,
+    readyState: open ? 1 : 3,
     bufferedAmount,
-    send(data: string | Buffer, options?: { binary: boolean } | ((err?: Error) => void), cb?: (err?: Error) => void) {
-      sent.push({ data, binary: typeof options === "object" ? options.binary : false });
-      (typeof options === "function" ? options : cb)?.();
+    send(data, options) {
+      sent.push({ data, binary: options.binary });
     },
-    close(code: number, reason: string) {
+    close(code, reason) {
       closed.push({ code, reason });
     },
-  } as SendableSocket;
+  };
   return { socket, sent, closed };
 }
 
-describe("shared payloads on the wire", () => {
-  it("sends envelope + shared bytes that parse to exactly what graphql-ws would have sent", () => {
-    const { socket, sent } = fakeSocket();
-    sendShared(socket, 1_000_000);
+describe("direct delivery of shared payloads", () => {
+  it("writes exactly the message graphql-ws would have written, one buffer per envelope for all sockets", () => {
     const result = { data: { channelEvents: { __typename: "MessageCreated", message: { id: "1", content: 'quotes " \\ and ünïcode 🚀 "payload":"x"}' } } } };
-    const shared = new SharedPayload(result);
-    for (const id of ["1", "op-2", 'weird "id"']) {
-      let called = false;
-      socket.send(JSON.stringify({ id, type: "next", payload: shared }), () => (called = true));
-      expect(called).toBe(true);
-      const wire = sent.at(-1)!;
-      expect(Buffer.isBuffer(wire.data)).toBe(true);
-      expect(wire.binary).toBe(false);
-      expect(JSON.parse(String(wire.data))).toEqual({ id, type: "next", payload: result });
+    const payload = new SharedPayload(result);
+    const buffers: Buffer[] = [];
+    for (const id of ["1", "1", "op-2", 'weird "id"']) {
+      const { socket, sent } = fakeSocket();
+      expect(deliver({ socket, id, maxBufferedBytes: 1_000 }, nextEnvelope(id), payload)).toBe(true);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.binary).toBe(false);
+      expect(String(sent[0]!.data)).toBe(JSON.stringify({ id, type: "next", payload: result }));
+      buffers.push(sent[0]!.data);
     }
-    // The payload was serialized once for all three sockets' worth of sends.
-    expect(shared.bytes).toBe(shared.bytes);
-  });
-
-  it("leaves every other message alone, even one that merely contains the placeholder text", () => {
-    const { socket, sent } = fakeSocket();
-    sendShared(socket, 1_000_000);
-    const plain = JSON.stringify({ id: "1", type: "next", payload: { data: { x: "__concord_shared_payload__" } } });
-    socket.send(plain);
-    socket.send('{"type":"connection_ack"}');
-    expect(sent.map((s) => s.data)).toEqual([plain, '{"type":"connection_ack"}']);
+    // Two sockets with the same operation id got the very same bytes: nothing built per socket.
+    expect(buffers[1]).toBe(buffers[0]);
+    expect(buffers[2]).not.toBe(buffers[0]);
   });
 
   it("closes a socket whose unsent bytes passed the limit with 4008 instead of queueing more", () => {
     const { socket, sent, closed } = fakeSocket(2_000_001);
-    sendShared(socket, 2_000_000);
-    let called = false;
-    socket.send('{"type":"next"}', () => (called = true));
+    expect(deliver({ socket, id: "1", maxBufferedBytes: 2_000_000 }, nextEnvelope("1"), new SharedPayload({ data: {} }))).toBe(false);
     expect(sent).toEqual([]);
-    expect(called).toBe(true);
     expect(closed).toEqual([{ code: SLOW_CONSUMER_CLOSE_CODE, reason: expect.stringMatching(/too slow/i) }]);
+  });
+
+  it("writes nothing to a socket that is no longer open", () => {
+    const { socket, sent, closed } = fakeSocket(0, false);
+    expect(deliver({ socket, id: "1", maxBufferedBytes: 1_000 }, nextEnvelope("1"), new SharedPayload({ data: {} }))).toBe(false);
+    expect(sent).toEqual([]);
+    expect(closed).toEqual([]);
   });
 });
 
