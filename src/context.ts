@@ -77,17 +77,51 @@ function byId<T extends { id: bigint }>(ids: readonly bigint[], rows: T[]): (T |
  * as the stream, a cache would grow without bound and serve stale names and memberships.
  */
 export function createLoaders(services: Services, options: { cache: boolean; viewerId?: bigint | null } = { cache: true }): Loaders {
+  return new LazyLoaders({ services, cache: options.cache, viewerId: options.viewerId ?? null }) as unknown as Loaders;
+}
+
+interface LoaderDeps {
+  services: Services;
+  cache: boolean;
+  viewerId: bigint | null;
+}
+
+/**
+ * Loaders built on first use, with the getters on the prototype: a live subscription holds its
+ * context for hours but usually touches one loader or none, and the server holds one context per
+ * subscription, so an unused loader should cost nothing per instance.
+ */
+class LazyLoaders {
+  readonly built: Partial<Loaders> = {};
+  constructor(readonly deps: LoaderDeps) {}
+}
+for (const key of ["user", "guild", "channel", "recipients", "member", "message", "presence", "readPointer", "mentionCount"] satisfies (keyof Loaders)[]) {
+  Object.defineProperty(LazyLoaders.prototype, key, {
+    enumerable: true,
+    get(this: LazyLoaders) {
+      return ((this.built as Record<string, unknown>)[key] ??= loaderFactories(this.deps.services, this.deps)[key]());
+    },
+  });
+}
+
+/** Clears the caches of the loaders built so far (without building the others). */
+export function clearLoaders(loaders: Loaders): void {
+  const built = (loaders as unknown as LazyLoaders).built ?? loaders;
+  for (const loader of Object.values(built)) (loader as { clearAll(): unknown }).clearAll();
+}
+
+function loaderFactories(services: Services, options: { cache: boolean; viewerId?: bigint | null }): { [K in keyof Loaders]: () => Loaders[K] } {
   const { cache } = options;
   const viewerId = options.viewerId ?? null;
   return {
-    user: new DataLoader(async (ids) => byId(ids, await services.accounts.getUsers(ids)), { cache }),
-    guild: new DataLoader(async (ids) => byId(ids, await services.guilds.getGuilds(ids)), { cache }),
-    channel: new DataLoader(async (ids) => byId(ids, await services.channels.getChannels(ids)), { cache }),
-    recipients: new DataLoader(async (ids) => {
+    user: () => new DataLoader(async (ids) => byId(ids, await services.accounts.getUsers(ids)), { cache }),
+    guild: () => new DataLoader(async (ids) => byId(ids, await services.guilds.getGuilds(ids)), { cache }),
+    channel: () => new DataLoader(async (ids) => byId(ids, await services.channels.getChannels(ids)), { cache }),
+    recipients: () => new DataLoader(async (ids) => {
       const map = await services.channels.getRecipients(ids);
       return ids.map((id) => map.get(id) ?? []);
     }, { cache }),
-    member: new DataLoader(
+    member: () => new DataLoader(
       (keys) =>
         Promise.all(
           keys.map((key) => {
@@ -97,7 +131,7 @@ export function createLoaders(services: Services, options: { cache: boolean; vie
         ),
       { cache },
     ),
-    message: new DataLoader(async (keys) => {
+    message: () => new DataLoader(async (keys) => {
       const byChannel = new Map<bigint, bigint[]>();
       for (const key of keys) {
         const [channelId, id] = key.split(":").map(BigInt) as [bigint, bigint];
@@ -111,7 +145,7 @@ export function createLoaders(services: Services, options: { cache: boolean; vie
       );
       return keys.map((key) => found.get(key) ?? null);
     }, { cache }),
-    presence: new DataLoader(async (ids) => {
+    presence: () => new DataLoader(async (ids) => {
       if (viewerId === null) return ids.map((): PresenceStatus => "OFFLINE");
       const visible = await visibleUsers(services, viewerId, ids);
       const shown = [...visible];
@@ -122,12 +156,12 @@ export function createLoaders(services: Services, options: { cache: boolean; vie
         return id === viewerId ? s : publicStatus(s);
       });
     }, { cache }),
-    readPointer: new DataLoader(async (channelIds) => {
+    readPointer: () => new DataLoader(async (channelIds) => {
       if (viewerId === null) return channelIds.map(() => null);
       const pointers = await services.readStates.pointers(viewerId, channelIds);
       return channelIds.map((id) => pointers.get(id) ?? null);
     }, { cache }),
-    mentionCount: new DataLoader(async (keys) => {
+    mentionCount: () => new DataLoader(async (keys) => {
       if (viewerId === null) return keys.map(() => 0);
       const channels = keys.map((key) => {
         const [channelId, after] = key.split(":") as [string, string];

@@ -37,6 +37,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** What a subscription operation carries from onSubscribe to subscribe (as its rootValue). */
+interface SubscriptionRoot {
+  groupKey: string;
+  direct: DirectDelivery;
+}
+
 /** What yoga's context factory receives: HTTP requests carry `request`, WebSocket ones `wsAuth`. */
 interface InitialContext {
   request: Request;
@@ -137,38 +143,43 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
           return operationErrors([error]);
         }
         if (errors.length > 0) return operationErrors(errors);
-        const longLived = getOperationAST(document, payload.operationName)?.operation === "subscription";
-        // Subscriptions that would produce the same bytes for the same event share one execution
-        // and one serialization (see shared-fanout.ts).
-        const key = longLived
-          ? groupKey({
-              query: payload.query,
-              operationName: payload.operationName,
-              variables: payload.variables,
-              viewerId: wsAuth.viewer?.id ?? null,
-              viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
-            })
-          : "";
-        const args: ExecutionArgs = {
+        if (getOperationAST(document, payload.operationName)?.operation !== "subscription") {
+          return {
+            schema: enveloped.schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory({ longLived: false }),
+            rootValue: { execute: enveloped.execute },
+          } satisfies ExecutionArgs;
+        }
+        // A subscription lives for hours and the server holds one per socket and topic, so it
+        // keeps only what it needs: a plain context (no per-request yoga context) and, to share
+        // one execution and serialization with identical subscriptions, its group and socket.
+        const subscription: SubscriptionRoot = {
+          groupKey: groupKey({
+            query: payload.query,
+            operationName: payload.operationName,
+            variables: payload.variables,
+            viewerId: wsAuth.viewer?.id ?? null,
+            viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
+          }),
+          direct: { socket: ctx.extra.socket, id, maxBufferedBytes: options.maxSocketBufferedBytes },
+        };
+        return {
           schema: enveloped.schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory({ longLived }),
-          rootValue: {
-            execute: enveloped.execute,
-            groupKey: key,
-            direct: { socket: ctx.extra.socket, id, maxBufferedBytes: options.maxSocketBufferedBytes } satisfies DirectDelivery,
-          },
-        };
-        return args;
+          contextValue: createContext(services, wsAuth, { longLived: true }),
+          rootValue: subscription,
+        } satisfies ExecutionArgs;
       },
       execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
       subscribe: (args) => {
-        const { groupKey: key, direct } = args.rootValue as { groupKey: string; direct: DirectDelivery };
+        const { groupKey: key, direct } = args.rootValue as SubscriptionRoot;
         return subscribeShared({ ...args, rootValue: undefined }, key, maskError, direct);
       },
-      // A shared result goes out as is: its bytes were serialized once for the whole group.
     },
     wss,
     // graphql-ws pings every socket each heartbeat and drops one that did not answer the

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../context.js";
+import { clearLoaders, type RequestContext } from "../context.js";
 import { ConcordError, forbidden, notFound, unauthenticated } from "../errors.js";
 import type { Unsubscribe } from "../pubsub/event-bus.js";
 import { createEventStream, type EventStream } from "../pubsub/event-stream.js";
@@ -158,7 +158,7 @@ export async function userEvents(ctx: RequestContext): Promise<EventStream<UserE
  * closes the gap where a kick lands between the first check and the bus subscription.
  */
 async function recheck(ctx: RequestContext, stream: EventStream<unknown>, check: () => Promise<unknown>): Promise<void> {
-  for (const loader of Object.values(ctx.loaders)) loader.clearAll();
+  clearLoaders(ctx.loaders);
   try {
     await check();
   } catch (error) {
