@@ -1,8 +1,9 @@
 /**
- * Shared plumbing of the WebSocket benchmarks (fanout.ts, connections.ts): Concord as a black-box
- * child process started from any checkout, the plain broadcast server, a scratch Postgres
- * database seeded with N bot users, /proc readings of a process (CPU time, RSS), file-descriptor
- * limits, machine facts, and clean-up on exit or Ctrl-C.
+ * Shared plumbing of the black-box benchmarks (fanout.ts, connections.ts, write-path.ts): Concord
+ * as a child process started from any checkout, the plain broadcast server, a scratch Postgres
+ * database seeded with N bot users, a scratch Cassandra keyspace, /proc readings of a process or
+ * a group of processes (CPU time, RSS), file-descriptor limits, machine facts, and clean-up on
+ * exit or Ctrl-C.
  *
  * Nothing here imports from src/: the server under test is reached over HTTP and WebSocket only
  * (plus direct SQL on the scratch database it migrated), so a bench can run against another
@@ -11,6 +12,8 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -31,6 +34,8 @@ export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 1
 const children = new Set<ChildProcess>();
 /** Scratch databases not dropped yet: dropped with psql from the exit handler if the run dies. */
 const pendingDatabases = new Map<string, string>();
+/** Scratch keyspaces not dropped yet (name → contact point, local DC), dropped from the exit handler likewise. */
+const pendingKeyspaces = new Map<string, { contactPoint: string; dc: string }>();
 
 function killChildren(): void {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -41,6 +46,13 @@ process.once("exit", () => {
   for (const [name, adminUrl] of pendingDatabases) {
     // Last resort (crash, second Ctrl-C): psql is synchronous, pg is not.
     spawnSync("psql", [adminUrl, "-q", "-c", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: "ignore", timeout: 15_000 });
+  }
+  for (const [name, { contactPoint, dc }] of pendingKeyspaces) {
+    // No cqlsh here: a synchronous child node runs cassandra-driver.
+    const driver = createRequire(import.meta.url).resolve("cassandra-driver");
+    const script = `const { Client } = require(${JSON.stringify(driver)}); const c = new Client({ contactPoints: [${JSON.stringify(contactPoint)}], localDataCenter: ${JSON.stringify(dc)} });
+c.connect().then(() => c.execute("DROP KEYSPACE IF EXISTS ${name}", [], { readTimeout: 60000 })).finally(() => c.shutdown());`;
+    spawnSync(process.execPath, ["-e", script], { stdio: "ignore", timeout: 60_000 });
   }
 });
 
@@ -160,6 +172,47 @@ export class CpuWindow {
     const cpuMs = procCpuMs(this.pid) - this.startMs;
     const wallMs = performance.now() - this.startWall;
     return { cpuMs: round(cpuMs, 0), wallMs: round(wallMs, 0), cores: round(cpuMs / wallMs, 2) };
+  }
+}
+
+/**
+ * CPU time of every process that `match`es (its /proc/<pid>/comm and cmdline), e.g. all
+ * `postgres` backends or the Cassandra JVM: start(), then take() → ms used in between by the
+ * processes seen at either end (one that started in between counts with all its CPU; one that
+ * exited in between is missed). Processes of other users of the same server count too.
+ */
+export class GroupCpuWindow {
+  private start_ = new Map<number, number>();
+  private startWall = 0;
+  constructor(private readonly match: (comm: string, cmdline: string) => boolean) {}
+  /** Pids that match now. */
+  pids(): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
+        if (this.match(comm, cmdline)) pids.push(Number(entry));
+      } catch {
+        // exited while listed
+      }
+    }
+    return pids;
+  }
+  start(): void {
+    this.start_ = new Map(this.pids().map((pid) => [pid, procCpuMs(pid)]));
+    this.startWall = performance.now();
+  }
+  take(): { cpuMs: number; wallMs: number; cores: number; processes: number } {
+    let cpuMs = 0;
+    const pids = this.pids();
+    for (const pid of pids) {
+      const now = procCpuMs(pid);
+      if (!Number.isNaN(now)) cpuMs += now - (this.start_.get(pid) ?? 0);
+    }
+    const wallMs = performance.now() - this.startWall;
+    return { cpuMs: round(cpuMs, 0), wallMs: round(wallMs, 0), cores: round(cpuMs / wallMs, 2), processes: pids.length };
   }
 }
 
@@ -367,6 +420,22 @@ async function waitForHttp(url: string, running: () => boolean, timeoutMs: numbe
   }
 }
 
+/** Stops Concord (SIGTERM, SIGKILL after 15 s) and returns how long that took and what it logged above info. */
+export async function stopAndCollect(concord: ConcordProcess): Promise<{ stopMs: number; serverLogLevels: Record<string, number>; serverLogTail: string[] }> {
+  const stopped = await concord.stop(15_000);
+  const out = concord.output();
+  return { stopMs: stopped.ms, serverLogLevels: out.levels, serverLogTail: out.tail.filter((l) => !l.includes('"level":"info"')).slice(-10) };
+}
+
+/** Writes `report` as <outDir>/<scenario>-<label>-<timestamp>.json; returns the path. */
+export async function writeReport(outDir: string, scenario: string, label: string, started: Date, report: unknown): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const file = path.join(outDir, `${scenario}-${label}-${started.toISOString().replace(/[:.]/g, "-")}.json`);
+  await writeFile(file, JSON.stringify(report, null, 2) + "\n");
+  log(`wrote ${path.relative(process.cwd(), file)}`);
+  return file;
+}
+
 // ------------------------------------------------------------------ plain broadcast server
 
 export interface PlainServer extends ServerProcess {
@@ -443,6 +512,49 @@ export async function createScratchDatabase(adminUrl: string): Promise<ScratchDa
         pendingDatabases.delete(name);
       } finally {
         await client.end();
+      }
+    },
+  };
+}
+
+export interface ScratchKeyspace {
+  /** concord_bench_<rand>: not created here (Concord's migrations create it), only dropped. */
+  name: string;
+  /** Cassandra's release_version. */
+  releaseVersion: string;
+  /** The connected driver client (cassandra-driver), for checks on the keyspace. */
+  client: import("cassandra-driver").Client;
+  /** DROP KEYSPACE IF EXISTS, then disconnect. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Connects to Cassandra (fails fast, with a hint, when nothing listens) and reserves a keyspace
+ * name concord_bench_<rand>; drop() removes the keyspace, also from the exit handler if the run
+ * dies first.
+ */
+export async function createScratchKeyspace(contactPoint: string, dc: string): Promise<ScratchKeyspace> {
+  const { Client } = await import("cassandra-driver");
+  const client = new Client({ contactPoints: [contactPoint], localDataCenter: dc, socketOptions: { connectTimeout: 5_000, readTimeout: 60_000 } });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.shutdown().catch(() => {});
+    throw new Error(`cannot connect to Cassandra at ${contactPoint} (data centre ${dc}): ${String((error as Error).message).split("\n")[0]}; start it with \`bash scripts/cassandra.sh start\``);
+  }
+  const releaseVersion = String((await client.execute("SELECT release_version FROM system.local")).first()?.get("release_version") ?? "?");
+  const name = `concord_bench_${randomBytes(5).toString("hex")}`;
+  pendingKeyspaces.set(name, { contactPoint, dc });
+  return {
+    name,
+    releaseVersion,
+    client,
+    async drop() {
+      try {
+        await client.execute(`DROP KEYSPACE IF EXISTS ${name}`, [], { readTimeout: 120_000 });
+        pendingKeyspaces.delete(name);
+      } finally {
+        await client.shutdown();
       }
     },
   };
@@ -529,6 +641,65 @@ export async function seedGuild(concord: ConcordProcess, databaseUrl: string, n:
 }
 
 // ------------------------------------------------------------------ options
+
+/**
+ * The parseArgs options every black-box bench takes: --server-dir (default this repository),
+ * --label dev, --timeout-s (whole run), --pg-url (or BENCH_DATABASE_URL), --out (bench/results), --help.
+ */
+export function commonOptions(timeoutS: number) {
+  return {
+    "server-dir": { type: "string", default: BENCH_REPO },
+    label: { type: "string", default: "dev" },
+    "timeout-s": { type: "string", default: String(timeoutS) },
+    "pg-url": { type: "string", default: process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres" },
+    out: { type: "string", default: path.join(BENCH_REPO, "bench/results") },
+    help: { type: "boolean", short: "h", default: false },
+  } as const;
+}
+
+/** The validated common options: absolute server directory, a label safe for a file name, the run's time budget. */
+export function commonSettings(argv: { "server-dir": string; label: string; "timeout-s": string }) {
+  return {
+    serverDir: path.resolve(argv["server-dir"]),
+    label: argv.label.replace(/[^\w.-]/g, "_"),
+    timeoutMs: intOption("timeout-s", argv["timeout-s"], 1, 86_400) * 1000,
+  };
+}
+
+/** A run's time budget: stop() turns true, for good, once --timeout-s has passed or after Ctrl-C (stoppedBy says which). */
+export class RunBudget {
+  stoppedBy: "timeout" | "interrupted" | undefined;
+  private readonly deadline: number;
+  constructor(timeoutMs: number) {
+    this.deadline = performance.now() + timeoutMs;
+  }
+  readonly stop = (): boolean => {
+    if (this.stoppedBy) return true;
+    if (interruption.interrupted) this.stoppedBy = "interrupted";
+    else if (performance.now() > this.deadline) this.stoppedBy = "timeout";
+    return this.stoppedBy !== undefined;
+  };
+  /** Sleeps until `until` (a performance.now() time) or until the run is stopped; false when stopped. */
+  async waitUntil(until: number): Promise<boolean> {
+    for (;;) {
+      if (this.stop()) return false;
+      const left = until - performance.now();
+      if (left <= 0) return true;
+      await sleep(Math.min(left, 50));
+    }
+  }
+}
+
+/** Runs a bench's main and exits with its code (1 if it throws). */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
 
 export function intOption(name: string, raw: string, min: number, max: number): number {
   const value = Number(raw);

@@ -63,14 +63,16 @@ export class LatencyHistogram {
   summary(): LatencySummary {
     const count = this.histogram.totalCount;
     if (count === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
-    const at = (percentile: number) => round3(this.histogram.getValueAtPercentile(percentile) / 1000);
+    const maxMs = Number(this.maxNs) / 1e6;
+    // The histogram answers with the top of a value's bucket, which can lie above the exact max.
+    const at = (percentile: number) => round3(Math.min(this.histogram.getValueAtPercentile(percentile) / 1000, maxMs));
     return {
       count,
       p50: at(50),
       p90: at(90),
       p99: at(99),
       p999: at(99.9),
-      max: round3(Number(this.maxNs) / 1e6),
+      max: round3(maxMs),
       mean: round3(this.histogram.mean / 1000),
     };
   }
