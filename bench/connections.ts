@@ -23,7 +23,6 @@
  * need exceeds the open-file limit (`ulimit -n`) is skipped unless --ignore-fd-limit.
  * Exit code: 0 complete, 1 error, 2 stopped (timeout, Ctrl-C), skipped, or not all held.
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -51,6 +50,8 @@ import {
   thousands,
   type ConcordProcess,
   type ScratchDatabase,
+  runMain,
+  writeReport,
 } from "./lib/harness.js";
 import { defaultAddressCount, WsLoad, type ConnectReport, type WsLoadStats } from "./lib/ws-load.js";
 
@@ -343,10 +344,7 @@ async function main(): Promise<number> {
     stoppedBy,
     runs: results,
   };
-  await mkdir(argv.out, { recursive: true });
-  const file = path.join(argv.out, `connections-${LABEL}-${started.toISOString().replace(/[:.]/g, "-")}.json`);
-  await writeFile(file, JSON.stringify(report, null, 2) + "\n");
-  log(`wrote ${path.relative(process.cwd(), file)}`);
+  await writeReport(argv.out, "connections", LABEL, started, report);
   const m = machineLine(machine);
   console.log(`\nS3 connections, label ${LABEL}, server ${server.commit ?? SERVER_DIR}${server.dirtySrc ? " (src modified)" : ""}, ${m}, ${CHANNELS} channels, single instance, no Redis, open-file limit ${(machine.fdLimit as { soft: number }).soft}`);
   console.log(TABLE_HEADER);
@@ -356,10 +354,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

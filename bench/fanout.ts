@@ -26,7 +26,6 @@
  * Markdown row per N. Exit code: 0 complete, 1 error, 2 stopped by --timeout-s or Ctrl-C, or
  * messages were lost. See bench/README.md.
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -55,6 +54,8 @@ import {
   type ConcordProcess,
   type PlainServer,
   type ScratchDatabase,
+  runMain,
+  writeReport,
 } from "./lib/harness.js";
 import { LatencyHistogram, type LatencySummary } from "./lib/histogram.js";
 import { defaultAddressCount, ReceiptTable, WsLoad, type ConnectReport, type WsLoadStats } from "./lib/ws-load.js";
@@ -584,10 +585,7 @@ async function main(): Promise<number> {
     stoppedBy,
     runs: results,
   };
-  await mkdir(argv.out, { recursive: true });
-  const file = path.join(argv.out, `fanout-${LABEL}-${started.toISOString().replace(/[:.]/g, "-")}.json`);
-  await writeFile(file, JSON.stringify(report, null, 2) + "\n");
-  log(`wrote ${path.relative(process.cwd(), file)}`);
+  await writeReport(argv.out, "fanout", LABEL, started, report);
   const m = machineLine(machine);
   console.log(`\nS1 fan-out, label ${LABEL}, server ${server.commit ?? SERVER_DIR}${server.dirtySrc ? " (src modified)" : ""}, ${m}, ${K} messages of ${CONTENT_CHARS} chars, one at a time (gap ${GAP_MS} ms), single instance, no Redis`);
   console.log(TABLE_HEADER);
@@ -597,10 +595,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

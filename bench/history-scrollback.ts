@@ -17,7 +17,6 @@
  * Exit code: 0 complete, 1 a check failed or an error, 2 stopped by --timeout-s (partial results).
  * See bench/README.md.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -32,6 +31,7 @@ import { bucketOf, BUCKET_MS, CassandraMessageStore } from "../src/stores/messag
 import type { MessageRecord, MessageStore } from "../src/stores/message-store.js";
 import { PostgresMessageStore } from "../src/stores/message-store.postgres.js";
 import { openDatabase, type Database } from "../src/stores/prisma/database.js";
+import { BENCH_REPO, gitFacts, loadavg, machineFacts as harnessMachineFacts, runMain } from "./lib/harness.js";
 import { LatencyHistogram, type LatencySummary } from "./lib/histogram.js";
 import { seededRandom } from "../test/support/random.js";
 
@@ -216,7 +216,6 @@ process.on("SIGINT", () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-const loadavg = () => os.loadavg().map((v) => Math.round(v * 100) / 100) as [number, number, number];
 
 /** Samples the 1-minute load average every 2 s, per phase. */
 class LoadSampler {
@@ -495,21 +494,7 @@ interface StoreResult {
 }
 
 function machineFacts(): Record<string, unknown> {
-  let commit: string | undefined;
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: fileURLToPath(new URL("..", import.meta.url)), encoding: "utf8" }).trim();
-  } catch {
-    commit = undefined;
-  }
-  return {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    memGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-    commit,
-    loadavgAtStart: loadavg(),
-  };
+  return { ...harnessMachineFacts(), commit: gitFacts(BENCH_REPO).commit };
 }
 
 async function runStore(kind: "postgres" | "cassandra"): Promise<StoreResult> {
@@ -736,10 +721,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);
