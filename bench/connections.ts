@@ -25,7 +25,6 @@
  */
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   BENCH_REPO,
@@ -50,6 +49,7 @@ import {
   thousands,
   type ConcordProcess,
   type ScratchDatabase,
+  commonOptions,
   runMain,
   writeReport,
 } from "./lib/harness.js";
@@ -57,18 +57,13 @@ import { defaultAddressCount, WsLoad, type ConnectReport, type WsLoadStats } fro
 
 const { values: argv } = parseArgs({
   options: {
+    ...commonOptions(900),
     connections: { type: "string", default: "10000,50000" },
     channels: { type: "string", default: "100" },
-    "server-dir": { type: "string", default: BENCH_REPO },
-    label: { type: "string", default: "dev" },
-    "timeout-s": { type: "string", default: "900" },
     "settle-ms": { type: "string", default: "3000" },
     concurrency: { type: "string", default: "200" },
     addresses: { type: "string", default: "auto" },
     "ignore-fd-limit": { type: "boolean", default: false },
-    "pg-url": { type: "string", default: process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres" },
-    out: { type: "string", default: fileURLToPath(new URL("./results/", import.meta.url)) },
-    help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
 });

@@ -28,7 +28,6 @@
  */
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   BENCH_REPO,
@@ -54,6 +53,7 @@ import {
   type ConcordProcess,
   type PlainServer,
   type ScratchDatabase,
+  commonOptions,
   runMain,
   writeReport,
 } from "./lib/harness.js";
@@ -64,11 +64,9 @@ import { defaultAddressCount, ReceiptTable, WsLoad, type ConnectReport, type WsL
 
 const { values: argv } = parseArgs({
   options: {
+    ...commonOptions(600),
     subscribers: { type: "string", default: "1000,10000" },
     messages: { type: "string", default: "20" },
-    "server-dir": { type: "string", default: BENCH_REPO },
-    label: { type: "string", default: "dev" },
-    "timeout-s": { type: "string", default: "600" },
     "message-timeout-s": { type: "string", default: "30" },
     "gap-ms": { type: "string", default: "100" },
     concurrency: { type: "string", default: "200" },
@@ -77,9 +75,6 @@ const { values: argv } = parseArgs({
     "skip-plain": { type: "boolean", default: false },
     fault: { type: "string", default: "none" },
     "ignore-fd-limit": { type: "boolean", default: false },
-    "pg-url": { type: "string", default: process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres" },
-    out: { type: "string", default: fileURLToPath(new URL("./results/", import.meta.url)) },
-    help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
 });

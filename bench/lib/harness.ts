@@ -14,14 +14,16 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import pg from "pg";
+import { freePort, stopChild } from "../../test/support/processes.js";
+import { createScratchDatabase as createScratch, type ScratchDatabase } from "../../test/support/scratch-database.js";
 
 /** The repository this bench lives in. */
+export { freePort };
 export const BENCH_REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -94,17 +96,6 @@ function tailLines(stream: NodeJS.ReadableStream | null, max: number) {
   return { lines, levels };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // ------------------------------------------------------------------ /proc
 
@@ -327,19 +318,7 @@ function serverProcess(child: ChildProcess, port: number, out: ReturnType<typeof
       return { tail: [...err.lines, ...out.lines].slice(-40), levels };
     },
     stop(graceMs = 10_000) {
-      stopping ??= (async () => {
-        const started = performance.now();
-        if (!running) return { ...(await exited), ms: 0, killed: false };
-        child.kill("SIGTERM");
-        let killed = false;
-        const timer = setTimeout(() => {
-          killed = true;
-          child.kill("SIGKILL");
-        }, graceMs);
-        const exit = await exited;
-        clearTimeout(timer);
-        return { ...exit, ms: Math.round(performance.now() - started), killed };
-      })();
+      stopping ??= stopChild(child, exited, graceMs);
       return stopping;
     },
   };
@@ -482,37 +461,17 @@ export async function startPlainServer(): Promise<PlainServer> {
 
 // ------------------------------------------------------------------ scratch database and seeding
 
-export interface ScratchDatabase {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
+export type { ScratchDatabase };
 
-/** CREATE DATABASE concord_bench_<rand> on the admin URL's server; drop() removes it (WITH FORCE). */
+/** CREATE DATABASE concord_bench_<rand> on the admin URL's server; drop() removes it (WITH FORCE), and so does the exit handler if the run dies first. */
 export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
-  const name = `concord_bench_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  pendingDatabases.set(name, adminUrl);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const db = await createScratch("concord_bench", adminUrl);
+  pendingDatabases.set(db.name, adminUrl);
   return {
-    name,
-    url: url.toString(),
+    ...db,
     async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        pendingDatabases.delete(name);
-      } finally {
-        await client.end();
-      }
+      await db.drop();
+      pendingDatabases.delete(db.name);
     },
   };
 }

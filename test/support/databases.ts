@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { inject } from "vitest";
 import { PrismaClient } from "../../src/generated/prisma/client.js";
 import { openDatabase, type Database } from "../../src/stores/prisma/database.js";
+import { createScratchDatabase as createScratch, type ScratchDatabase } from "./scratch-database.js";
 import { TEST_POSTGRES_URL } from "./services.js";
 
 /** A fresh, migrated, in-memory embedded database, loaded from the global template. */
@@ -45,28 +44,6 @@ export async function openTestPostgres(): Promise<Database & { url: string }> {
  * An empty database on the real Postgres server, named `<prefix>_<random>`, for a suite or a
  * fleet of processes to migrate and use; `drop` removes it (forcing out open connections).
  */
-export async function createScratchDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      const dropper = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      await dropper.connect();
-      try {
-        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await dropper.end();
-      }
-    },
-  };
+export function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
+  return createScratch(prefix, TEST_POSTGRES_URL);
 }

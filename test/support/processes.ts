@@ -48,6 +48,24 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+/**
+ * SIGTERM, then SIGKILL if the child has not exited after `graceMs`. Resolves with how it ended,
+ * how long that took and whether SIGKILL was needed (ms 0 if it had already exited).
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<Exit>, graceMs: number): Promise<Exit & { ms: number; killed: boolean }> {
+  const started = Date.now();
+  if (child.exitCode !== null || child.signalCode !== null) return { ...(await exited), ms: 0, killed: false };
+  child.kill("SIGTERM");
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, graceMs);
+  const exit = await exited;
+  clearTimeout(timer);
+  return { ...exit, ms: Date.now() - started, killed };
+}
+
 function exitOf(child: ChildProcess): Promise<Exit> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
@@ -190,19 +208,7 @@ async function startConcordOnce(options: ConcordProcessOptions): Promise<Concord
       }
     },
     stop(graceMs = 10_000) {
-      stopping ??= (async () => {
-        const started = Date.now();
-        if (!running) return { ...(await exited), ms: 0, killed: false };
-        child.kill("SIGTERM");
-        let killed = false;
-        const timer = setTimeout(() => {
-          killed = true;
-          child.kill("SIGKILL");
-        }, graceMs);
-        const exit = await exited;
-        clearTimeout(timer);
-        return { ...exit, ms: Date.now() - started, killed };
-      })();
+      stopping ??= stopChild(child, exited, graceMs);
       return stopping;
     },
   };
