@@ -1,5 +1,6 @@
 import { types, type Client, type QueryOptions } from "cassandra-driver";
 import { snowflakeAt } from "../ids/snowflake.js";
+import { executeLwt, isPaxosTimeout } from "./cassandra/lwt.js";
 import type { CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
 const { Long } = types;
@@ -172,6 +173,16 @@ export class CassandraMessageStore implements MessageStore {
     });
   }
 
+  /** `run` for lightweight transactions and SERIAL reads: retries Paxos timeouts (see executeLwt). */
+  private runLwt(cql: string, params: unknown[], options: QueryOptions & { isIdempotent: boolean }): Promise<types.ResultSet> {
+    return executeLwt(this.client, cql, params, {
+      prepare: true,
+      consistency: this.consistency,
+      serialConsistency: this.serialConsistency,
+      ...options,
+    });
+  }
+
   private toRecord(channelId: bigint, row: types.Row): MessageRecord | null {
     const author = row.get("author_id") as Long | bigint | null;
     // A row without an author is the remnant of a deleted message (see the class JSDoc).
@@ -241,7 +252,7 @@ export class CassandraMessageStore implements MessageStore {
     }
     if (Date.now() - started > this.nonceGraceMs / 2) {
       // Slow enough that a racer may have judged our claim abandoned and taken it over.
-      const rs = await this.run(this.q.readNonce, this.nonceKey(record, message.nonce), { isIdempotent: true, consistency: this.serialConsistency });
+      const rs = await this.runLwt(this.q.readNonce, this.nonceKey(record, message.nonce), { isIdempotent: true, consistency: this.serialConsistency });
       const holder = rs.first()?.get("message_id") as Long | null | undefined;
       if (holder !== null && holder !== undefined && fromLong(holder) !== record.id) {
         await this.run(this.q.deleteRow, [toLong(record.channelId), bucket, toLong(record.id)], { isIdempotent: true });
@@ -265,7 +276,7 @@ export class CassandraMessageStore implements MessageStore {
     const key = this.nonceKey(message, nonce);
     const lwt = { isIdempotent: true };
     for (let attempt = 0; attempt < 5; attempt++) {
-      const claim = await this.run(this.q.claimNonce, [...key, toLong(message.id)], lwt);
+      const claim = await this.runLwt(this.q.claimNonce, [...key, toLong(message.id)], lwt);
       if (claim.wasApplied()) return null;
       let holder = (claim.first().get("message_id") as Long | null | undefined) ?? null;
       while (holder !== null) {
@@ -274,7 +285,7 @@ export class CassandraMessageStore implements MessageStore {
         const first = await this.waitForMessage(message.channelId, fromLong(holder));
         if (first) return first;
         // The holder never appeared: take the abandoned claim over.
-        const takeover = await this.run(this.q.takeOverNonce, [toLong(message.id), ...key, holder], lwt);
+        const takeover = await this.runLwt(this.q.takeOverNonce, [toLong(message.id), ...key, holder], lwt);
         if (takeover.wasApplied()) return null;
         holder = (takeover.first()?.get("message_id") as Long | null | undefined) ?? null;
         if (++attempt >= 5) break;
@@ -295,7 +306,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   private async releaseNonce(message: MessageRecord, nonce: string): Promise<void> {
-    await this.run(this.q.releaseNonce, [...this.nonceKey(message, nonce), toLong(message.id)], { isIdempotent: true });
+    await this.runLwt(this.q.releaseNonce, [...this.nonceKey(message, nonce), toLong(message.id)], { isIdempotent: true });
   }
 
   async get(channelId: bigint, id: bigint): Promise<MessageRecord | null> {
@@ -325,7 +336,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async edit(channelId: bigint, id: bigint, patch: { content: string; mentionIds: bigint[]; editedAt: Date }): Promise<MessageRecord | null> {
-    const rs = await this.run(
+    const rs = await this.runLwt(
       this.q.edit,
       [patch.content, patch.mentionIds.length === 0 ? null : patch.mentionIds.map(toLong), patch.editedAt, toLong(channelId), bucketOf(id), toLong(id)],
       // Retrying sets the same values again, still only if the row exists.
@@ -339,8 +350,22 @@ export class CassandraMessageStore implements MessageStore {
     const existing = await this.get(channelId, id);
     if (!existing) return false;
     // Not idempotent for the driver: a retry after a lost reply would report false.
-    const rs = await this.run(this.q.delete, [toLong(channelId), bucketOf(id), toLong(id)], { isIdempotent: false });
-    if (!rs.wasApplied()) return false;
+    let deleted: boolean;
+    try {
+      const rs = await this.run(this.q.delete, [toLong(channelId), bucketOf(id), toLong(id)], { isIdempotent: false });
+      deleted = rs.wasApplied();
+    } catch (error) {
+      // A Paxos timeout leaves the outcome unknown: a SERIAL read settles it (and finishes any
+      // half-done round), then the delete is tried again if the row is still there.
+      if (!isPaxosTimeout(error)) throw error;
+      const rs = await this.runLwt(this.q.get, [toLong(channelId), bucketOf(id), toLong(id)], { isIdempotent: true, consistency: this.serialConsistency });
+      if (rs.first() && this.toRecord(channelId, rs.first())) {
+        deleted = (await this.runLwt(this.q.delete, [toLong(channelId), bucketOf(id), toLong(id)], { isIdempotent: true })).wasApplied();
+      } else {
+        deleted = true;
+      }
+    }
+    if (!deleted) return false;
     if (existing.nonce !== null) await this.releaseNonce(existing, existing.nonce);
     return true;
   }

@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { types, type Client } from "cassandra-driver";
+import { executeLwt } from "./lwt.js";
 
 /** src/stores/cassandra/migrations, found relative to this file so it works from any directory. */
 export const CASSANDRA_MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -199,17 +200,20 @@ async function migrateOnce(client: Client, options: MigrateOptions): Promise<Mig
       await run(file);
       if (!(await ledgerExists())) throw new Error(`Cassandra migration ${file.version} must create ${ledger} (the first migration creates the keyspace and the ledger)`);
       const now = new Date();
-      const rs = await client.execute(
+      const rs = await executeLwt(
+        client,
         `INSERT INTO ${ledger} (version, checksum, applied_by, started_at, finished_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS`,
         [file.version, file.checksum, me, now, now],
         lwt,
       );
-      if (rs.wasApplied()) applied.push(file.version);
+      // Our own id in a "not applied" answer: a retried insert whose first attempt won.
+      if (rs.wasApplied() || rs.first().get("applied_by")?.equals(me)) applied.push(file.version);
       else checkChecksum(file, rs.first().get("checksum"));
       continue;
     }
 
-    const claim = await client.execute(
+    const claim = await executeLwt(
+      client,
       `INSERT INTO ${ledger} (version, checksum, applied_by, started_at) VALUES (?, ?, ?, ?) IF NOT EXISTS`,
       [file.version, file.checksum, me, new Date()],
       lwt,
@@ -221,7 +225,8 @@ async function migrateOnce(client: Client, options: MigrateOptions): Promise<Mig
       if (row.get("finished_at")) break;
       const startedAt = (row.get("started_at") as Date | null)?.getTime() ?? 0;
       if (Date.now() - startedAt > leaseMs) {
-        const takeover = await client.execute(
+        const takeover = await executeLwt(
+          client,
           `UPDATE ${ledger} SET applied_by = ?, started_at = ? WHERE version = ? IF applied_by = ? AND finished_at = null`,
           [me, new Date(), file.version, row.get("applied_by")],
           lwt,
@@ -233,14 +238,15 @@ async function migrateOnce(client: Client, options: MigrateOptions): Promise<Mig
       } else {
         await sleep(250);
       }
-      const rs = await client.execute(`SELECT * FROM ${ledger} WHERE version = ?`, [file.version], { prepare: true, consistency: serialConsistency });
+      const rs = await executeLwt(client, `SELECT * FROM ${ledger} WHERE version = ?`, [file.version], { prepare: true, consistency: serialConsistency });
       row = rs.first();
       if (!row) throw new Error(`Cassandra migration ${file.version}: its ledger row disappeared while waiting for another instance`);
     }
     if (row && row.get("finished_at")) continue;
 
     await run(file);
-    await client.execute(
+    await executeLwt(
+      client,
       `UPDATE ${ledger} SET finished_at = ? WHERE version = ? IF applied_by = ?`,
       [new Date(), file.version, me],
       lwt,
