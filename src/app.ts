@@ -9,6 +9,8 @@ import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
 import { createRedisEventBus, type RedisEventBus } from "./pubsub/event-bus.redis.js";
 import { ReorderingEventBus } from "./pubsub/reordering-bus.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
+import { CredentialCache } from "./resolvers/credential-cache.js";
+import { topics } from "./pubsub/topics.js";
 import { PrismaAccountStore } from "./stores/account-store.prisma.js";
 import { PrismaChannelStore } from "./stores/channel-store.prisma.js";
 import { PrismaGuildStore } from "./stores/guild-store.prisma.js";
@@ -41,7 +43,8 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-async function openConfiguredBus(config: Config, logger: Logger): Promise<EventBus> {
+/** `onRecovered` runs after the Redis bus reconnected (events may have been lost meanwhile). */
+async function openConfiguredBus(config: Config, logger: Logger, onRecovered: () => void): Promise<EventBus> {
   const onHandlerError = (error: unknown, topic: string) => logger.error("event handler failed", { error, topic });
   if (!config.redisUrl) return new MemoryEventBus(onHandlerError);
   try {
@@ -54,6 +57,7 @@ async function openConfiguredBus(config: Config, logger: Logger): Promise<EventB
       // Pub/sub is at-most-once: after a reconnect, tell each live channel subscriber that it
       // may have missed messages, so clients fetch history after the last id they saw.
       onResubscribed: (topics) => {
+        onRecovered();
         for (const topic of topics) {
           const match = /^channel:(\d+)$/.exec(topic);
           if (match) bus.deliverLocal(topic, { type: "EventsMissed", channelId: BigInt(match[1]!) });
@@ -125,9 +129,21 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   // Open each backend in turn; if one fails, close those already open so the process can exit.
   const opened: (() => Promise<void>)[] = [];
   let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore;
+  // Built before the stores so the bus can clear it after a reconnect; its lookup is late-bound.
+  let accounts: PrismaAccountStore | undefined;
+  const credentials = new CredentialCache({
+    lookup: (tokenHash) => accounts!.findSessionUser(tokenHash),
+    ttlMs: config.sessionCacheTtlMs,
+    maxEntries: config.sessionCacheMaxEntries,
+  });
   try {
-    bus = await openConfiguredBus(config, logger);
+    // Revocations published while this instance was cut off from Redis were missed: forget all.
+    bus = await openConfiguredBus(config, logger, () => credentials.clear());
     opened.push(() => bus.close());
+    // Every instance hears every revocation, whoever's sessions it holds.
+    await bus.subscribe(topics.revocations, (event) => {
+      if (event.type === "SessionRevoked") credentials.revoke(event.userId, event.tokenHash);
+    });
     presence = await openConfiguredPresence(config, logger);
     opened.push(() => presence.close());
     db = options.database ?? (await openConfiguredDatabase(config, logger));
@@ -140,7 +156,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   const messages: MessageStore = cassandra
     ? new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency })
     : new PostgresMessageStore(db.prisma);
-  const accounts = new PrismaAccountStore(db.prisma);
+  accounts = new PrismaAccountStore(db.prisma);
   const guilds = new PrismaGuildStore(db.prisma);
   const channels = new PrismaChannelStore(db.prisma);
   const readStates = new PrismaReadStateStore(db.prisma);
@@ -165,6 +181,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       onlineCountRefreshMs: config.onlineCountRefreshMs,
     }),
     acks: new AckBuffer({ store: readStates, bus, logger, flushMs: config.ackFlushMs }),
+    credentials,
     newId: createIdGenerator(config.workerId),
     sequencer: new ChannelSequencer((error) => logger.error("publish failed", { error })),
     logger,

@@ -47,6 +47,10 @@ export interface Config {
   onlineCountRefreshMs: number;
   /** How long read acknowledgements are gathered before one batched write. */
   ackFlushMs: number;
+  /** How long an instance trusts a session it has read (revocations reach every instance at once over the bus). */
+  sessionCacheTtlMs: number;
+  /** Sessions each instance keeps cached. */
+  sessionCacheMaxEntries: number;
   /** Serve GraphiQL at GET /graphql. */
   graphiql: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -149,6 +153,8 @@ export function loadConfig(env: Env): Config {
     largeGuildThreshold: int("LARGE_GUILD_THRESHOLD", 1_000, 2, 10_000_000),
     onlineCountRefreshMs: int("ONLINE_COUNT_REFRESH_MS", 5_000, 100, 600_000),
     ackFlushMs: int("ACK_FLUSH_MS", 1_000, 10, 60_000),
+    sessionCacheTtlMs: int("SESSION_CACHE_TTL_MS", 60_000, 0, 3_600_000),
+    sessionCacheMaxEntries: int("SESSION_CACHE_MAX_ENTRIES", 100_000, 1, 10_000_000),
     graphiql: bool("GRAPHIQL", true),
     logLevel,
   };

@@ -8,6 +8,7 @@ import type { GuildRecord, GuildStore, MemberRecord } from "./stores/guild-store
 import type { MessageRecord, MessageStore } from "./stores/message-store.js";
 import type { ChannelSequencer } from "./resolvers/channel-sequencer.js";
 import type { AckBuffer } from "./resolvers/ack-buffer.js";
+import type { CredentialCache } from "./resolvers/credential-cache.js";
 import { publicStatus, type PresenceAnnouncer } from "./resolvers/presence-announcer.js";
 import type { PresenceStatus, PresenceStore } from "./stores/presence-store.js";
 import type { ReadStateStore } from "./stores/read-state-store.js";
@@ -25,6 +26,8 @@ export interface Services {
   announcer: PresenceAnnouncer;
   /** Batches read acknowledgements (see resolvers/ack-buffer.ts). */
   acks: AckBuffer;
+  /** Recently seen sessions, so a request's token costs no store read (see resolvers/credential-cache.ts). */
+  credentials: CredentialCache;
   newId: IdGenerator;
   sequencer: ChannelSequencer;
   logger: Logger;

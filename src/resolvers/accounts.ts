@@ -71,7 +71,7 @@ export async function logout(ctx: RequestContext): Promise<boolean> {
   const viewer = requireViewer(ctx);
   if (!ctx.tokenHash) return false;
   const revoked = await ctx.services.accounts.deleteSession(ctx.tokenHash);
-  await ctx.services.bus.publish(topics.user(viewer.id), { type: "SessionRevoked", userId: viewer.id, tokenHash: ctx.tokenHash });
+  await announceRevocation(ctx.services, viewer.id, ctx.tokenHash);
   return revoked;
 }
 
@@ -94,7 +94,7 @@ export async function resetBotToken(ctx: RequestContext, botId: bigint): Promise
   const bot = await ctx.loaders.user.load(botId);
   if (!bot || !bot.bot || bot.botOwnerId !== viewer.id) throw badInput("botId", "botId must be the id of a bot you created.");
   await ctx.services.accounts.deleteSessionsOfUser(bot.id);
-  await ctx.services.bus.publish(topics.user(bot.id), { type: "SessionRevoked", userId: bot.id, tokenHash: "*" });
+  await announceRevocation(ctx.services, bot.id, "*");
   return issueToken(ctx.services, bot);
 }
 
@@ -104,9 +104,25 @@ export function listBots(ctx: RequestContext, owner: UserRecord): Promise<UserRe
   return ctx.services.accounts.listBots(owner.id);
 }
 
+/**
+ * After a session was deleted from the store: forgets it in this instance's credential cache at
+ * once, ends the subscriptions opened with it (the user's topic), and tells every other
+ * instance's cache (the revocations topic). `tokenHash` "*" means every session of the user.
+ *
+ * The deletion is what counts, so a bus failure does not fail the request: instances that miss
+ * the event clear their caches when they reconnect to the bus (see app.ts).
+ */
+async function announceRevocation(services: Services, userId: bigint, tokenHash: string): Promise<void> {
+  services.credentials.revoke(userId, tokenHash);
+  const event = { type: "SessionRevoked", userId, tokenHash } as const;
+  const results = await Promise.allSettled([services.bus.publish(topics.user(userId), event), services.bus.publish(topics.revocations, event)]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) services.logger.warn("revocation stored but not announced; other instances forget it when they reconnect to the bus", { error: failed.reason, userId: String(userId) });
+}
+
 /** The user behind a bearer token, or null when the token is unknown or revoked. */
 export async function authenticate(services: Services, token: string): Promise<{ user: UserRecord; tokenHash: string } | null> {
   const tokenHash = hashToken(token);
-  const user = await services.accounts.findSessionUser(tokenHash);
+  const user = await services.credentials.get(tokenHash);
   return user ? { user, tokenHash } : null;
 }

@@ -15,6 +15,7 @@ import {
   type GqlResponse,
   type PrivateRedis,
 } from "../support/processes.js";
+import { eventually } from "../support/assertions.js";
 import { createScratchDatabase } from "../support/databases.js";
 import { IN_CI, requireService, TEST_POSTGRES_URL } from "../support/services.js";
 
@@ -394,6 +395,22 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     expect(inversions(onA.map((m) => m.id))).toBe(0);
   }, 20_000);
 
+  it("a token logged out on A is refused by B and C, which had it cached", async () => {
+    const username = `eve_${suffix}`;
+    const res = await A.gql(`mutation($u: String!) { register(input: { username: $u, password: "correct horse" }) { token } }`, { u: username });
+    const token: string = res.data.register.token;
+    for (const p of [B, C]) expect((await p.gql(`{ me { username } }`, {}, token)).data, `${p.name} before logout`).toEqual({ me: { username } });
+    expect((await A.gql(`mutation { logout }`, {}, token)).data).toEqual({ logout: true });
+    const loggedOutAt = Date.now();
+    for (const p of [B, C]) {
+      await eventually(async () => {
+        const after = await p.gql(`{ me { username } }`, {}, token);
+        expect(after.errors?.[0]?.extensions?.code, `${p.name} after logout`).toBe("UNAUTHENTICATED");
+      }, 2_000);
+    }
+    log(`a logout on A reached the caches of B and C within ${Date.now() - loggedOutAt} ms`);
+  }, 20_000);
+
   it("Redis killed mid-stream and restarted: sends stay stored, instances recover, later messages flow in order", async () => {
     // The stream before the outage, delivered live as usual.
     const before: string[] = [];
@@ -408,6 +425,9 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
       () => withLogs(`pre-outage messages not delivered:\n${subscribers.map((s) => s.describe()).join("\n")}`),
     );
     for (const sub of subscribers) expectInSendOrder(sub, "pre:", before);
+    // A session B has cached, to be logged out on A while the bus is down.
+    const fay = (await A.gql(`mutation($u: String!) { register(input: { username: $u, password: "correct horse" }) { token } }`, { u: `fay_${suffix}` })).data.register.token as string;
+    expect((await B.gql(`{ me { id } }`, {}, fay)).errors).toBeUndefined();
 
     // SIGKILL Redis while the next send is in flight, then keep sending during the outage.
     for (const p of procs) logMarks.set(p, { killed: p.logs.length, recovered: 0 });
@@ -423,11 +443,15 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
         .join("\n")}`,
     );
     for (const r of outage) expect(r.ms, `${r.content} via ${r.via} must settle fast, not hang`).toBeLessThan(6_000);
+    // The revocation is stored although it cannot be announced.
+    expect((await A.gql(`mutation { logout }`, {}, fay)).data, "logout while Redis is down").toEqual({ logout: true });
 
     await redis!.restart();
     const restartedAfter = Date.now() - killedAt;
     for (const sub of subscribers) expect(sub.state, `${sub.describe()} — a Redis outage must not end live subscriptions`).toBe("open");
     const recovery = await awaitLive("recovery", [viaB, viaC], 20_000);
+    // B missed the revocation, and forgot its cached sessions when it reconnected.
+    expect((await B.gql(`{ me { id } }`, {}, fay)).errors?.[0]?.extensions?.code, "a token logged out during the outage, after recovery").toBe("UNAUTHENTICATED");
     for (const p of procs) logMarks.get(p)!.recovered = p.logs.length;
     // Each subscriber was told that live delivery had a gap, so a client knows to catch up.
     await waitUntil(

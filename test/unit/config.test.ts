@@ -36,13 +36,15 @@ describe("loadConfig", () => {
       largeGuildThreshold: 1_000,
       onlineCountRefreshMs: 5_000,
       ackFlushMs: 1_000,
+      sessionCacheTtlMs: 60_000,
+      sessionCacheMaxEntries: 100_000,
       graphiql: true,
       logLevel: "info",
     };
     expect(loadConfig({})).toEqual(expected);
     // Empty strings (as `VAR=` in a shell or an .env file) mean "not set".
     const blank = Object.fromEntries(
-      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "MAX_SOCKET_BUFFERED_BYTES", "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
+      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "MAX_SOCKET_BUFFERED_BYTES", "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS", "SESSION_CACHE_TTL_MS", "SESSION_CACHE_MAX_ENTRIES", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
     );
     expect(loadConfig(blank)).toEqual(expected);
   });
@@ -69,6 +71,8 @@ describe("loadConfig", () => {
         LARGE_GUILD_THRESHOLD: "50000",
         ONLINE_COUNT_REFRESH_MS: "250",
         ACK_FLUSH_MS: "20",
+        SESSION_CACHE_TTL_MS: "0",
+        SESSION_CACHE_MAX_ENTRIES: "5",
         GRAPHIQL: "off",
         LOG_LEVEL: "debug",
       }),
@@ -94,6 +98,8 @@ describe("loadConfig", () => {
       largeGuildThreshold: 50_000,
       onlineCountRefreshMs: 250,
       ackFlushMs: 20,
+      sessionCacheTtlMs: 0,
+      sessionCacheMaxEntries: 5,
       graphiql: false,
       logLevel: "debug",
     });
