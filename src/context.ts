@@ -44,6 +44,8 @@ export interface Loaders {
   user: DataLoader<bigint, UserRecord | null>;
   guild: DataLoader<bigint, GuildRecord | null>;
   channel: DataLoader<bigint, ChannelRecord | null>;
+  /** The channel if the viewer may read it, else null (missing and unreadable alike); one store read per batch. */
+  readableChannel: DataLoader<bigint, ChannelRecord | null>;
   recipients: DataLoader<bigint, bigint[]>;
   /** Key: `${guildId}:${userId}`. */
   member: DataLoader<string, MemberRecord | null>;
@@ -98,7 +100,7 @@ class LazyLoaders {
   readonly built: Partial<Loaders> = {};
   constructor(readonly deps: LoaderDeps) {}
 }
-for (const key of ["user", "guild", "channel", "recipients", "member", "message", "presence", "readPointer", "mentionCount"] satisfies (keyof Loaders)[]) {
+for (const key of ["user", "guild", "channel", "readableChannel", "recipients", "member", "message", "presence", "readPointer", "mentionCount"] satisfies (keyof Loaders)[]) {
   Object.defineProperty(LazyLoaders.prototype, key, {
     enumerable: true,
     get(this: LazyLoaders) {
@@ -120,6 +122,10 @@ function loaderFactories(services: Services, options: { cache: boolean; viewerId
     user: () => new DataLoader(async (ids) => byId(ids, await services.accounts.getUsers(ids)), { cache }),
     guild: () => new DataLoader(async (ids) => byId(ids, await services.guilds.getGuilds(ids)), { cache }),
     channel: () => new DataLoader(async (ids) => byId(ids, await services.channels.getChannels(ids)), { cache }),
+    readableChannel: () => new DataLoader(async (ids) => {
+      if (viewerId === null) return ids.map(() => null);
+      return byId(ids, await services.channels.getReadableChannels(viewerId, ids));
+    }, { cache }),
     recipients: () => new DataLoader(async (ids) => {
       const map = await services.channels.getRecipients(ids);
       return ids.map((id) => map.get(id) ?? []);

@@ -35,16 +35,11 @@ export async function ownedGuild(ctx: RequestContext, guildId: bigint, action: s
   return guild;
 }
 
-/** True if `userId` may read the channel: a member of its guild, or a recipient of the DM. */
-export async function canRead(ctx: RequestContext, channel: ChannelRecord, userId: bigint): Promise<boolean> {
-  if (channel.guildId !== null) return isMember(ctx, channel.guildId, userId);
-  return (await ctx.loaders.recipients.load(channel.id)).includes(userId);
-}
-
-/** A channel the viewer may read, or NOT_FOUND. */
+/** A channel the viewer may read, or NOT_FOUND. One store read for the channel and the permission. */
 export async function readableChannel(ctx: RequestContext, channelId: bigint): Promise<ChannelRecord> {
-  const viewer = requireViewer(ctx);
-  const channel = await ctx.loaders.channel.load(channelId);
-  if (!channel || !(await canRead(ctx, channel, viewer.id))) throw notFound("Channel", String(channelId));
+  requireViewer(ctx);
+  const channel = await ctx.loaders.readableChannel.load(channelId);
+  if (!channel) throw notFound("Channel", String(channelId));
+  ctx.loaders.channel.prime(channel.id, channel);
   return channel;
 }

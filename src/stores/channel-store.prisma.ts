@@ -41,6 +41,17 @@ export class PrismaChannelStore implements ChannelStore {
     return this.prisma.channel.findMany({ where: { id: { in: [...ids] } }, select: CHANNEL_FIELDS });
   }
 
+  getReadableChannels(userId: bigint, ids: readonly bigint[]): Promise<ChannelRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.prisma.channel.findMany({
+      where: {
+        id: { in: [...ids] },
+        OR: [{ guild: { is: { members: { some: { userId } } } } }, { recipients: { some: { userId } } }],
+      },
+      select: CHANNEL_FIELDS,
+    });
+  }
+
   listGuildChannels(guildId: bigint): Promise<ChannelRecord[]> {
     return this.prisma.channel.findMany({ where: { guildId }, orderBy: [{ position: "asc" }, { id: "asc" }], select: CHANNEL_FIELDS });
   }

@@ -22,6 +22,14 @@ export interface ChannelStore {
   /** The channels among `ids` that exist, in no particular order. */
   getChannels(ids: readonly bigint[]): Promise<ChannelRecord[]>;
 
+  /**
+   * The channels among `ids` that `userId` may read: guild channels of a guild they belong to,
+   * DMs and group DMs they are a recipient of. One read for the channel and the permission (the
+   * hot path of every send, ack and typing call). In no particular order; missing and
+   * unreadable ids are absent alike, so callers cannot tell one from the other.
+   */
+  getReadableChannels(userId: bigint, ids: readonly bigint[]): Promise<ChannelRecord[]>;
+
   /** A guild's channels in display order (position, then id). */
   listGuildChannels(guildId: bigint): Promise<ChannelRecord[]>;
 

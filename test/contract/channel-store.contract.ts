@@ -116,6 +116,28 @@ export function channelStoreContract(name: string, factory: () => Promise<Channe
       expect(await f.channels.getChannels([])).toEqual([]);
     });
 
+    it("getReadableChannels returns, among the ids, the guild channels of the user's guilds and their own DMs only", async (ctx) => {
+      const f = stores(ctx);
+      const { guild, channels, owner } = await guildWithChannels(f, 2);
+      const [member, outsider, partner] = [await makeUser(f), await makeUser(f), await makeUser(f)];
+      const code = `inv${nextId()}`;
+      await f.guilds.createInvite({ code, guildId: guild.id, inviterId: owner.id, maxUses: null, expiresAt: null });
+      expect((await f.guilds.redeemInvite(code, member.id, new Date())).status).toBe("joined");
+      const { channel: dm } = await f.channels.openDirectMessage(nextId(), member.id, partner.id);
+      const group = await f.channels.createGroupDirectMessage({ id: nextId(), ownerId: outsider.id, userIds: [outsider.id, partner.id] });
+      const all = [channels[0]!.id, channels[1]!.id, dm.id, group.id, nextId()];
+
+      expect(byId(await f.channels.getReadableChannels(member.id, all))).toEqual(byId([...channels, dm]));
+      expect(byId(await f.channels.getReadableChannels(owner.id, all))).toEqual(byId(channels));
+      expect(byId(await f.channels.getReadableChannels(partner.id, all))).toEqual(byId([dm, group]));
+      expect(await f.channels.getReadableChannels(outsider.id, [channels[0]!.id, dm.id])).toEqual([]);
+      expect(await f.channels.getReadableChannels(member.id, [])).toEqual([]);
+
+      // Leaving the guild takes its channels away at once.
+      await f.guilds.removeMember(guild.id, member.id);
+      expect(await f.channels.getReadableChannels(member.id, [channels[0]!.id, channels[1]!.id])).toEqual([]);
+    });
+
     it("listGuildChannels lists only that guild's channels, in position order (not id order)", async (ctx) => {
       const f = stores(ctx);
       const { guild, channels } = await guildWithChannels(f, 3);
