@@ -131,6 +131,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore;
   // Built before the stores so the bus can clear it after a reconnect; its lookup is late-bound.
   let accounts: PrismaAccountStore | undefined;
+  let gateway: Gateway | undefined;
   const credentials = new CredentialCache({
     lookup: (tokenHash) => accounts!.findSessionUser(tokenHash),
     ttlMs: config.sessionCacheTtlMs,
@@ -140,9 +141,11 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     // Revocations published while this instance was cut off from Redis were missed: forget all.
     bus = await openConfiguredBus(config, logger, () => credentials.clear());
     opened.push(() => bus.close());
-    // Every instance hears every revocation, whoever's sessions it holds.
+    // Every instance hears every revocation: it forgets the session and closes its sockets.
     await bus.subscribe(topics.revocations, (event) => {
-      if (event.type === "SessionRevoked") credentials.revoke(event.userId, event.tokenHash);
+      if (event.type !== "SessionRevoked") return;
+      credentials.revoke(event.userId, event.tokenHash);
+      gateway?.closeRevoked(event.userId, event.tokenHash);
     });
     presence = await openConfiguredPresence(config, logger);
     opened.push(() => presence.close());
@@ -192,7 +195,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       largeGuildThreshold: config.largeGuildThreshold,
     },
   };
-  const gateway = createGateway(services, {
+  gateway = createGateway(services, {
     maxRequestBytes: config.maxRequestBytes,
     maxQueryDepth: config.maxQueryDepth,
     maxQueryCost: config.maxQueryCost,

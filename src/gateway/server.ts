@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { getOperationAST, type ExecutionArgs, type GraphQLError } from "graphql";
+import { getOperationAST, GraphQLError, type ExecutionArgs } from "graphql";
 import { createYoga } from "graphql-yoga";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { createContext, type Services } from "../context.js";
 import { schema } from "../schema/index.js";
 import { resolveAuth, type RequestAuth } from "./auth.js";
@@ -15,6 +15,8 @@ import { SessionRegistry } from "./sessions.js";
 import { groupKey, selectsViewerDependentFields, subscribeShared, type DirectDelivery } from "./shared-fanout.js";
 
 export const GRAPHQL_PATH = "/graphql";
+/** graphql-ws's Unauthorized: its client does not retry, the user must sign in again. */
+export const REVOKED_CLOSE_CODE = 4401;
 
 export interface GatewayOptions {
   maxRequestBytes: number;
@@ -31,6 +33,12 @@ export interface Gateway {
   server: Server;
   /** This instance's presence sessions, one per authenticated WebSocket. */
   sessions: SessionRegistry;
+  /**
+   * Closes, with code 4401, the sockets whose session was opened with a revoked token (`tokenHash`,
+   * or every token of `userId` when "*"): their user signs in again. Replies already being
+   * written go out first.
+   */
+  closeRevoked(userId: bigint, tokenHash: string): void;
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host?: string): Promise<number>;
   /** Stops accepting, closes every WebSocket (code 1001) and waits for HTTP requests to end. */
@@ -43,9 +51,13 @@ interface SubscriptionRoot {
   direct: DirectDelivery;
 }
 
-/** What yoga's context factory receives: HTTP requests carry `request`, WebSocket ones `wsAuth`. */
+/**
+ * What yoga's context factory receives: HTTP requests carry `request`, WebSocket operations
+ * `wsAuth` (and the upgrade request as `req`: under the name `request`, yoga's HTTP rules would
+ * apply to the socket's GET upgrade and refuse every mutation).
+ */
 interface InitialContext {
-  request: Request;
+  request?: Request;
   wsAuth?: RequestAuth;
   /** True for subscriptions: their context lives as long as the stream. */
   longLived?: boolean;
@@ -75,7 +87,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     maskedErrors: { maskError },
     plugins: useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
     context: async (initial) => {
-      const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request.headers.get("authorization")));
+      const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
       return createContext(services, auth, { longLived: initial.longLived === true });
     },
   });
@@ -115,7 +127,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         // A bad token is not refused here; each operation reports it (UNAUTHENTICATED).
         if (ctx.extra.credential !== undefined) {
           const auth = await resolveAuth(services, ctx.extra.credential);
-          if (auth.viewer && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) void sessions.open(ctx.extra.socket, auth.viewer);
+          if (auth.viewer && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) void sessions.open(ctx.extra.socket, auth.viewer, auth.tokenHash);
         }
         return true;
       },
@@ -126,12 +138,14 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         const header = headers.authorization ?? headers.Authorization;
         const wsAuth = await resolveAuth(services, header ?? ctx.extra.credential);
         // GraphiQL authenticates per operation: its socket becomes a session at the first one.
-        if (wsAuth.viewer && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) void sessions.open(ctx.extra.socket, wsAuth.viewer);
-        const enveloped = yoga.getEnveloped({ ...ctx, request: ctx.extra.request, socket: ctx.extra.socket, params: payload, wsAuth });
+        if (wsAuth.viewer && ctx.extra.socket.readyState === ctx.extra.socket.OPEN) void sessions.open(ctx.extra.socket, wsAuth.viewer, wsAuth.tokenHash);
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload, wsAuth });
         let document;
         try {
           document = enveloped.parse(payload.query);
         } catch (error) {
+          // The code yoga gives parse errors over HTTP.
+          if (error instanceof GraphQLError && !error.extensions.code) error.extensions.code = "GRAPHQL_PARSE_FAILED";
           return operationErrors([error]);
         }
         let errors: readonly GraphQLError[];
@@ -190,6 +204,14 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   return {
     server,
     sessions,
+    closeRevoked(userId, tokenHash) {
+      const sockets = sessions.ownersOfRevoked(userId, tokenHash) as WebSocket[];
+      if (sockets.length === 0) return;
+      // A logout sent over this very socket is answered first (its reply is a few microtasks away).
+      setTimeout(() => {
+        for (const socket of sockets) socket.close(REVOKED_CLOSE_CODE, "Session revoked: sign in again");
+      }, 50).unref();
+    },
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);

@@ -34,6 +34,14 @@ interface LiveSession extends SessionRef {
   user: UserRecord;
 }
 
+/** One socket's session as the registry tracks it: opening (or open, or failed: null). */
+interface Entry {
+  opening: Promise<LiveSession | null>;
+  userId: bigint;
+  /** The token the session was opened with (null: not known), to find it when that token is revoked. */
+  tokenHash: string | null;
+}
+
 /**
  * This instance's live sessions (one per authenticated WebSocket), kept in the PresenceStore:
  * opening the first session of a user announces them online, closing the last one announces
@@ -45,7 +53,9 @@ interface LiveSession extends SessionRef {
  * events of the announcer; per heartbeat, one store call per 1,000 local sessions.
  */
 export class SessionRegistry {
-  private readonly sessions = new Map<object, Promise<LiveSession | null>>();
+  private readonly sessions = new Map<object, Entry>();
+  /** Owners by the token their session was opened with. */
+  private readonly byToken = new Map<string, Set<object>>();
   private readonly timing: { ttlMs: number; sweepEveryMs: number };
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -72,7 +82,7 @@ export class SessionRegistry {
    * Opens the session of `owner` (a socket) for `user`, once: later calls for the same owner
    * change nothing (a socket is one session, of the first user it authenticated as).
    */
-  open(owner: object, user: UserRecord): Promise<void> {
+  open(owner: object, user: UserRecord, tokenHash: string | null = null): Promise<void> {
     if (this.closed || this.sessions.has(owner)) return Promise.resolve();
     const session: LiveSession = { userId: user.id, sessionId: randomBytes(12).toString("base64url"), user };
     const opening = this.connect(session).then(
@@ -82,22 +92,43 @@ export class SessionRegistry {
         return null;
       },
     );
-    this.sessions.set(owner, opening);
+    this.sessions.set(owner, { opening, userId: user.id, tokenHash });
+    if (tokenHash !== null) {
+      const owners = this.byToken.get(tokenHash);
+      if (owners) owners.add(owner);
+      else this.byToken.set(tokenHash, new Set([owner]));
+    }
     return opening.then(() => {});
+  }
+
+  /**
+   * The owners whose session was opened with a now revoked token: `tokenHash`, or any token of
+   * `userId` when it is "*". The caller closes them (which closes their sessions).
+   */
+  ownersOfRevoked(userId: bigint, tokenHash: string): object[] {
+    if (tokenHash !== "*") return [...(this.byToken.get(tokenHash) ?? [])];
+    const owners: object[] = [];
+    for (const [owner, entry] of this.sessions) if (entry.userId === userId) owners.push(owner);
+    return owners;
   }
 
   /** Closes the session of `owner`, if any; announces the user offline if it was their last. */
   async close(owner: object): Promise<void> {
-    const opening = this.sessions.get(owner);
-    if (!opening) return;
+    const entry = this.sessions.get(owner);
+    if (!entry) return;
     this.sessions.delete(owner);
-    const session = await opening;
+    if (entry.tokenHash !== null) {
+      const owners = this.byToken.get(entry.tokenHash);
+      owners?.delete(owner);
+      if (owners?.size === 0) this.byToken.delete(entry.tokenHash);
+    }
+    const session = await entry.opening;
     if (!session) return;
     try {
       const { presence, announcer, now } = this.options;
       const { wentOffline, status } = await presence.disconnect(session, now());
       // An invisible user already looked offline to everyone else.
-      if (wentOffline) await announcer.announce(session.user, "OFFLINE", { othersChanged: status !== "INVISIBLE" });
+      if (wentOffline) await announcer.announce(session.user, "OFFLINE", { othersChanged: status !== "INVISIBLE", toSelf: false });
     } catch (error) {
       this.options.logger.error("presence disconnect failed", { error, userId: String(session.userId) });
     }
@@ -105,7 +136,7 @@ export class SessionRegistry {
 
   /** Refreshes every local session; reconnects those the store lost (Redis restart, long stall). */
   async heartbeat(): Promise<void> {
-    const live = (await Promise.all(this.sessions.values())).filter((s): s is LiveSession => s !== null);
+    const live = (await Promise.all([...this.sessions.values()].map((e) => e.opening))).filter((s): s is LiveSession => s !== null);
     const { presence, now } = this.options;
     for (let i = 0; i < live.length; i += HEARTBEAT_BATCH) {
       const batch = live.slice(i, i + HEARTBEAT_BATCH);
@@ -133,7 +164,7 @@ export class SessionRegistry {
         total += offline.length;
         if (offline.length > 0) {
           const users = await accounts.getUsers(offline);
-          await Promise.all(users.map((user) => announcer.announce(user, "OFFLINE")));
+          await Promise.all(users.map((user) => announcer.announce(user, "OFFLINE", { toSelf: false })));
         }
         if (offline.length < SWEEP_BATCH) return total;
       }
@@ -155,6 +186,7 @@ export class SessionRegistry {
     const { presence, announcer, now } = this.options;
     const audience = await announcer.audience(session.userId);
     const { cameOnline, status } = await presence.connect({ ...session, guildIds: audience.guildIds }, now(), this.timing.ttlMs);
-    if (cameOnline) await announcer.announce(session.user, status, { audience, othersChanged: status !== "INVISIBLE" });
+    // The first session of the user: nobody else of theirs to tell (toSelf false).
+    if (cameOnline) await announcer.announce(session.user, status, { audience, othersChanged: status !== "INVISIBLE", toSelf: false });
   }
 }

@@ -89,12 +89,18 @@ export class PresenceAnnouncer {
   /**
    * Announces that `user`'s true status is now `status` (after a connect, disconnect, expiry or
    * setPresence). `othersChanged` false skips everyone but the user (e.g. ONLINE to INVISIBLE to
-   * OFFLINE looks the same to others). Returns once events are handed to the coalescer.
+   * OFFLINE looks the same to others). `toSelf` false skips the user's own topic: coming online
+   * and going offline are heard by none of the user's sessions (there is no other one), so only
+   * setPresence tells them. Returns once events are handed to the coalescer.
    */
-  async announce(user: UserRecord, status: PresenceStatus, options: { audience?: PresenceAudience; othersChanged?: boolean } = {}): Promise<void> {
+  async announce(
+    user: UserRecord,
+    status: PresenceStatus,
+    options: { audience?: PresenceAudience; othersChanged?: boolean; toSelf?: boolean } = {},
+  ): Promise<void> {
     const at = this.options.now();
     const self: EventOf<"PresenceUpdated"> = { type: "PresenceUpdated", guildId: null, user, status, at };
-    this.offer(topics.user(user.id), self);
+    if (options.toSelf !== false) this.offer(topics.user(user.id), self);
     if (options.othersChanged === false) return;
     const audience = options.audience ?? (await this.audience(user.id));
     const seen = publicStatus(status);

@@ -40,4 +40,26 @@ describe("live chat between two users", () => {
       expect(events[1]!.data.channelEvents.message.author.username).toBe(bob.username);
     }
   });
+
+  it("serves a client that speaks only graphql-ws: queries, mutations and a subscription on one socket", async () => {
+    const ada = await server.signUp("ada");
+    const client = server.ws(ada.token);
+    /** One query or mutation over the socket, as Apollo's GraphQLWsLink or urql send them. */
+    const over = async (query: string, variables: Record<string, unknown> = {}) => {
+      const sub = subscribe(client, query, variables);
+      await sub.completed;
+      return sub.received[0]!;
+    };
+    const created = await over(`mutation { createGuild(input: { name: "Sockets" }) { id channels { id } } }`);
+    expect(created.errors).toBeUndefined();
+    const channelId = created.data.createGuild.channels[0].id;
+    const live = subscribe(client, `subscription($c: ID!) { channelEvents(channelId: $c) { ... on MessageCreated { message { content } } } }`, { c: channelId });
+    await waitForSubscribers(server, `channel:${channelId}`, 1);
+    const sent = await over(`mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "over the socket" }) { content } }`, { c: channelId });
+    expect(sent).toEqual({ data: { sendMessage: { content: "over the socket" } } });
+    expect((await live.waitFor(1))[0]!.data.channelEvents).toEqual({ message: { content: "over the socket" } });
+    expect(await over(`query($c: ID!) { channel(id: $c) { messages(last: 5) { edges { node { content } } } } }`, { c: channelId })).toEqual({
+      data: { channel: { messages: { edges: [{ node: { content: "over the socket" } }] } } },
+    });
+  });
 });

@@ -146,6 +146,44 @@ describe("presence from connections", () => {
   });
 });
 
+describe("revoked tokens", () => {
+  /** Resolves with the close code once the server closes `socket`. */
+  const closed = (socket: WebSocket) => new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+
+  it("closes a logged-out token's sockets with 4401, answering a logout sent on one first; the user goes offline, another token's socket stays", async () => {
+    const bob = await server.signUp("bob");
+    await guildWith([bob]);
+    const other = { ...bob, token: (await server.ok(`mutation($u: String!) { login(input: { username: $u, password: "correct horse" }) { token } }`, { u: bob.username }, owner.token)).login.token as string };
+    const [first, second, kept] = [await connect(bob), await connect(bob), await connect(other)];
+    const [firstClosed, secondClosed] = [closed(first), closed(second)];
+    await eventually(async () => expect(await presenceAs(owner, [bob.id])).toEqual({ [bob.id]: "ONLINE" }));
+
+    // The logout travels on one of the sockets it revokes: its reply arrives, then the close.
+    const reply = new Promise<unknown>((resolve) => first.on("message", (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === "next" && message.id === "out") resolve(message.payload);
+    }));
+    first.send(JSON.stringify({ id: "out", type: "subscribe", payload: { query: "mutation { logout }" } }));
+    expect(await reply).toEqual({ data: { logout: true } });
+    expect(await firstClosed).toBe(4401);
+    expect(await secondClosed).toBe(4401);
+    expect(kept.readyState).toBe(WebSocket.OPEN);
+    expect(await presenceAs(owner, [bob.id]), "the other token's socket keeps bob online").toEqual({ [bob.id]: "ONLINE" });
+
+    await disconnect(kept);
+    await eventually(async () => expect(await presenceAs(owner, [bob.id])).toEqual({ [bob.id]: "OFFLINE" }), 3_000);
+  });
+
+  it("closes every socket of a bot whose token was reset", async () => {
+    const data = await server.ok(`mutation($u: String!) { createBot(input: { username: $u }) { token user { id username } } }`, { u: `bot_${process.pid % 10000}_${Date.now() % 100000}` }, owner.token);
+    const bot: User = { token: data.createBot.token, id: data.createBot.user.id, username: data.createBot.user.username };
+    const sockets = [await connect(bot), await connect(bot)];
+    const codes = Promise.all(sockets.map(closed));
+    await server.ok(`mutation($b: ID!) { resetBotToken(botId: $b) { token } }`, { b: bot.id }, owner.token);
+    expect(await codes).toEqual([4401, 4401]);
+  });
+});
+
 describe("chosen status", () => {
   it("applies setPresence to all sessions, hides INVISIBLE from others, and keeps the choice across reconnects", async () => {
     const bob = await server.signUp("bob");

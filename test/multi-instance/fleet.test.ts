@@ -400,6 +400,14 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     const res = await A.gql(`mutation($u: String!) { register(input: { username: $u, password: "correct horse" }) { token } }`, { u: username });
     const token: string = res.data.register.token;
     for (const p of [B, C]) expect((await p.gql(`{ me { username } }`, {}, token)).data, `${p.name} before logout`).toEqual({ me: { username } });
+    // A socket on C opened with the token: C closes it when it hears of the logout.
+    const socket = new WebSocket(C.wsUrl, "graphql-transport-ws");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })));
+      socket.on("message", (data) => JSON.parse(String(data)).type === "connection_ack" && resolve());
+      socket.once("error", reject);
+    });
+    const closeCode = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
     expect((await A.gql(`mutation { logout }`, {}, token)).data).toEqual({ logout: true });
     const loggedOutAt = Date.now();
     for (const p of [B, C]) {
@@ -408,7 +416,8 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
         expect(after.errors?.[0]?.extensions?.code, `${p.name} after logout`).toBe("UNAUTHENTICATED");
       }, 2_000);
     }
-    log(`a logout on A reached the caches of B and C within ${Date.now() - loggedOutAt} ms`);
+    expect(await closeCode, "C closes the token's socket").toBe(4401);
+    log(`a logout on A reached the caches of B and C, and closed the socket on C, within ${Date.now() - loggedOutAt} ms`);
   }, 20_000);
 
   it("Redis killed mid-stream and restarted: sends stay stored, instances recover, later messages flow in order", async () => {
