@@ -191,17 +191,10 @@ async function visibleUsers(services: Services, viewerId: bigint, ids: readonly 
   const others = ids.filter((id) => id !== viewerId);
   const visible = new Set<bigint>(ids.includes(viewerId) ? [viewerId] : []);
   if (others.length === 0) return visible;
-  const [mates, directChannels] = await Promise.all([
-    services.guilds.filterGuildmates(viewerId, others),
-    services.channels.listDirectChannelsOfUser(viewerId),
-  ]);
+  const [mates, partners] = await Promise.all([services.guilds.filterGuildmates(viewerId, others), services.channels.listDirectPartners(viewerId)]);
   for (const id of mates) visible.add(id);
-  if (directChannels.length > 0) {
-    const wanted = new Set(others);
-    for (const recipients of (await services.channels.getRecipients(directChannels.map((c) => c.id))).values()) {
-      for (const id of recipients) if (wanted.has(id)) visible.add(id);
-    }
-  }
+  const wanted = new Set(others);
+  for (const id of partners) if (wanted.has(id)) visible.add(id);
   return visible;
 }
 

@@ -5,7 +5,7 @@ import type { EventOf } from "../pubsub/events.js";
 import { topics, type Topic } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelStore } from "../stores/channel-store.js";
-import type { GuildRecord, GuildStore } from "../stores/guild-store.js";
+import type { GuildStore } from "../stores/guild-store.js";
 import type { PresenceStatus, PresenceStore } from "../stores/presence-store.js";
 
 /** Who hears about one user's presence: their guilds (split by size) and their DM partners. */
@@ -70,19 +70,14 @@ export class PresenceAnnouncer {
   /** The guilds and DM partners of a user, with guilds split by the large-guild threshold. */
   async audience(userId: bigint): Promise<PresenceAudience> {
     const { guilds, channels, largeGuildThreshold } = this.options;
-    const [guildIds, directChannels] = await Promise.all([guilds.listGuildIdsOfUser(userId), channels.listDirectChannelsOfUser(userId)]);
-    const [records, recipients] = await Promise.all([
-      guildIds.length > 0 ? guilds.getGuilds(guildIds) : Promise.resolve([] as GuildRecord[]),
-      directChannels.length > 0 ? channels.getRecipients(directChannels.map((c) => c.id)) : Promise.resolve(new Map<bigint, bigint[]>()),
-    ]);
-    const large = new Set(records.filter((g) => g.memberCount >= largeGuildThreshold).map((g) => g.id));
-    const partners = new Set<bigint>();
-    for (const ids of recipients.values()) for (const id of ids) if (id !== userId) partners.add(id);
+    // Two reads in parallel, whatever the number of guilds and DMs.
+    const [sizes, partnerIds] = await Promise.all([guilds.listGuildSizesOfUser(userId), channels.listDirectPartners(userId)]);
+    const isLarge = (g: { memberCount: number }) => g.memberCount >= largeGuildThreshold;
     return {
-      guildIds,
-      smallGuildIds: guildIds.filter((id) => !large.has(id)),
-      largeGuildIds: guildIds.filter((id) => large.has(id)),
-      partnerIds: [...partners],
+      guildIds: sizes.map((g) => g.guildId),
+      smallGuildIds: sizes.filter((g) => !isLarge(g)).map((g) => g.guildId),
+      largeGuildIds: sizes.filter(isLarge).map((g) => g.guildId),
+      partnerIds,
     };
   }
 

@@ -139,6 +139,14 @@ export class PrismaChannelStore implements ChannelStore {
     return result;
   }
 
+  async listDirectPartners(userId: bigint): Promise<bigint[]> {
+    const rows = await this.prisma.$queryRaw<{ user_id: bigint }[]>`
+      SELECT DISTINCT other.user_id FROM channel_recipients mine
+      JOIN channel_recipients other ON other.channel_id = mine.channel_id AND other.user_id <> mine.user_id
+      WHERE mine.user_id = ${userId}`;
+    return rows.map((r) => BigInt(r.user_id));
+  }
+
   async listDirectChannelsOfUser(userId: bigint): Promise<ChannelRecord[]> {
     const rows = await this.prisma.channelRecipient.findMany({
       where: { userId },

@@ -55,6 +55,12 @@ export interface ChannelStore {
   /** Recipients of DM channels, keyed by channel id (user ids in ascending order). */
   getRecipients(channelIds: readonly bigint[]): Promise<Map<bigint, bigint[]>>;
 
+  /**
+   * The users who share at least one DM or group DM with `userId` (never `userId` itself), in no
+   * particular order, in one read.
+   */
+  listDirectPartners(userId: bigint): Promise<bigint[]>;
+
   /** The DM and group DM channels `userId` is a recipient of, newest first. */
   listDirectChannelsOfUser(userId: bigint): Promise<ChannelRecord[]>;
 }

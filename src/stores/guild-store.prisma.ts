@@ -46,6 +46,13 @@ export class PrismaGuildStore implements GuildStore {
     return rows.map((r) => r.guildId);
   }
 
+  async listGuildSizesOfUser(userId: bigint): Promise<{ guildId: bigint; memberCount: number }[]> {
+    const rows = await this.prisma.$queryRaw<{ guild_id: bigint; member_count: number }[]>`
+      SELECT m.guild_id, g.member_count FROM members m JOIN guilds g ON g.id = m.guild_id
+      WHERE m.user_id = ${userId} ORDER BY m.joined_at, m.guild_id`;
+    return rows.map((r) => ({ guildId: BigInt(r.guild_id), memberCount: Number(r.member_count) }));
+  }
+
   async filterGuildmates(userId: bigint, userIds: readonly bigint[]): Promise<bigint[]> {
     if (userIds.length === 0) return [];
     const candidates = [...new Set(userIds)];

@@ -60,6 +60,12 @@ export interface GuildStore {
   listGuildIdsOfUser(userId: bigint): Promise<bigint[]>;
 
   /**
+   * The guilds `userId` belongs to with their member counts, oldest membership first, in one
+   * read (what presence needs on every connect: where to announce, and which guilds are large).
+   */
+  listGuildSizesOfUser(userId: bigint): Promise<{ guildId: bigint; memberCount: number }[]>;
+
+  /**
    * Those of `userIds` who share at least one guild with `userId` (`userId` itself included if
    * listed and a member of any guild), in no particular order. One query, whatever the guild sizes.
    */

@@ -323,6 +323,24 @@ export function channelStoreContract(name: string, factory: () => Promise<Channe
       expect(await f.channels.getRecipients([])).toEqual(new Map());
     });
 
+    it("listDirectPartners lists everyone sharing a DM or group DM with the user, once, never the user", async (ctx) => {
+      const f = stores(ctx);
+      const [a, b, c, d, e] = [await makeUser(f), await makeUser(f), await makeUser(f), await makeUser(f), await makeUser(f)];
+      await f.channels.openDirectMessage(nextId(), a.id, b.id);
+      await f.channels.createGroupDirectMessage({ id: nextId(), ownerId: c.id, userIds: [c.id, a.id, b.id] });
+      await f.channels.openDirectMessage(nextId(), d.id, e.id);
+      // A guild shared with `e` does not make a DM partner.
+      const { guild } = await f.guilds.createGuild({ id: nextId(), name: "Mine", ownerId: a.id, firstChannel: { id: nextId(), name: "general" } });
+      const code = `inv${nextId()}`;
+      await f.guilds.createInvite({ code, guildId: guild.id, inviterId: a.id, maxUses: null, expiresAt: null });
+      await f.guilds.redeemInvite(code, e.id, new Date());
+
+      expect(ascending(await f.channels.listDirectPartners(a.id))).toEqual(ascending([b.id, c.id]));
+      expect(ascending(await f.channels.listDirectPartners(b.id))).toEqual(ascending([a.id, c.id]));
+      expect(await f.channels.listDirectPartners(e.id)).toEqual([d.id]);
+      expect(await f.channels.listDirectPartners((await makeUser(f)).id)).toEqual([]);
+    });
+
     it("listDirectChannelsOfUser lists the user's DMs and group DMs, newest first, nobody else's", async (ctx) => {
       const f = stores(ctx);
       const [a, b, c, d] = [await makeUser(f), await makeUser(f), await makeUser(f), await makeUser(f)];

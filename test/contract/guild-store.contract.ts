@@ -176,6 +176,21 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
       }
       expect(await f.guilds.listGuildIdsOfUser(user.id)).toEqual([own.id, newer.id, older.id]);
       expect(await f.guilds.listGuildIdsOfUser((await makeUser(f)).id)).toEqual([]);
+
+      // The same guilds in the same order, with their member counts as they change.
+      const third = await makeUser(f);
+      expect((await f.guilds.redeemInvite((await makeInvite(f, older)).code, third.id, new Date())).status).toBe("joined");
+      expect(await f.guilds.listGuildSizesOfUser(user.id)).toEqual([
+        { guildId: own.id, memberCount: 1 },
+        { guildId: newer.id, memberCount: 2 },
+        { guildId: older.id, memberCount: 3 },
+      ]);
+      await f.guilds.removeMember(newer.id, user.id);
+      expect(await f.guilds.listGuildSizesOfUser(user.id)).toEqual([
+        { guildId: own.id, memberCount: 1 },
+        { guildId: older.id, memberCount: 3 },
+      ]);
+      expect(await f.guilds.listGuildSizesOfUser((await makeUser(f)).id)).toEqual([]);
     });
 
     describe("filterGuildmates", () => {
