@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { types, type Client, type QueryOptions } from "cassandra-driver";
 import { snowflakeAt } from "../ids/snowflake.js";
 import { executeLwt, isPaxosTimeout } from "./cassandra/lwt.js";
@@ -71,7 +72,6 @@ const KNOWN_CHANNELS = 20_000;
 
 const COLUMNS = "message_id, author_id, content, edited_at, reply_to_id, mention_ids, nonce";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * {@link MessageStore} on Apache Cassandra or ScyllaDB (only features both have: no SASI, no
@@ -164,23 +164,18 @@ export class CassandraMessageStore implements MessageStore {
     };
   }
 
+  /** The store's defaults (prepared, its consistency levels) under `options`. */
+  private queryOptions(options: QueryOptions & { isIdempotent: boolean }): QueryOptions {
+    return { prepare: true, consistency: this.consistency, serialConsistency: this.serialConsistency, ...options };
+  }
+
   private run(cql: string, params: unknown[], options: QueryOptions & { isIdempotent: boolean }): Promise<types.ResultSet> {
-    return this.client.execute(cql, params, {
-      prepare: true,
-      consistency: this.consistency,
-      serialConsistency: this.serialConsistency,
-      ...options,
-    });
+    return this.client.execute(cql, params, this.queryOptions(options));
   }
 
   /** `run` for lightweight transactions and SERIAL reads: retries Paxos timeouts (see executeLwt). */
   private runLwt(cql: string, params: unknown[], options: QueryOptions & { isIdempotent: boolean }): Promise<types.ResultSet> {
-    return executeLwt(this.client, cql, params, {
-      prepare: true,
-      consistency: this.consistency,
-      serialConsistency: this.serialConsistency,
-      ...options,
-    });
+    return executeLwt(this.client, cql, params, this.queryOptions(options));
   }
 
   private toRecord(channelId: bigint, row: types.Row): MessageRecord | null {
@@ -358,8 +353,8 @@ export class CassandraMessageStore implements MessageStore {
       // A Paxos timeout leaves the outcome unknown: a SERIAL read settles it (and finishes any
       // half-done round), then the delete is tried again if the row is still there.
       if (!isPaxosTimeout(error)) throw error;
-      const rs = await this.runLwt(this.q.get, [toLong(channelId), bucketOf(id), toLong(id)], { isIdempotent: true, consistency: this.serialConsistency });
-      if (rs.first() && this.toRecord(channelId, rs.first())) {
+      const row = (await this.runLwt(this.q.get, [toLong(channelId), bucketOf(id), toLong(id)], { isIdempotent: true, consistency: this.serialConsistency })).first();
+      if (row && this.toRecord(channelId, row)) {
         deleted = (await this.runLwt(this.q.delete, [toLong(channelId), bucketOf(id), toLong(id)], { isIdempotent: true })).wasApplied();
       } else {
         deleted = true;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { types, type Client, type QueryOptions } from "cassandra-driver";
 
 const SERIAL_LEVELS = new Set<number>([types.consistencies.serial, types.consistencies.localSerial]);
@@ -15,7 +16,6 @@ export function isPaxosTimeout(error: unknown): boolean {
   return false;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Executes a lightweight transaction (`... IF ...`) or SERIAL read, retrying Paxos timeouts with

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { types, type Client } from "cassandra-driver";
 import { executeLwt } from "./lwt.js";
@@ -108,7 +109,6 @@ export async function readMigrations(dir: string, keyspace: string, replication:
   );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until every reachable node reports the same schema version. */
 export async function waitForSchemaAgreement(client: Client, timeoutMs = 30_000): Promise<void> {
