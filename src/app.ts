@@ -1,4 +1,5 @@
 import path from "node:path";
+import { PasswordHasher } from "./auth/password-hasher.js";
 import { redactUrl, type Config } from "./config.js";
 import type { Services } from "./context.js";
 import { createIdGenerator } from "./ids/snowflake.js";
@@ -8,8 +9,11 @@ import type { EventBus } from "./pubsub/event-bus.js";
 import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
 import { createRedisEventBus, type RedisEventBus } from "./pubsub/event-bus.redis.js";
 import { ReorderingEventBus } from "./pubsub/reordering-bus.js";
+import { RecentDeletions } from "./pubsub/recent-deletions.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
 import { CredentialCache } from "./resolvers/credential-cache.js";
+import { createSessionPolicy } from "./resolvers/session-expiry.js";
+import { lookupSession } from "./resolvers/session-lookup.js";
 import { topics } from "./pubsub/topics.js";
 import { PrismaAccountStore } from "./stores/account-store.prisma.js";
 import { PrismaChannelStore } from "./stores/channel-store.prisma.js";
@@ -25,6 +29,7 @@ import { MemoryPresenceStore } from "./stores/presence-store.memory.js";
 import { createRedisPresenceStore } from "./stores/presence-store.redis.js";
 import type { PresenceStore } from "./stores/presence-store.js";
 import { PrismaReadStateStore } from "./stores/read-state-store.prisma.js";
+import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./limits/rate-limiter.js";
 
 export interface App {
   services: Services;
@@ -87,6 +92,25 @@ async function openConfiguredPresence(config: Config, logger: Logger): Promise<P
   }
 }
 
+/** Rate limits: none when RATE_LIMITS=off, one budget for the fleet in Redis, else in this process. */
+async function openConfiguredRateLimiter(config: Config, logger: Logger): Promise<RateLimiter | null> {
+  if (!config.rateLimits) {
+    logger.warn("rate limits are off (RATE_LIMITS=off): use this for load tests only, never in production");
+    return null;
+  }
+  if (!config.redisUrl) return createMemoryRateLimiter(config.rateLimits);
+  try {
+    return await createRedisRateLimiter(config.rateLimits, {
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      connectionName: `concord-${config.workerId}-rate-limits`,
+      onConnectionError: (error) => logger.warn("rate limits lost Redis; each instance counts on its own until it is back", { error: error.message }),
+    });
+  } catch (error) {
+    throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)} for rate limits: ${(error as Error).message}`);
+  }
+}
+
 async function openConfiguredCassandra(config: Config, logger: Logger): Promise<Cassandra | undefined> {
   if (config.messageStore !== "cassandra" || !config.cassandra) return undefined;
   try {
@@ -128,12 +152,13 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   // Tests hand in an already-open database (loaded from a migrated template); nothing else does.
   // Open each backend in turn; if one fails, close those already open so the process can exit.
   const opened: (() => Promise<void>)[] = [];
-  let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore;
+  let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore, rateLimiter: RateLimiter | null;
   // Built before the stores so the bus can clear it after a reconnect; its lookup is late-bound.
   let accounts: PrismaAccountStore | undefined;
   let gateway: Gateway | undefined;
+  const sessionPolicy = createSessionPolicy(config.sessionIdleDays, config.sessionMaxDays);
   const credentials = new CredentialCache({
-    lookup: (tokenHash) => accounts!.findSessionUser(tokenHash),
+    lookup: (tokenHash) => lookupSession({ accounts: accounts!, policy: sessionPolicy, now: () => new Date(), logger }, tokenHash),
     ttlMs: config.sessionCacheTtlMs,
     maxEntries: config.sessionCacheMaxEntries,
   });
@@ -144,11 +169,13 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     // Every instance hears every revocation: it forgets the session and closes its sockets.
     await bus.subscribe(topics.revocations, (event) => {
       if (event.type !== "SessionRevoked") return;
-      credentials.revoke(event.userId, event.tokenHash);
-      gateway?.closeRevoked(event.userId, event.tokenHash);
+      credentials.revoke(event);
+      gateway?.closeRevoked(event);
     });
     presence = await openConfiguredPresence(config, logger);
     opened.push(() => presence.close());
+    rateLimiter = await openConfiguredRateLimiter(config, logger);
+    opened.push(async () => rateLimiter?.close());
     db = options.database ?? (await openConfiguredDatabase(config, logger));
     opened.push(() => db.close());
     cassandra = await openConfiguredCassandra(config, logger);
@@ -185,6 +212,9 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     }),
     acks: new AckBuffer({ store: readStates, bus, logger, flushMs: config.ackFlushMs }),
     credentials,
+    passwords: new PasswordHasher({ cost: config.passwordHashCost, concurrency: config.passwordHashConcurrency, queueSize: config.passwordHashQueue }),
+    rateLimiter,
+    deletions: new RecentDeletions(),
     newId: createIdGenerator(config.workerId),
     sequencer: new ChannelSequencer((error) => logger.error("publish failed", { error })),
     logger,
@@ -193,6 +223,13 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       passwordHashCost: config.passwordHashCost,
       subscriptionBufferSize: config.subscriptionBufferSize,
       largeGuildThreshold: config.largeGuildThreshold,
+      sessionPolicy,
+      caps: {
+        channelsPerGuild: config.maxChannelsPerGuild,
+        guildsPerUser: config.maxGuildsPerUser,
+        botsPerUser: config.maxBotsPerUser,
+        groupDmMembers: config.maxGroupDmMembers,
+      },
     },
   };
   gateway = createGateway(services, {
@@ -200,8 +237,28 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     maxQueryDepth: config.maxQueryDepth,
     maxQueryCost: config.maxQueryCost,
     graphiql: config.graphiql,
+    http: {
+      corsOrigins: config.corsOrigins,
+      headersTimeoutMs: config.httpHeadersTimeoutMs,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
+      keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+      maxConnections: config.maxConnections,
+    },
     heartbeatMs: config.presenceHeartbeatMs,
     maxSocketBufferedBytes: config.maxSocketBufferedBytes,
+    trustProxyHops: config.trustProxyHops,
+    sockets: {
+      maxSubscriptions: config.maxSubscriptionsPerSocket,
+      maxInFlight: config.maxOperationsInFlightPerSocket,
+      maxQueued: config.maxQueuedOperationsPerSocket,
+      messagesPerMinute: config.socketMessagesPerMinute,
+      maxSocketsPerUser: config.maxSocketsPerUser,
+      maxSocketsPerAddress: config.maxSocketsPerAddress,
+      maxMessageBytes: config.maxSocketMessageBytes,
+      anonymousIdleMs: config.anonymousSocketIdleMs,
+      // Subscription starts read the store: keep them to half of the pool (PGlite has one connection).
+      subscriptionStartsInFlight: config.databaseUrl ? Math.max(2, Math.floor(config.databasePoolSize / 2)) : 2,
+    },
   });
 
   let stopping: Promise<void> | undefined;
@@ -225,6 +282,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
         await services.announcer.close();
         await bus.close();
         await presence.close().catch((error) => logger.error("closing the presence store failed", { error }));
+        await rateLimiter?.close().catch((error) => logger.error("closing the rate limiter failed", { error }));
         await db.close().catch((error) => logger.error("closing the database failed", { error }));
         await cassandra?.close().catch((error) => logger.error("closing Cassandra failed", { error }));
       })();

@@ -1,4 +1,7 @@
 import { parseConsistency, parseReplication, type CassandraOptions } from "./stores/cassandra/client.js";
+import { parseCorsOrigins } from "./gateway/cors.js";
+import { DEFAULT_RESOURCE_CAPS } from "./resolvers/resource-caps.js";
+import { BUCKETS, defaultRules, formatRule, parseRule, type BucketName, type RateLimitRules } from "./limits/rate-limit-rules.js";
 
 /**
  * Configuration from environment variables, validated once at start-up. Nothing else in the
@@ -27,14 +30,26 @@ export interface Config {
   channelOrderWindowMs: number;
   /** Snowflake worker id, unique per running instance (0-1023). */
   workerId: number;
-  /** log2 of scrypt's N for new password hashes (cost doubles per step). */
+  /** log2 of scrypt's N for new password hashes (cost doubles per step; 17 takes 128 MiB per hash). */
   passwordHashCost: number;
+  /** Password hashes and verifications one process runs at once (each holds 128 * 2^cost * 8 bytes). */
+  passwordHashConcurrency: number;
+  /** Password hashes that may wait for a free slot; more are refused with RATE_LIMITED. */
+  passwordHashQueue: number;
   /** Largest accepted HTTP request body and WebSocket message, in bytes. */
   maxRequestBytes: number;
   /** Deepest selection set accepted. */
   maxQueryDepth: number;
-  /** Highest accepted query cost (graphql-armor cost model). */
+  /** Highest accepted query cost (gateway/query-cost.ts: objects in the answer, lists at their page size or cap, unbatched reads). */
   maxQueryCost: number;
+  /** Text channels a guild may have; `Guild.channels` is costed at this many. */
+  maxChannelsPerGuild: number;
+  /** Guilds a user may belong to (owned or joined); `User.guilds` is costed at this many. */
+  maxGuildsPerUser: number;
+  /** Bots one person may create; `User.bots` is costed at this many. */
+  maxBotsPerUser: number;
+  /** People in a group DM, its creator included; `Channel.recipients` is costed at this many. */
+  maxGroupDmMembers: number;
   /** Events buffered per subscription before the subscriber is dropped as too slow. */
   subscriptionBufferSize: number;
   /** Unsent bytes a WebSocket may hold before it is closed as too slow (close code 4008). */
@@ -51,8 +66,42 @@ export interface Config {
   sessionCacheTtlMs: number;
   /** Sessions each instance keeps cached. */
   sessionCacheMaxEntries: number;
+  /** A session (token) not used for this many days expires; fractions allowed. Bots' tokens never expire. */
+  sessionIdleDays: number;
+  /** A session expires this many days after sign-in however much it is used; fractions allowed. */
+  sessionMaxDays: number;
+  /** Call budgets per bucket (RATE_LIMIT_<BUCKET>); null when RATE_LIMITS=off. */
+  rateLimits: RateLimitRules | null;
+  /** Proxies in front of the instances that append to X-Forwarded-For (0: use the TCP peer's address). */
+  trustProxyHops: number;
+  /** Live subscriptions one WebSocket may hold. */
+  maxSubscriptionsPerSocket: number;
+  /** Operations one WebSocket may have executing at once; more wait their turn (up to maxQueuedOperationsPerSocket). */
+  maxOperationsInFlightPerSocket: number;
+  /** Operations one WebSocket may have waiting for a free slot; more are refused with RATE_LIMITED. */
+  maxQueuedOperationsPerSocket: number;
+  /** Messages a WebSocket may send per minute (every graphql-ws message counts). */
+  socketMessagesPerMinute: number;
+  /** WebSockets one user may hold open on an instance. */
+  maxSocketsPerUser: number;
+  /** WebSockets one client address may hold open on an instance. */
+  maxSocketsPerAddress: number;
+  /** Largest WebSocket message, in bytes (smaller than maxRequestBytes). */
+  maxSocketMessageBytes: number;
+  /** A WebSocket that never authenticated is closed after this long without an operation. */
+  anonymousSocketIdleMs: number;
   /** Serve GraphiQL at GET /graphql. */
   graphiql: boolean;
+  /** Browser origins that may call the API (CORS_ORIGINS); undefined allows every origin, never with credentials. */
+  corsOrigins: string[] | undefined;
+  /** An HTTP request whose headers have not all arrived after this long is answered 408 and closed. */
+  httpHeadersTimeoutMs: number;
+  /** An HTTP request (headers and body) not fully received after this long is answered 408 and closed. */
+  httpRequestTimeoutMs: number;
+  /** An idle keep-alive HTTP connection is closed after this long. */
+  httpKeepAliveTimeoutMs: number;
+  /** Open TCP connections (HTTP and WebSocket together) one instance accepts; more are closed at once. */
+  maxConnections: number;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -75,6 +124,17 @@ export function loadConfig(env: Env): Config {
     const value = Number(raw);
     if (!Number.isInteger(value) || value < min || value > max) {
       problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  // Fractions of a day down to about a second, so tests and demos can watch sessions expire.
+  const days = (name: string, fallback: number, min = 0.00001, max = 3650): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= min && value <= max)) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a number of days from ${min} to ${max} (fractions allowed, e.g. 0.5)`);
       return fallback;
     }
     return value;
@@ -126,6 +186,20 @@ export function loadConfig(env: Env): Config {
   }
   const redisKeyPrefix = env.REDIS_KEY_PREFIX || "concord:";
   if (/\s/.test(redisKeyPrefix)) problems.push(`REDIS_KEY_PREFIX=${JSON.stringify(redisKeyPrefix)}: must not contain whitespace`);
+  let rateLimits: RateLimitRules | null = defaultRules();
+  const rateLimitSwitch = bool("RATE_LIMITS", true);
+  for (const [bucket, def] of Object.entries(BUCKETS) as [BucketName, (typeof BUCKETS)[BucketName]][]) {
+    const name = `RATE_LIMIT_${def.setting}`;
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    const rule = parseRule(raw);
+    if (rule) rateLimits[bucket] = rule;
+    else problems.push(`${name}=${JSON.stringify(raw)}: expected <calls>/<window> such as ${formatRule(def.default)} (window in s, m, h or d; 1 s to 7 d)`);
+  }
+  if (!rateLimitSwitch) rateLimits = null;
+  const parsedCors = parseCorsOrigins(env.CORS_ORIGINS);
+  if ("error" in parsedCors) problems.push(`CORS_ORIGINS: ${parsedCors.error}`);
+  const cors = "origins" in parsedCors ? parsedCors : { origins: undefined };
   const logLevel = (env.LOG_LEVEL || "info") as Config["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: expected debug, info, warn or error`);
@@ -143,10 +217,16 @@ export function loadConfig(env: Env): Config {
     redisKeyPrefix,
     channelOrderWindowMs: int("CHANNEL_ORDER_WINDOW_MS", 30, 0, 1_000),
     workerId: int("WORKER_ID", 0, 0, 1023),
-    passwordHashCost: int("PASSWORD_HASH_COST", 15, 10, 20),
+    passwordHashCost: int("PASSWORD_HASH_COST", 17, 10, 20),
+    passwordHashConcurrency: int("PASSWORD_HASH_CONCURRENCY", 2, 1, 64),
+    passwordHashQueue: int("PASSWORD_HASH_QUEUE", 16, 0, 10_000),
     maxRequestBytes: int("MAX_REQUEST_BYTES", 100_000, 1_000, 10_000_000),
     maxQueryDepth: int("MAX_QUERY_DEPTH", 10, 2, 100),
-    maxQueryCost: int("MAX_QUERY_COST", 5_000, 10, 1_000_000),
+    maxQueryCost: int("MAX_QUERY_COST", 10_000, 10, 1_000_000),
+    maxChannelsPerGuild: int("MAX_CHANNELS_PER_GUILD", DEFAULT_RESOURCE_CAPS.channelsPerGuild, 1, 10_000),
+    maxGuildsPerUser: int("MAX_GUILDS_PER_USER", DEFAULT_RESOURCE_CAPS.guildsPerUser, 1, 10_000),
+    maxBotsPerUser: int("MAX_BOTS_PER_USER", DEFAULT_RESOURCE_CAPS.botsPerUser, 0, 1_000),
+    maxGroupDmMembers: int("MAX_GROUP_DM_MEMBERS", DEFAULT_RESOURCE_CAPS.groupDmMembers, 3, 100),
     subscriptionBufferSize: int("SUBSCRIPTION_BUFFER_SIZE", 1_000, 1, 1_000_000),
     maxSocketBufferedBytes: int("MAX_SOCKET_BUFFERED_BYTES", 1_000_000, 10_000, 1_000_000_000),
     presenceHeartbeatMs: int("PRESENCE_HEARTBEAT_MS", 15_000, 100, 600_000),
@@ -155,11 +235,52 @@ export function loadConfig(env: Env): Config {
     ackFlushMs: int("ACK_FLUSH_MS", 1_000, 10, 60_000),
     sessionCacheTtlMs: int("SESSION_CACHE_TTL_MS", 60_000, 0, 3_600_000),
     sessionCacheMaxEntries: int("SESSION_CACHE_MAX_ENTRIES", 100_000, 1, 10_000_000),
+    sessionIdleDays: days("SESSION_IDLE_DAYS", 30),
+    sessionMaxDays: days("SESSION_MAX_DAYS", 365),
+    rateLimits,
+    trustProxyHops: int("TRUST_PROXY_HOPS", 0, 0, 10),
+    maxSubscriptionsPerSocket: int("MAX_SUBSCRIPTIONS_PER_SOCKET", 100, 1, 100_000),
+    maxOperationsInFlightPerSocket: int("MAX_OPERATIONS_IN_FLIGHT_PER_SOCKET", 8, 1, 1_000),
+    maxQueuedOperationsPerSocket: int("MAX_QUEUED_OPERATIONS_PER_SOCKET", 200, 0, 100_000),
+    socketMessagesPerMinute: int("SOCKET_MESSAGES_PER_MINUTE", 600, 10, 1_000_000),
+    maxSocketsPerUser: int("MAX_SOCKETS_PER_USER", 20, 1, 100_000),
+    maxSocketsPerAddress: int("MAX_SOCKETS_PER_ADDRESS", 200, 1, 1_000_000),
+    maxSocketMessageBytes: int("MAX_SOCKET_MESSAGE_BYTES", 32_768, 1_000, 10_000_000),
+    anonymousSocketIdleMs: int("ANONYMOUS_SOCKET_IDLE_MS", 30_000, 1_000, 3_600_000),
     graphiql: bool("GRAPHIQL", true),
+    corsOrigins: cors.origins,
+    httpHeadersTimeoutMs: int("HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+    httpRequestTimeoutMs: int("HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000),
+    httpKeepAliveTimeoutMs: int("HTTP_KEEP_ALIVE_TIMEOUT_MS", 5_000, 100, 600_000),
+    maxConnections: int("MAX_CONNECTIONS", 60_000, 1, 10_000_000),
     logLevel,
   };
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    // Node refuses to start with headers allowed longer than the whole request.
+    problems.push(`HTTP_HEADERS_TIMEOUT_MS=${config.httpHeadersTimeoutMs}: must not exceed HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Every environment variable {@link loadConfig} reads, found by running it on an environment
+ * that records what is asked (once as configured by default, once with the Cassandra store, whose
+ * settings are only read then). Test and benchmark harnesses scrub these from the environment
+ * their child servers inherit, and a test checks the README documents each one.
+ */
+export function configVariableNames(): string[] {
+  const seen = new Set<string>();
+  for (const preset of [{}, { MESSAGE_STORE: "cassandra" }] as Env[]) {
+    const recording = new Proxy(preset, {
+      get(target, key) {
+        if (typeof key === "string") seen.add(key);
+        return target[key as string];
+      },
+    });
+    loadConfig(recording);
+  }
+  return [...seen].sort();
 }
 
 /** Hides the password in a connection URL before it is printed. */

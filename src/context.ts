@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { PasswordHasher } from "./auth/password-hasher.js";
 import type { IdGenerator } from "./ids/snowflake.js";
 import type { Logger } from "./logger.js";
 import type { EventBus } from "./pubsub/event-bus.js";
@@ -12,6 +13,11 @@ import type { CredentialCache } from "./resolvers/credential-cache.js";
 import { publicStatus, type PresenceAnnouncer } from "./resolvers/presence-announcer.js";
 import type { PresenceStatus, PresenceStore } from "./stores/presence-store.js";
 import type { ReadStateStore } from "./stores/read-state-store.js";
+import type { ResourceCaps } from "./resolvers/resource-caps.js";
+import type { SessionPolicy } from "./resolvers/session-expiry.js";
+import type { RateLimiter } from "./limits/rate-limiter.js";
+import type { RecentDeletions } from "./pubsub/recent-deletions.js";
+import type { RateLimitDetails } from "./resolvers/rate-limit.js";
 
 /** The long-lived dependencies of every use case, built once by the composition root (app.ts). */
 export interface Services {
@@ -28,6 +34,12 @@ export interface Services {
   acks: AckBuffer;
   /** Recently seen sessions, so a request's token costs no store read (see resolvers/credential-cache.ts). */
   credentials: CredentialCache;
+  /** Password hashing with bounded concurrency (see auth/password-hasher.ts). */
+  passwords: PasswordHasher;
+  /** Per-user and per-address call budgets (see limits/rate-limiter.ts); null when RATE_LIMITS=off. */
+  rateLimiter: RateLimiter | null;
+  /** Messages seen deleted lately, so a late MessageUpdated for one is not delivered (see pubsub/recent-deletions.ts). */
+  deletions: RecentDeletions;
   newId: IdGenerator;
   sequencer: ChannelSequencer;
   logger: Logger;
@@ -36,6 +48,10 @@ export interface Services {
     passwordHashCost: number;
     subscriptionBufferSize: number;
     largeGuildThreshold: number;
+    /** Resource caps the use cases enforce and the query cost model counts lists at. */
+    caps: ResourceCaps;
+    /** When sessions expire (SESSION_IDLE_DAYS, SESSION_MAX_DAYS; see resolvers/session-expiry.ts). */
+    sessionPolicy: SessionPolicy;
   };
 }
 
@@ -66,9 +82,25 @@ export interface RequestContext {
   viewer: UserRecord | null;
   /** Hash of the token the request authenticated with (to revoke it or match revocations). */
   tokenHash: string | null;
+  /** Public id of that token's session (the `current` one in `sessions`); null when anonymous. */
+  sessionId: bigint | null;
   /** Set when the request carried a token that is unknown or revoked: said in UNAUTHENTICATED errors. */
   authFailure: string | null;
   loaders: Loaders;
+  /** Where the request came from: the address per-IP limits count (see limits/client-address.ts). */
+  client: ClientInfo;
+  /** The tightest rate-limit budget this request touched, for the X-RateLimit-* response headers. */
+  rateLimit?: RateLimitDetails;
+}
+
+/** The caller of a request, as far as the transport knows it. */
+export interface ClientInfo {
+  /** The client's address (IPv6 per /64), behind trusted proxies the forwarded one. */
+  address: string;
+  /** "http" for HTTP requests (including SSE), "ws" for operations over a WebSocket. */
+  transport: "http" | "ws";
+  /** What the client says it is (sanitized User-Agent or graphql-ws `client` param), kept on sessions it signs in; null or absent: nothing said. */
+  hint?: string | null;
 }
 
 function byId<T extends { id: bigint }>(ids: readonly bigint[], rows: T[]): (T | null)[] {
@@ -201,8 +233,14 @@ async function visibleUsers(services: Services, viewerId: bigint, ids: readonly 
 /** Builds the context for one request or operation. */
 export function createContext(
   services: Services,
-  auth: { viewer: UserRecord | null; tokenHash: string | null; authFailure: string | null },
-  options: { longLived?: boolean } = {},
+  auth: { viewer: UserRecord | null; tokenHash: string | null; sessionId?: bigint | null; authFailure: string | null },
+  options: { longLived?: boolean; client?: ClientInfo } = {},
 ): RequestContext {
-  return { services, ...auth, loaders: createLoaders(services, { cache: !options.longLived, viewerId: auth.viewer?.id ?? null }) };
+  return {
+    services,
+    ...auth,
+    sessionId: auth.sessionId ?? null,
+    loaders: createLoaders(services, { cache: !options.longLived, viewerId: auth.viewer?.id ?? null }),
+    client: options.client ?? { address: "unknown", transport: "http" },
+  };
 }

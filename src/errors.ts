@@ -10,12 +10,23 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "BAD_USER_INPUT"
   | "CONFLICT"
-  | "RATE_LIMITED";
+  | "RATE_LIMITED"
+  | "LIMIT_EXCEEDED";
 
-/** A failure the client caused or may act on; always safe to show. */
+/**
+ * A failure the client caused or may act on; always safe to show. It carries no stack trace: it
+ * is never logged, and capturing one was most of the cost of refusing a call, which hostile
+ * clients make by the thousand.
+ */
 export class ConcordError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message, { extensions: { code, ...extra } });
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message, { extensions: { code, ...extra } });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = "ConcordError";
   }
 }
@@ -40,3 +51,11 @@ export const badInput = (field: string, message: string) =>
 
 /** The request is valid but clashes with the current state (taken name, already a member, ...). */
 export const conflict = (message: string) => new ConcordError("CONFLICT", message);
+
+/**
+ * A resource cap is reached (channels per guild, guilds per user, subscriptions per socket...):
+ * valid, but one more is not allowed until one is removed. `resource` names the cap, `limit` is
+ * its value and `setting` the environment variable that configures it.
+ */
+export const limitExceeded = (resource: string, limit: number, setting: string, message: string) =>
+  new ConcordError("LIMIT_EXCEEDED", message, { resource, limit, setting });

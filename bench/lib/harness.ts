@@ -19,6 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import pg from "pg";
+import { configVariableNames } from "../../src/config.js";
 import { freePort, stopChild } from "../../test/support/processes.js";
 import { createScratchDatabase as createScratch, type ScratchDatabase } from "../../test/support/scratch-database.js";
 
@@ -267,13 +268,23 @@ export const machineLine = (m: Record<string, unknown>) => `${m.cpus} CPU, ${m.m
 // ------------------------------------------------------------------ Concord as a child process
 
 /** Concord configuration variables: never inherited from this process's environment. */
-const CONCORD_ENV = [
-  "PORT", "HOST", "DATABASE_URL", "DATABASE_POOL_SIZE", "DATA_DIR", "MESSAGE_STORE", "CASSANDRA_CONTACT_POINTS",
-  "CASSANDRA_LOCAL_DC", "CASSANDRA_KEYSPACE", "CASSANDRA_REPLICATION", "CASSANDRA_CONSISTENCY", "CASSANDRA_USERNAME",
-  "CASSANDRA_PASSWORD", "REDIS_URL", "REDIS_KEY_PREFIX", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES",
-  "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "GRAPHIQL", "LOG_LEVEL", "CHANNEL_ORDER_WINDOW_MS",
-  "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS",
-];
+const CONCORD_ENV = configVariableNames();
+
+/** BENCH_SERVER_ENV="K=V,K2=V2": settings for every Concord a bench starts, over the scenario's own. */
+function serverEnvFromBench(): Record<string, string> {
+  const raw = process.env.BENCH_SERVER_ENV ?? "";
+  return Object.fromEntries(
+    raw
+      .split(",")
+      .map((pair) => pair.trim())
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf("=");
+        if (at <= 0) throw new Error(`BENCH_SERVER_ENV: expected K=V pairs separated by commas, got ${JSON.stringify(pair)}`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+  );
+}
 
 export interface GqlResponse<T = any> {
   data?: T | null;
@@ -340,7 +351,9 @@ export async function startConcord(serverDir: string, env: Record<string, string
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
       cwd: serverDir,
-      env: { ...inherited, ...env, HOST: "127.0.0.1", PORT: String(port) },
+      // Benchmarks measure the system, not its abuse limits (RATE_LIMITS=off) unless a scenario
+      // asks; BENCH_SERVER_ENV ("K=V,K2=V2") sets more (e.g. RATE_LIMITS=on with roomy budgets).
+      env: { ...inherited, RATE_LIMITS: "off", ...env, ...serverEnvFromBench(), HOST: "127.0.0.1", PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     track(child);
@@ -568,6 +581,8 @@ export async function seedGuild(concord: ConcordProcess, databaseUrl: string, n:
   try {
     const CHUNK = 20_000;
     const idExpr = `($2::bigint + (((g / 4096)::bigint) << 22) + (g % 4096))`;
+    // Sessions have a public id since the session-control migration; older checkouts have none.
+    const sessionIds = (await db.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'sessions' AND column_name = 'id'`)).rowCount === 1;
     for (let from = 0; from < n; from += CHUNK) {
       const to = Math.min(n, from + CHUNK);
       const hashes: string[] = [];
@@ -578,7 +593,10 @@ export async function seedGuild(concord: ConcordProcess, databaseUrl: string, n:
       }
       await db.query("BEGIN");
       await db.query(`INSERT INTO users (id, username_key, username, password_hash, bot) SELECT ${idExpr}, 'bench_' || g, 'bench_' || g, NULL, true FROM generate_series($1::int, $3::int) AS g`, [from, SEED_USER_BASE.toString(), to - 1]);
-      await db.query(`INSERT INTO sessions (token_hash, user_id) SELECT h, ${idExpr} FROM unnest($3::text[]) WITH ORDINALITY AS t(h, o), LATERAL (SELECT ($1::int + o::int - 1) AS g) AS x`, [from, SEED_USER_BASE.toString(), hashes]);
+      await db.query(
+        `INSERT INTO sessions (${sessionIds ? "id, " : ""}token_hash, user_id) SELECT ${sessionIds ? `${idExpr}, ` : ""}h, ${idExpr} FROM unnest($3::text[]) WITH ORDINALITY AS t(h, o), LATERAL (SELECT ($1::int + o::int - 1) AS g) AS x`,
+        [from, SEED_USER_BASE.toString(), hashes],
+      );
       await db.query(`INSERT INTO members (guild_id, user_id) SELECT $4::bigint, ${idExpr} FROM generate_series($1::int, $3::int) AS g`, [from, SEED_USER_BASE.toString(), to - 1, guildId]);
       await db.query("COMMIT");
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
 import type { PresenceAnnouncer } from "../resolvers/presence-announcer.js";
+import { ALL_SESSIONS, revokes, type Revocation } from "../resolvers/session-revocation.js";
 import type { AccountStore, UserRecord } from "../stores/account-store.js";
 import type { PresenceStore, SessionRef } from "../stores/presence-store.js";
 
@@ -102,13 +103,14 @@ export class SessionRegistry {
   }
 
   /**
-   * The owners whose session was opened with a now revoked token: `tokenHash`, or any token of
-   * `userId` when it is "*". The caller closes them (which closes their sessions).
+   * The owners whose session was opened with a token the revocation covers (see
+   * {@link revokes}): one token, or every token of the user but a kept one. The caller closes
+   * them (which closes their sessions).
    */
-  ownersOfRevoked(userId: bigint, tokenHash: string): object[] {
-    if (tokenHash !== "*") return [...(this.byToken.get(tokenHash) ?? [])];
+  ownersOfRevoked(revocation: Revocation): object[] {
+    if (revocation.tokenHash !== ALL_SESSIONS) return [...(this.byToken.get(revocation.tokenHash) ?? [])];
     const owners: object[] = [];
-    for (const [owner, entry] of this.sessions) if (entry.userId === userId) owners.push(owner);
+    for (const [owner, entry] of this.sessions) if (revokes(revocation, entry.userId, entry.tokenHash)) owners.push(owner);
     return owners;
   }
 

@@ -76,9 +76,21 @@ export function decodeEvent(text: string): ConcordEvent {
   if (typeof type !== "string" || !Object.hasOwn(EVENT_FIELDS, type)) {
     throw new EventCodecError(`unknown event type ${JSON.stringify(type)}`);
   }
+  const added = ADDED_LATER[type as EventType];
+  if (added) for (const [field, value] of Object.entries(added)) if (!Object.hasOwn(parsed, field)) parsed[field] = value;
   check(parsed, EVENT_FIELDS[type as EventType] as Fields, type);
   return parsed as ConcordEvent;
 }
+
+/**
+ * Fields added to an event after its first release, with the value that means what the older
+ * form meant. An instance one release behind publishes events without them during a rolling
+ * deploy; filling them in keeps those events instead of dropping them as malformed.
+ */
+const ADDED_LATER: { [T in EventType]?: Partial<EventOf<T>> } = {
+  // Before "all sessions but one" existed, every revocation kept nothing.
+  SessionRevoked: { keepTokenHash: null },
+};
 
 function reviveTag(_key: string, value: unknown): unknown {
   if (!isPlainObject(value)) return value;
@@ -149,7 +161,7 @@ const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type
   GuildJoined: { userId: "id", guild: GUILD },
   GuildLeft: { userId: "id", guildId: "id", reason: REASON },
   DirectMessageOpened: { userId: "id", channel: CHANNEL },
-  SessionRevoked: { userId: "id", tokenHash: "string" },
+  SessionRevoked: { userId: "id", tokenHash: "string", keepTokenHash: "string?" },
   ReadStateUpdated: { userId: "id", channelId: "id", lastReadMessageId: "id" },
 };
 

@@ -47,7 +47,10 @@ export type ConcordEvent =
   | { type: "GuildJoined"; userId: bigint; guild: GuildRecord }
   | { type: "GuildLeft"; userId: bigint; guildId: bigint; reason: LeaveReason }
   | { type: "DirectMessageOpened"; userId: bigint; channel: ChannelRecord }
-  | { type: "SessionRevoked"; userId: bigint; tokenHash: string }
+  // user:<id> and revocations topics: tokenHash is one revoked session, or "*" for every session
+  // of the user except keepTokenHash when set (revokeOtherSessions, changePassword); one event
+  // however many sessions it revokes (see resolvers/session-revocation.ts)
+  | { type: "SessionRevoked"; userId: bigint; tokenHash: string; keepTokenHash: string | null }
   | { type: "ReadStateUpdated"; userId: bigint; channelId: bigint; lastReadMessageId: bigint };
 
 export type EventType = ConcordEvent["type"];

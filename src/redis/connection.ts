@@ -1,4 +1,45 @@
-import type { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
+
+/**
+ * Opens a connection for calls that are never worth waiting for (presence, rate limits): while
+ * Redis is unreachable every command fails at once instead of queueing behind the outage
+ * (`enableOfflineQueue: false`, no retries), and gives up after `commandTimeoutMs`. Resolves
+ * once it is ready; fails after `connectTimeoutMs` (default 5,000) with an error saying what was
+ * asked for (`purpose`) and where. `onConnectionError` hears the first error of each outage, not
+ * every reconnect attempt.
+ */
+export async function openFailFastRedis(options: {
+  url: string;
+  purpose: string;
+  connectionName: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs?: number;
+  onConnectionError?: (error: Error) => void;
+}): Promise<Redis> {
+  const redisOptions: RedisOptions = {
+    lazyConnect: false,
+    connectionName: options.connectionName,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs,
+  };
+  const redis = new Redis(options.url, redisOptions);
+  let reported = false;
+  redis.on("error", (error: Error) => {
+    if (!reported) options.onConnectionError?.(error);
+    reported = true;
+  });
+  redis.on("ready", () => (reported = false));
+  const timeoutMs = options.connectTimeoutMs ?? 5_000;
+  try {
+    await whenReady(redis, timeoutMs);
+  } catch (error) {
+    redis.disconnect();
+    const where = options.url.replace(/\/\/[^@]*@/, "//");
+    throw new Error(`${options.purpose}: Redis at ${where} not ready within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
+  }
+  return redis;
+}
 
 /** Resolves once the connection is ready; rejects after `timeoutMs` (with the last connection error) or if it ends first. */
 export function whenReady(client: Redis, timeoutMs: number): Promise<void> {

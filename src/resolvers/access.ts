@@ -3,6 +3,7 @@ import { forbidden, notFound, unauthenticated } from "../errors.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import type { GuildRecord } from "../stores/guild-store.js";
+import { MissingReferenceError } from "../stores/store-errors.js";
 
 /**
  * Who may see and do what. The rule of thumb: what a viewer may not see answers NOT_FOUND (so
@@ -42,4 +43,19 @@ export async function readableChannel(ctx: RequestContext, channelId: bigint): P
   if (!channel) throw notFound("Channel", String(channelId));
   ctx.loaders.channel.prime(channel.id, channel);
   return channel;
+}
+
+/**
+ * Runs a store write into a guild the viewer was just allowed to use. If the guild is gone by the
+ * time the write runs (deleted by another request, or by an earlier field of the same mutation),
+ * NOT_FOUND, as if it had been gone at the check: the store reports it as MissingReferenceError
+ * and writes nothing.
+ */
+export async function intoGuild<T>(guildId: bigint, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (error instanceof MissingReferenceError) throw notFound("Guild", String(guildId));
+    throw error;
+  }
 }

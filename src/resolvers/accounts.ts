@@ -1,12 +1,17 @@
-import { hashPassword, verifyPassword } from "../auth/password.js";
+import { checkNewPassword, checkPasswordText } from "../auth/password-policy.js";
 import { hashToken, newToken } from "../auth/token.js";
 import type { RequestContext, Services } from "../context.js";
 import { badInput, conflict, forbidden, unauthenticated } from "../errors.js";
-import { topics } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import { UniqueViolationError } from "../stores/store-errors.js";
 import { requireViewer } from "./access.js";
-import { text } from "./validate.js";
+import { afterLoginFailure, afterLoginSuccess, beforeLoginAttempt } from "./login-throttle.js";
+import { charge, perAddress, perUser } from "./rate-limit.js";
+import { rehashIfWeak } from "./password-rehash.js";
+import { capReached } from "./resource-caps.js";
+import { aliveCutoffs } from "./session-expiry.js";
+import { ALL_SESSIONS, announceRevocation } from "./session-revocation.js";
+import { nameText } from "./validate.js";
 
 export interface AuthPayload {
   token: string;
@@ -15,22 +20,20 @@ export interface AuthPayload {
 
 const USERNAME = /^[A-Za-z0-9_.]+$/;
 
+/** The rules of a username, at registration and at login (a name that cannot exist is refused before any lookup). */
 function username(field: string, value: string): string {
-  const name = text(field, value, 2, 32);
+  const name = nameText(field, value, 2, 32);
   if (!USERNAME.test(name)) throw badInput(field, `${field} may contain only letters, digits, "_" and "." (got ${JSON.stringify(name)}).`);
   return name;
 }
 
-function password(field: string, value: string): string {
-  // Not trimmed: spaces are part of a password. The upper bound keeps hashing cost bounded.
-  const length = [...value].length;
-  if (length < 8 || length > 256) throw badInput(field, `${field} must be 8 to 256 characters.`);
-  return value;
-}
-
-async function issueToken(services: Services, user: UserRecord): Promise<AuthPayload> {
+/**
+ * A new token and its session. `clientHint` describes the client signing in (null for bot
+ * tokens, which the owner's browser creates but the bot uses).
+ */
+async function issueToken(services: Services, user: UserRecord, clientHint: string | null): Promise<AuthPayload> {
   const token = newToken();
-  await services.accounts.createSession(hashToken(token), user.id);
+  await services.accounts.createSession({ id: services.newId(), tokenHash: hashToken(token), userId: user.id, clientHint, createdAt: services.now() });
   return { token, user };
 }
 
@@ -45,25 +48,42 @@ async function createAccount(services: Services, user: Parameters<Services["acco
 
 /** Creates a person's account and signs them in. */
 export async function register(ctx: RequestContext, input: { username: string; password: string }): Promise<AuthPayload> {
+  await charge(ctx, perAddress(ctx, "register"));
   const name = username("username", input.username);
-  const secret = password("password", input.password);
+  const secret = checkNewPassword(input.password, name, "password");
   const { services } = ctx;
-  const passwordHash = await hashPassword(secret, services.settings.passwordHashCost);
+  const passwordHash = await services.passwords.hash(secret);
   const user = await createAccount(services, { id: services.newId(), username: name, passwordHash, bot: false, botOwnerId: null });
-  return issueToken(services, user);
+  return issueToken(services, user, ctx.client.hint ?? null);
 }
-
-/** A hash of a random password, so unknown usernames cost the same time as wrong passwords. */
-let decoyHash: Promise<string> | undefined;
 
 /** Exchanges a username and password for a new token. Bots cannot log in: they use their token. */
 export async function login(ctx: RequestContext, input: { username: string; password: string }): Promise<AuthPayload> {
+  const name = username("username", input.username);
+  // Not the new-password policy: accounts made under an older one must still sign in.
+  checkPasswordText(input.password, "password");
   const { services } = ctx;
-  const found = await services.accounts.findCredentials(input.username.trim());
-  const stored = found?.passwordHash ?? (await (decoyHash ??= hashPassword("decoy-password", services.settings.passwordHashCost)));
-  const ok = await verifyPassword(input.password, stored);
-  if (!found || !found.passwordHash || !ok) throw unauthenticated("Invalid username or password.");
-  return issueToken(services, found.user);
+  // Throttled per address and per username before any hashing (see login-throttle.ts).
+  const usernameKey = name.toLowerCase();
+  await beforeLoginAttempt(ctx, usernameKey);
+  const found = await services.accounts.findCredentials(name);
+  // Unknown users and bots are checked against a decoy hash: every failure takes as long.
+  const ok = await services.passwords.verify(input.password, found?.passwordHash ?? null);
+  if (!found || !found.passwordHash || !ok) {
+    await afterLoginFailure(ctx, usernameKey);
+    throw unauthenticated("Invalid username or password.");
+  }
+  await afterLoginSuccess(ctx, usernameKey);
+  void rehashIfWeak(services, found.user, input.password, found.passwordHash);
+  // Sessions pile up only through sign-ins: clearing the user's expired ones here keeps their
+  // rows bounded without a fleet-wide sweep. Housekeeping: a failure must not fail the sign-in.
+  const [payload] = await Promise.all([
+    issueToken(services, found.user, ctx.client.hint ?? null),
+    services.accounts
+      .deleteExpiredSessions(found.user.id, aliveCutoffs(services.settings.sessionPolicy, services.now()))
+      .catch((error: unknown) => services.logger.warn("clearing expired sessions failed", { error, userId: String(found.user.id) })),
+  ]);
+  return payload;
 }
 
 /** Revokes the token the request was made with, and ends subscriptions opened with it. */
@@ -71,18 +91,26 @@ export async function logout(ctx: RequestContext): Promise<boolean> {
   const viewer = requireViewer(ctx);
   if (!ctx.tokenHash) return false;
   const revoked = await ctx.services.accounts.deleteSession(ctx.tokenHash);
-  await announceRevocation(ctx.services, viewer.id, ctx.tokenHash);
+  await announceRevocation(ctx.services, { userId: viewer.id, tokenHash: ctx.tokenHash, keepTokenHash: null });
   return revoked;
 }
 
-/** Creates a bot owned by the viewer and returns its first token. Bots cannot create bots. */
+/**
+ * Creates a bot owned by the viewer and returns its first token. Bots cannot create bots; a
+ * person may have MAX_BOTS_PER_USER of them (LIMIT_EXCEEDED beyond).
+ */
 export async function createBot(ctx: RequestContext, input: { username: string }): Promise<AuthPayload> {
   const viewer = requireViewer(ctx);
   if (viewer.bot) throw forbidden("Bots cannot create bots.");
+  await charge(ctx, perUser(ctx, "bot.create"));
   const name = username("username", input.username);
   const { services } = ctx;
+  // Count, then insert: two creates racing at the cap may both pass, an overshoot bounded by the
+  // owner's own concurrency (and createBot's rate limit) that harms no one else, so no lock.
+  const maxBots = services.settings.caps.botsPerUser;
+  if ((await services.accounts.countBots(viewer.id)) >= maxBots) throw capReached("botsPerUser", maxBots);
   const bot = await createAccount(services, { id: services.newId(), username: name, passwordHash: null, bot: true, botOwnerId: viewer.id });
-  return issueToken(services, bot);
+  return issueToken(services, bot, null);
 }
 
 /**
@@ -91,11 +119,12 @@ export async function createBot(ctx: RequestContext, input: { username: string }
  */
 export async function resetBotToken(ctx: RequestContext, botId: bigint): Promise<AuthPayload> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "account.secret"));
   const bot = await ctx.loaders.user.load(botId);
   if (!bot || !bot.bot || bot.botOwnerId !== viewer.id) throw badInput("botId", "botId must be the id of a bot you created.");
   await ctx.services.accounts.deleteSessionsOfUser(bot.id);
-  await announceRevocation(ctx.services, bot.id, "*");
-  return issueToken(ctx.services, bot);
+  await announceRevocation(ctx.services, { userId: bot.id, tokenHash: ALL_SESSIONS, keepTokenHash: null });
+  return issueToken(ctx.services, bot, null);
 }
 
 /** The bots the viewer created. */
@@ -105,24 +134,12 @@ export function listBots(ctx: RequestContext, owner: UserRecord): Promise<UserRe
 }
 
 /**
- * After a session was deleted from the store: forgets it in this instance's credential cache at
- * once, ends the subscriptions opened with it (the user's topic), and tells every other
- * instance's cache (the revocations topic). `tokenHash` "*" means every session of the user.
- *
- * The deletion is what counts, so a bus failure does not fail the request: instances that miss
- * the event clear their caches when they reconnect to the bus (see app.ts).
+ * The user and session behind a bearer token; "expired" when its session just expired (refused
+ * like a revoked one, with a message that says so); null when the token is unknown or revoked.
  */
-async function announceRevocation(services: Services, userId: bigint, tokenHash: string): Promise<void> {
-  services.credentials.revoke(userId, tokenHash);
-  const event = { type: "SessionRevoked", userId, tokenHash } as const;
-  const results = await Promise.allSettled([services.bus.publish(topics.user(userId), event), services.bus.publish(topics.revocations, event)]);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) services.logger.warn("revocation stored but not announced; other instances forget it when they reconnect to the bus", { error: failed.reason, userId: String(userId) });
-}
-
-/** The user behind a bearer token, or null when the token is unknown or revoked. */
-export async function authenticate(services: Services, token: string): Promise<{ user: UserRecord; tokenHash: string } | null> {
+export async function authenticate(services: Services, token: string): Promise<{ user: UserRecord; tokenHash: string; sessionId: bigint } | "expired" | null> {
   const tokenHash = hashToken(token);
-  const user = await services.credentials.get(tokenHash);
-  return user ? { user, tokenHash } : null;
+  const found = await services.credentials.get(tokenHash);
+  if (found === null || found === "expired") return found;
+  return { user: found.user, tokenHash, sessionId: found.sessionId };
 }

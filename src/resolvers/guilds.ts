@@ -4,22 +4,29 @@ import { badInput, ConcordError, conflict, notFound } from "../errors.js";
 import { topics } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { GuildRecord, InviteRecord, MemberRecord } from "../stores/guild-store.js";
-import { ownedGuild, requireViewer, visibleGuild } from "./access.js";
-import { optionalInt, text } from "./validate.js";
+import { intoGuild, ownedGuild, requireViewer, visibleGuild } from "./access.js";
+import { capReached, withinCap } from "./resource-caps.js";
+import { charge, perUser } from "./rate-limit.js";
+import { nameText, optionalInt } from "./validate.js";
 
-const guildName = (field: string, value: string) => text(field, value, 2, 100);
+const guildName = (field: string, value: string) => nameText(field, value, 2, 100);
 
-/** Creates a guild owned by the viewer, with a `general` text channel. */
+/** Creates a guild owned by the viewer, with a `general` text channel; LIMIT_EXCEEDED at MAX_GUILDS_PER_USER guilds. */
 export async function createGuild(ctx: RequestContext, input: { name: string }): Promise<GuildRecord> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "guild.create"));
   const name = guildName("name", input.name);
   const { services } = ctx;
-  const { guild } = await services.guilds.createGuild({
-    id: services.newId(),
-    name,
-    ownerId: viewer.id,
-    firstChannel: { id: services.newId(), name: "general" },
-  });
+  const { guild } = await withinCap(
+    services.guilds.createGuild({
+      id: services.newId(),
+      name,
+      ownerId: viewer.id,
+      firstChannel: { id: services.newId(), name: "general" },
+      // Counted in the store's transaction: concurrent creates and joins cannot pass it together.
+      maxGuildsPerUser: services.settings.caps.guildsPerUser,
+    }),
+  );
   await services.bus.publish(topics.user(viewer.id), { type: "GuildJoined", userId: viewer.id, guild });
   return guild;
 }
@@ -27,6 +34,7 @@ export async function createGuild(ctx: RequestContext, input: { name: string }):
 /** Renames a guild (owner only). */
 export async function updateGuild(ctx: RequestContext, input: { guildId: bigint; name: string }): Promise<GuildRecord> {
   requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "guild.manage"));
   const name = guildName("name", input.name);
   await ownedGuild(ctx, input.guildId, "rename it");
   const guild = await ctx.services.guilds.renameGuild(input.guildId, name);
@@ -40,6 +48,8 @@ export async function updateGuild(ctx: RequestContext, input: { guildId: bigint;
  * Every member is told through their user topic, which also ends their channel subscriptions.
  */
 export async function deleteGuild(ctx: RequestContext, guildId: bigint): Promise<boolean> {
+  requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "guild.manage"));
   await ownedGuild(ctx, guildId, "delete it");
   const { services } = ctx;
   // Collect members before deleting: afterwards there is nobody left to tell.
@@ -82,27 +92,37 @@ export async function createInvite(
   input: { guildId: bigint; maxUses?: number | null; expiresInSeconds?: number | null },
 ): Promise<InviteRecord> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "invite.create"));
   const maxUses = optionalInt("maxUses", input.maxUses, 1, 1_000_000);
   const expiresIn = optionalInt("expiresInSeconds", input.expiresInSeconds, 1, 30 * 24 * 3600);
   await visibleGuild(ctx, input.guildId);
   const now = ctx.services.now();
-  return ctx.services.guilds.createInvite({
-    code: inviteCode(),
-    guildId: input.guildId,
-    inviterId: viewer.id,
-    maxUses,
-    expiresAt: expiresIn === null ? null : new Date(now.getTime() + expiresIn * 1000),
-  });
+  return intoGuild(
+    input.guildId,
+    ctx.services.guilds.createInvite({
+      code: inviteCode(),
+      guildId: input.guildId,
+      inviterId: viewer.id,
+      maxUses,
+      expiresAt: expiresIn === null ? null : new Date(now.getTime() + expiresIn * 1000),
+    }),
+  );
 }
 
-/** Joins the guild of an invite. Joining a guild one already belongs to is a CONFLICT. */
+/**
+ * Joins the guild of an invite. Joining a guild one already belongs to is a CONFLICT; one more
+ * than MAX_GUILDS_PER_USER is LIMIT_EXCEEDED (and does not use the invite).
+ */
 export async function joinGuild(ctx: RequestContext, code: string): Promise<GuildRecord> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "guild.join"));
   const trimmed = code.trim();
   if (!/^[A-Za-z0-9]{1,32}$/.test(trimmed)) throw badInput("code", "code must be an invite code (letters and digits).");
   const { services } = ctx;
-  const result = await services.guilds.redeemInvite(trimmed, viewer.id, services.now());
+  const result = await services.guilds.redeemInvite(trimmed, viewer.id, services.now(), { maxGuildsPerUser: services.settings.caps.guildsPerUser });
   switch (result.status) {
+    case "guild-limit":
+      throw capReached("guildsPerUser", result.limit);
     case "unknown":
       throw notFound("Invite", trimmed);
     case "expired":
@@ -141,6 +161,7 @@ export async function leaveGuild(ctx: RequestContext, guildId: bigint): Promise<
 /** Removes a member from a guild (owner only; not themselves). */
 export async function kickMember(ctx: RequestContext, input: { guildId: bigint; userId: bigint }): Promise<boolean> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "guild.manage"));
   const guild = await ownedGuild(ctx, input.guildId, "kick members");
   if (input.userId === viewer.id) throw badInput("userId", "You cannot kick yourself; delete the guild instead.");
   await removeMember(ctx, guild, { id: input.userId }, "KICKED");

@@ -1,6 +1,7 @@
 import type { RequestContext } from "../context.js";
 import { badInput } from "../errors.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
+import { MAX_SNOWFLAKE } from "../ids/snowflake.js";
 import type { MessageRecord } from "../stores/message-store.js";
 import { optionalInt } from "./validate.js";
 
@@ -57,9 +58,11 @@ export async function channelHistory(ctx: RequestContext, channel: ChannelRecord
     const limit = args.last != null ? size("last", args.last) : size("first", args.first);
     const olderCount = Math.ceil(limit / 2);
     const newerCount = limit - olderCount;
-    // "older" includes the centre message itself (id <= around), newest first.
+    // "older" includes the centre message itself (id <= around), newest first. Around the
+    // largest id there is no exclusive bound above it: every message is older (around + 1 would
+    // leave the int64 range of the stores).
     const [older, newer] = await Promise.all([
-      store.page(channel.id, { before: args.around + 1n, limit: olderCount + 1, from: "newest" }),
+      store.page(channel.id, { before: args.around < MAX_SNOWFLAKE ? args.around + 1n : undefined, limit: olderCount + 1, from: "newest" }),
       store.page(channel.id, { after: args.around, limit: newerCount + 1, from: "oldest" }),
     ]);
     return {

@@ -5,6 +5,7 @@ import type { UserRecord } from "../stores/account-store.js";
 import type { MessageRecord } from "../stores/message-store.js";
 import { readableChannel, requireViewer } from "./access.js";
 import { parseMentions } from "./mentions.js";
+import { charge, perUser } from "./rate-limit.js";
 import { text } from "./validate.js";
 
 const content = (value: string) => text("content", value, 1, 2000, { multiline: true });
@@ -27,6 +28,7 @@ export async function sendMessage(
   input: { channelId: bigint; content: string; nonce?: string | null; replyToId?: bigint | null },
 ): Promise<MessageRecord> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "message.send.channel", input.channelId), perUser(ctx, viewer.bot ? "message.send.bot" : "message.send.person"));
   const body = content(input.content);
   const nonce = input.nonce === null || input.nonce === undefined ? null : text("nonce", input.nonce, 1, 64);
   const channel = await readableChannel(ctx, input.channelId);
@@ -87,6 +89,7 @@ async function readableMessage(ctx: RequestContext, channelId: bigint, messageId
 /** Replaces a message's content (author only). */
 export async function editMessage(ctx: RequestContext, input: { channelId: bigint; messageId: bigint; content: string }): Promise<MessageRecord> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "message.change"));
   const body = content(input.content);
   const { channel, message } = await readableMessage(ctx, input.channelId, input.messageId);
   if (message.authorId !== viewer.id) throw forbidden("Only a message's author can edit it.");
@@ -94,7 +97,16 @@ export async function editMessage(ctx: RequestContext, input: { channelId: bigin
   const mentionIds = await existingMentions(ctx, body);
   const edited = await services.messages.edit(channel.id, message.id, { content: body, mentionIds, editedAt: services.now() });
   if (!edited) throw notFound("Message", String(input.messageId));
-  if (message.mentionIds.length > 0 || edited.mentionIds.length > 0) await services.readStates.setMentions(channel.id, edited.id, edited.mentionIds);
+  if (message.mentionIds.length > 0 || edited.mentionIds.length > 0) {
+    await services.readStates.setMentions(channel.id, edited.id, edited.mentionIds);
+    // A delete may have run since the edit was stored, and its mention cleanup before the write
+    // above: look again, so no mention row outlives its message. (If the delete lands after this
+    // read, its own cleanup comes after our write.)
+    if (!(await services.messages.get(channel.id, edited.id))) {
+      await services.readStates.setMentions(channel.id, edited.id, []);
+      throw notFound("Message", String(input.messageId));
+    }
+  }
   await services.sequencer.enqueue(channel.id, () =>
     services.bus.publish(topics.channel(channel.id), {
       type: "MessageUpdated",
@@ -110,6 +122,7 @@ export async function editMessage(ctx: RequestContext, input: { channelId: bigin
 /** Deletes a message: its author may, and so may the owner of the channel's guild. */
 export async function deleteMessage(ctx: RequestContext, input: { channelId: bigint; messageId: bigint }): Promise<boolean> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "message.change"));
   const { channel, message } = await readableMessage(ctx, input.channelId, input.messageId);
   if (message.authorId !== viewer.id) {
     const guild = channel.guildId === null ? null : await ctx.loaders.guild.load(channel.guildId);
@@ -117,7 +130,9 @@ export async function deleteMessage(ctx: RequestContext, input: { channelId: big
   }
   const { services } = ctx;
   if (!(await services.messages.delete(channel.id, message.id))) throw notFound("Message", String(input.messageId));
-  if (message.mentionIds.length > 0) await services.readStates.setMentions(channel.id, message.id, []);
+  // Always, not only when the copy read above had mentions: an edit racing this delete may have
+  // added some since (see editMessage).
+  await services.readStates.setMentions(channel.id, message.id, []);
   await services.sequencer.enqueue(channel.id, () =>
     services.bus.publish(topics.channel(channel.id), { type: "MessageDeleted", channelId: channel.id, eventId: services.newId(), messageId: message.id }),
   );

@@ -5,6 +5,7 @@ import type { GuildRecord } from "../stores/guild-store.js";
 import type { PresenceStatus } from "../stores/presence-store.js";
 import { requireViewer, visibleGuild } from "./access.js";
 import { publicStatus } from "./presence-announcer.js";
+import { charge, perUser } from "./rate-limit.js";
 import { optionalInt } from "./validate.js";
 
 const CHOSEN = new Set<PresenceStatus>(["ONLINE", "IDLE", "DND", "INVISIBLE"]);
@@ -15,6 +16,7 @@ const CHOSEN = new Set<PresenceStatus>(["ONLINE", "IDLE", "DND", "INVISIBLE"]);
  */
 export async function setPresence(ctx: RequestContext, status: PresenceStatus): Promise<PresenceStatus> {
   const viewer = requireViewer(ctx);
+  await charge(ctx, perUser(ctx, "presence"));
   if (!CHOSEN.has(status)) throw badInput("status", "OFFLINE is what you are without a connection; choose INVISIBLE to appear offline while connected.");
   const { presence, announcer, now } = ctx.services;
   const { online, previous } = await presence.setStatus(viewer.id, status as Exclude<PresenceStatus, "OFFLINE">, now());

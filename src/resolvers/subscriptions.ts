@@ -5,6 +5,7 @@ import { createEventStream, type EventStream } from "../pubsub/event-stream.js";
 import type { ConcordEvent, EventOf } from "../pubsub/events.js";
 import { topics, type Topic } from "../pubsub/topics.js";
 import { readableChannel, requireViewer, visibleGuild } from "./access.js";
+import { revokes } from "./session-revocation.js";
 
 /** Events `channelEvents` delivers to clients. */
 export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted" | "EventsMissed" | "TypingStarted">;
@@ -46,11 +47,15 @@ async function openStream<T>(ctx: RequestContext, routes: [Topic, Route<T>][]): 
   return stream;
 }
 
-/** Ends any stream of the viewer when their session is revoked (logout, bot token reset). */
+/**
+ * Ends any stream of the viewer when a revocation covers its session (logout, revokeSession,
+ * revokeOtherSessions and changePassword from another session, bot token reset).
+ */
 function sessionRoute<T>(ctx: RequestContext): Route<T> {
+  const viewerId = ctx.viewer?.id ?? null;
   return (event) =>
-    event.type === "SessionRevoked" && (event.tokenHash === ctx.tokenHash || event.tokenHash === "*")
-      ? { end: unauthenticated("Your session ended (signed out or token reset); sign in again.") }
+    event.type === "SessionRevoked" && viewerId !== null && revokes(event, viewerId, ctx.tokenHash)
+      ? { end: unauthenticated("Your session ended (signed out, revoked, password changed or token reset); sign in again.") }
       : null;
 }
 
@@ -67,9 +72,13 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint): Pro
       topics.channel(channel.id),
       (event) => {
         switch (event.type) {
-          case "MessageCreated":
-          case "MessageUpdated":
           case "MessageDeleted":
+            ctx.services.deletions.add(event.messageId);
+            return { deliver: event };
+          case "MessageUpdated":
+            // An edit that raced a delete of the same message must not bring it back.
+            return ctx.services.deletions.has(event.message.id) ? null : { deliver: event };
+          case "MessageCreated":
           case "EventsMissed":
           case "TypingStarted":
             return { deliver: event };

@@ -3,6 +3,7 @@ import { topics } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import { readableChannel, requireViewer } from "./access.js";
+import { charge, perUser } from "./rate-limit.js";
 
 /** How long one startTyping lasts. */
 export const TYPING_TTL_MS = 10_000;
@@ -16,6 +17,8 @@ export const TYPING_QUIET_MS = 5_000;
  */
 export async function startTyping(ctx: RequestContext, channelId: bigint): Promise<boolean> {
   const viewer = requireViewer(ctx);
+  // Over budget, the call is absorbed like a repeat within the quiet period: true, nothing announced.
+  if (!(await charge(ctx, perUser(ctx, "typing")))) return true;
   const channel = await readableChannel(ctx, channelId);
   const { presence, bus, announcer, now } = ctx.services;
   const at = now();
@@ -27,9 +30,18 @@ export async function startTyping(ctx: RequestContext, channelId: bigint): Promi
   return true;
 }
 
-/** Who is typing in a channel right now (the channel was already checked readable). */
+/**
+ * Most people `Channel.typing` lists. Clients show a few names and then "several people are
+ * typing"; in a busy channel of a large guild the full list would be unbounded.
+ */
+export const MAX_TYPING_LISTED = 20;
+
+/**
+ * Who is typing in a channel right now (the channel was already checked readable), soonest
+ * expiry first: the {@link MAX_TYPING_LISTED} who started last, when more are typing.
+ */
 export async function typingIn(ctx: RequestContext, channel: ChannelRecord): Promise<{ user: UserRecord; expiresAt: Date }[]> {
-  const typing = await ctx.services.presence.typing(channel.id, ctx.services.now());
+  const typing = (await ctx.services.presence.typing(channel.id, ctx.services.now())).slice(-MAX_TYPING_LISTED);
   const users = await ctx.loaders.user.loadMany(typing.map((t) => t.userId));
   return typing.flatMap((t, i) => {
     const user = users[i];

@@ -1,8 +1,9 @@
 import { readableChannel } from "../resolvers/access.js";
 import { createChannel, deleteChannel, openDirectMessage, updateChannel } from "../resolvers/channels.js";
-import { channelHistory } from "../resolvers/history.js";
+import { channelHistory, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../resolvers/history.js";
 import type { UserRecord } from "../stores/account-store.js";
 import { builder } from "./builder.js";
+import { listCost, pageCost, perItemRead } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
 import { ChannelRef, GuildRef, MessageRef, UserRef } from "./refs.js";
 
@@ -10,7 +11,7 @@ const ChannelKindEnum = builder.enumType("ChannelKind", {
   values: {
     GUILD_TEXT: { description: "A text channel of a guild; every member can read it." },
     DM: { description: "A direct message between two users." },
-    GROUP_DM: { description: "A direct message between 3 to 10 users." },
+    GROUP_DM: { description: "A direct message between 3 and MAX_GROUP_DM_MEMBERS (10 by default) users." },
   } as const,
 });
 
@@ -29,7 +30,8 @@ ChannelRef.implement({
     }),
     recipients: t.field({
       type: [UserRef],
-      description: "The people in a DM or group DM; empty for guild channels (see Guild.members).",
+      description: "The people in a DM or group DM (at most MAX_GROUP_DM_MEMBERS); empty for guild channels (see Guild.members).",
+      extensions: listCost("groupDmMembers"),
       resolve: async (c, _a, ctx) => {
         if (c.guildId !== null) return [];
         const users = await ctx.loaders.user.loadMany(await ctx.loaders.recipients.load(c.id));
@@ -43,6 +45,7 @@ ChannelRef.implement({
         "History in chronological order; the cursor is the message id. `last`/`before` scroll back, " +
         "`first`/`after` go forward, `around` (with `first` or `last` as the size) centres a page on a message. " +
         "At most 100 per page; with no arguments, the newest 50.",
+      extensions: { ...pageCost({ default: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }), ...perItemRead() },
       args: { around: t.arg.id({ description: "Centre the page on this message id." }) },
       resolve: async (channel, args, ctx) => {
         const page = await channelHistory(ctx, channel, {
@@ -93,7 +96,7 @@ const UpdateChannelInput = builder.inputType("UpdateChannelInput", {
 builder.mutationFields((t) => ({
   createChannel: t.field({
     type: ChannelRef,
-    description: "Creates a text channel at the end of a guild's list (owner only).",
+    description: "Creates a text channel at the end of a guild's list (owner only); LIMIT_EXCEEDED once the guild has MAX_CHANNELS_PER_GUILD (500 by default).",
     args: { input: t.arg({ type: CreateChannelInput, required: true }) },
     resolve: (_r, { input }, ctx) => createChannel(ctx, { guildId: parseId("guildId", input.guildId), name: input.name }),
   }),
@@ -112,7 +115,8 @@ builder.mutationFields((t) => ({
   openDirectMessage: t.field({
     type: ChannelRef,
     description:
-      "With one user id: the DM with that user (the same channel every time). With 2 to 9: a new group DM with them and you.",
+      "With one user id: the DM with that user (the same channel every time). With 2 or more: a new group DM with them and you, " +
+      "at most MAX_GROUP_DM_MEMBERS people (10 by default) in all (LIMIT_EXCEEDED beyond).",
     args: { userIds: t.arg.idList({ required: true }) },
     resolve: (_r, args, ctx) => openDirectMessage(ctx, args.userIds),
   }),

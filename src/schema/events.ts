@@ -2,6 +2,7 @@ import type { StreamItem } from "../pubsub/event-stream.js";
 import type { EventOf } from "../pubsub/events.js";
 import { channelEvents, guildEvents, userEvents } from "../resolvers/subscriptions.js";
 import { builder } from "./builder.js";
+import { perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
 import { readStateOf } from "../resolvers/read-states.js";
 import { PresenceStatusEnum } from "./presence.js";
@@ -113,7 +114,7 @@ const ReadStateUpdated = builder.objectRef<EventOf<"ReadStateUpdated">>("ReadSta
   fields: (t) => ({
     channelId: t.id({ resolve: (o) => String(o.channelId) }),
     lastReadMessageId: t.id({ resolve: (o) => String(o.lastReadMessageId) }),
-    readState: t.field({ type: ReadStateRef, description: "The channel's read state now (computed when asked).", extensions: PER_VIEWER, resolve: (e, _a, ctx) => readStateOf(ctx, e.channelId) }),
+    readState: t.field({ type: ReadStateRef, description: "The channel's read state now (computed when asked).", extensions: { ...PER_VIEWER, ...perItemRead() }, resolve: (e, _a, ctx) => readStateOf(ctx, e.channelId) }),
   }),
 });
 

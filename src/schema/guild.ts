@@ -3,6 +3,7 @@ import { badInput } from "../errors.js";
 import { visibleGuild } from "../resolvers/access.js";
 import type { InviteRecord, MemberRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
+import { listCost, pageCost, perItemRead } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
 
@@ -24,12 +25,14 @@ GuildRef.implement({
     createdAt: t.field({ type: "DateTime", resolve: (g) => g.createdAt }),
     channels: t.field({
       type: [ChannelRef],
-      description: "Text channels in display order.",
+      description: "Text channels in display order; at most MAX_CHANNELS_PER_GUILD (500 by default), and the query cost counts that many.",
+      extensions: { ...listCost("channelsPerGuild"), ...perItemRead() },
       resolve: (g, _a, ctx) => ctx.services.channels.listGuildChannels(g.id),
     }),
     members: t.connection({
       type: MemberRef,
       description: "Members ordered by user id; the cursor is the user id. At most 100 per page (default 50); `first`/`after` only.",
+      extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
       resolve: async (guild, args, ctx) => {
         if (args.last != null || args.before != null) throw badInput(args.last != null ? "last" : "before", "Members page forward only: use first and after.");
         const { members, hasNextPage } = await listMembers(ctx, guild, { first: args.first, after: optionalId("after", args.after) });
@@ -89,7 +92,7 @@ const KickMemberInput = builder.inputType("KickMemberInput", {
 builder.mutationFields((t) => ({
   createGuild: t.field({
     type: GuildRef,
-    description: "Creates a guild you own, with a `general` text channel.",
+    description: "Creates a guild you own, with a `general` text channel; LIMIT_EXCEEDED if you already belong to MAX_GUILDS_PER_USER guilds (200 by default).",
     args: { input: t.arg({ type: CreateGuildInput, required: true }) },
     resolve: (_r, { input }, ctx) => createGuild(ctx, input),
   }),
@@ -113,7 +116,7 @@ builder.mutationFields((t) => ({
   }),
   joinGuild: t.field({
     type: GuildRef,
-    description: "Joins the guild of an invite code.",
+    description: "Joins the guild of an invite code; LIMIT_EXCEEDED (the invite unused) if you already belong to MAX_GUILDS_PER_USER guilds.",
     args: { code: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => joinGuild(ctx, args.code),
   }),

@@ -1,6 +1,8 @@
 import { snowflakeTime } from "../ids/snowflake.js";
 import { deleteMessage, editMessage, mentionedUsers, replyTarget, sendMessage } from "../resolvers/messages.js";
+import { MAX_MENTIONS } from "../resolvers/mentions.js";
 import { builder } from "./builder.js";
+import { listCost } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
 import { ChannelRef, MessageRef, UserRef } from "./refs.js";
 
@@ -25,7 +27,12 @@ MessageRef.implement({
       resolve: (m, _a, ctx) => replyTarget(ctx, m),
     }),
     replyToId: t.id({ nullable: true, description: "Kept when the replied-to message is deleted.", resolve: (o) => (o.replyToId === null ? null : String(o.replyToId)) }),
-    mentions: t.field({ type: [UserRef], description: "Users mentioned as <@id>.", resolve: (m, _a, ctx) => mentionedUsers(ctx, m) }),
+    mentions: t.field({
+      type: [UserRef],
+      description: `Users mentioned as <@id>: the first ${MAX_MENTIONS} distinct ones of the message.`,
+      extensions: listCost(MAX_MENTIONS),
+      resolve: (m, _a, ctx) => mentionedUsers(ctx, m),
+    }),
     nonce: t.exposeString("nonce", { nullable: true, description: "The idempotency key the author sent, if any." }),
   }),
 });

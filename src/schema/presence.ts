@@ -1,8 +1,9 @@
 import { guildActiveMembers, guildOnlineCount, presenceOf, setPresence } from "../resolvers/presence.js";
-import { startTyping, typingIn } from "../resolvers/typing.js";
+import { MAX_TYPING_LISTED, startTyping, typingIn } from "../resolvers/typing.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { PresenceStatus } from "../stores/presence-store.js";
 import { builder } from "./builder.js";
+import { idListCost, listCost, pageCost, perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
@@ -54,6 +55,7 @@ builder.objectField(UserRef, "presence", (t) =>
 builder.objectFields(GuildRef, (t) => ({
   onlineCount: t.int({
     description: "Members online now (INVISIBLE ones not counted). Large guilds push changes as OnlineCountUpdated.",
+    extensions: perItemRead(),
     resolve: (guild, _a, ctx) => guildOnlineCount(ctx, guild),
   }),
   large: t.boolean({
@@ -64,6 +66,7 @@ builder.objectFields(GuildRef, (t) => ({
     type: [ActiveMemberRef],
     description: "Online members, most recently active first (1 to 100, default 20).",
     args: { first: t.arg.int() },
+    extensions: { ...pageCost({ default: 20, max: 100 }), ...perItemRead() },
     resolve: (guild, args, ctx) => guildActiveMembers(ctx, guild, { first: args.first }),
   }),
 }));
@@ -71,7 +74,8 @@ builder.objectFields(GuildRef, (t) => ({
 builder.objectField(ChannelRef, "typing", (t) =>
   t.field({
     type: [TypingIndicatorRef],
-    description: "Who is typing here now, soonest expiry first.",
+    description: `Who is typing here now, soonest expiry first: the ${MAX_TYPING_LISTED} latest to start, when more are.`,
+    extensions: { ...listCost(MAX_TYPING_LISTED), ...perItemRead() },
     resolve: (channel, _a, ctx) => typingIn(ctx, channel),
   }),
 );
@@ -81,6 +85,7 @@ builder.queryField("presence", (t) =>
     type: [PresenceRef],
     description: "Presence of up to 100 users; unknown ids are left out, and users you share no guild or DM with show OFFLINE.",
     args: { userIds: t.arg.idList({ required: true }) },
+    extensions: idListCost("userIds", 100),
     resolve: (_r, args, ctx) => presenceOf(ctx, args.userIds.map((id, i) => parseId(`userIds[${i}]`, id))),
   }),
 );

@@ -1,5 +1,6 @@
 import { ackMessage, readState, type ReadState } from "../resolvers/read-states.js";
 import { builder } from "./builder.js";
+import { perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { ChannelRef } from "./refs.js";
@@ -18,7 +19,7 @@ builder.objectField(ChannelRef, "readState", (t) =>
   t.field({
     type: ReadStateRef,
     description: "Your read state here.",
-    extensions: PER_VIEWER,
+    extensions: { ...PER_VIEWER, ...perItemRead() },
     resolve: (channel, _a, ctx) => readState(ctx, channel),
   }),
 );

@@ -2,10 +2,11 @@ import { badInput, forbidden } from "../errors.js";
 import { requireViewer } from "../resolvers/access.js";
 import { createBot, listBots, login, logout, register, resetBotToken, type AuthPayload } from "../resolvers/accounts.js";
 import type { UserRecord } from "../stores/account-store.js";
-import { parseId } from "./ids.js";
-import { listMyDirectMessages } from "../resolvers/channels.js";
+import { optionalId, parseId } from "./ids.js";
+import { listMyDirectMessages, MAX_DIRECT_MESSAGES_PAGE } from "../resolvers/channels.js";
 import { listMyGuilds } from "../resolvers/guilds.js";
 import { builder } from "./builder.js";
+import { idListCost, listCost, pageCost, perItemRead } from "./cost.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
 import { PER_VIEWER } from "./per-viewer.js";
 
@@ -18,8 +19,8 @@ UserRef.implement({
     createdAt: t.field({ type: "DateTime", resolve: (user) => user.createdAt }),
     guilds: t.field({
       type: [GuildRef],
-      description: "The guilds this user belongs to, oldest membership first. Only readable on yourself (`me`).",
-      extensions: PER_VIEWER,
+      description: "The guilds this user belongs to, oldest membership first (at most MAX_GUILDS_PER_USER). Only readable on yourself (`me`).",
+      extensions: { ...PER_VIEWER, ...listCost("guildsPerUser"), ...perItemRead() },
       resolve: (user, _args, ctx) => {
         if (ctx.viewer?.id !== user.id) throw forbidden("You can only list your own guilds.");
         return listMyGuilds(ctx);
@@ -27,14 +28,17 @@ UserRef.implement({
     }),
     directMessages: t.field({
       type: [ChannelRef],
-      description: "The DMs and group DMs this user is in, newest first. Only readable on yourself (`me`).",
-      extensions: PER_VIEWER,
-      resolve: (user, _args, ctx) => listMyDirectMessages(ctx, user),
+      description:
+        "The DMs and group DMs this user is in, newest first: `first` of them (1 to 100, default 100), " +
+        "older than the DM `before` when given (pass the last id of a page for the next). Only readable on yourself (`me`).",
+      args: { first: t.arg.int(), before: t.arg.id() },
+      extensions: { ...PER_VIEWER, ...pageCost({ default: MAX_DIRECT_MESSAGES_PAGE, max: MAX_DIRECT_MESSAGES_PAGE }), ...perItemRead() },
+      resolve: (user, args, ctx) => listMyDirectMessages(ctx, user, { first: args.first, before: optionalId("before", args.before) }),
     }),
     bots: t.field({
       type: [UserRef],
-      description: "Bots this user created. Only readable on yourself; empty for others.",
-      extensions: PER_VIEWER,
+      description: "Bots this user created (at most MAX_BOTS_PER_USER). Only readable on yourself; empty for others.",
+      extensions: { ...PER_VIEWER, ...listCost("botsPerUser"), ...perItemRead() },
       resolve: (user, _args, ctx) => listBots(ctx, user),
     }),
   }),
@@ -51,7 +55,7 @@ export const AuthPayloadRef = builder.objectRef<AuthPayload>("AuthPayload").impl
 const CredentialsInput = builder.inputType("CredentialsInput", {
   fields: (t) => ({
     username: t.string({ required: true, description: "2 to 32 letters, digits, `_` or `.`; unique regardless of case." }),
-    password: t.string({ required: true, description: "8 to 256 characters." }),
+    password: t.string({ required: true, description: "10 to 256 characters; not your username and not a common password (checked when registering)." }),
   }),
 });
 const CreateBotInput = builder.inputType("CreateBotInput", {
@@ -67,6 +71,7 @@ builder.queryField("users", (t) =>
     type: [UserRef],
     description: "Users by id (at most 100); unknown ids are left out.",
     args: { ids: t.arg.idList({ required: true }) },
+    extensions: idListCost("ids", 100),
     resolve: async (_r, args, ctx) => {
       requireViewer(ctx);
       if (args.ids.length > 100) throw badInput("ids", "Ask for at most 100 users at once.");
@@ -95,7 +100,7 @@ builder.mutationFields((t) => ({
   }),
   createBot: t.field({
     type: AuthPayloadRef,
-    description: "Creates a bot you own and returns its token (shown once).",
+    description: "Creates a bot you own and returns its token (shown once); LIMIT_EXCEEDED once you have MAX_BOTS_PER_USER (25 by default).",
     args: { input: t.arg({ type: CreateBotInput, required: true }) },
     resolve: (_r, { input }, ctx) => createBot(ctx, input),
   }),

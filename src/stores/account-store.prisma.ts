@@ -1,9 +1,10 @@
 import type { PrismaClient } from "./prisma/database.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
-import type { AccountStore, NewUser, UserRecord } from "./account-store.js";
+import type { AccountStore, NewSession, NewUser, SessionCutoffs, SessionRecord, UserRecord } from "./account-store.js";
 import { UniqueViolationError } from "./store-errors.js";
 
 const USER_FIELDS = { id: true, username: true, bot: true, botOwnerId: true, createdAt: true } as const;
+const SESSION_FIELDS = { id: true, userId: true, createdAt: true, lastUsedAt: true, clientHint: true } as const;
 
 /** {@link AccountStore} on Postgres through Prisma (embedded PGlite or a real server). */
 export class PrismaAccountStore implements AccountStore {
@@ -40,15 +41,36 @@ export class PrismaAccountStore implements AccountStore {
     return this.prisma.user.findMany({ where: { botOwnerId: ownerId }, orderBy: { id: "asc" }, select: USER_FIELDS });
   }
 
-  async createSession(tokenHash: string, userId: bigint): Promise<void> {
-    // One statement: Prisma's upsert with an empty update reads then inserts, and two
-    // concurrent calls then both insert (a unique violation on real Postgres).
-    await this.prisma.$executeRaw`INSERT INTO sessions (token_hash, user_id) VALUES (${tokenHash}, ${userId}) ON CONFLICT (token_hash) DO NOTHING`;
+  countBots(ownerId: bigint): Promise<number> {
+    return this.prisma.user.count({ where: { botOwnerId: ownerId } });
   }
 
-  async findSessionUser(tokenHash: string): Promise<UserRecord | null> {
-    const row = await this.prisma.session.findUnique({ where: { tokenHash }, select: { user: { select: USER_FIELDS } } });
-    return row?.user ?? null;
+  async createSession(session: NewSession): Promise<void> {
+    const { id, tokenHash, userId, clientHint, createdAt } = session;
+    // One statement: Prisma's upsert with an empty update reads then inserts, and two
+    // concurrent calls then both insert (a unique violation on real Postgres).
+    await this.prisma.$executeRaw`INSERT INTO sessions (token_hash, id, user_id, client_hint, created_at, last_used_at)
+      VALUES (${tokenHash}, ${id}, ${userId}, ${clientHint}, ${createdAt}, ${createdAt}) ON CONFLICT (token_hash) DO NOTHING`;
+  }
+
+  async findSession(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | null> {
+    const row = await this.prisma.session.findUnique({ where: { tokenHash }, select: { ...SESSION_FIELDS, user: { select: USER_FIELDS } } });
+    if (!row) return null;
+    const { user, ...session } = row;
+    return { session, user };
+  }
+
+  async touchSession(tokenHash: string, at: Date): Promise<void> {
+    await this.prisma.session.updateMany({ where: { tokenHash, lastUsedAt: { lt: at } }, data: { lastUsedAt: at } });
+  }
+
+  listSessions(userId: bigint, alive: SessionCutoffs, limit: number): Promise<SessionRecord[]> {
+    return this.prisma.session.findMany({
+      where: { userId, ...aliveWhere(alive) },
+      orderBy: [{ lastUsedAt: "desc" }, { id: "desc" }],
+      take: limit,
+      select: SESSION_FIELDS,
+    });
   }
 
   async deleteSession(tokenHash: string): Promise<boolean> {
@@ -56,8 +78,41 @@ export class PrismaAccountStore implements AccountStore {
     return count > 0;
   }
 
-  async deleteSessionsOfUser(userId: bigint): Promise<number> {
-    const { count } = await this.prisma.session.deleteMany({ where: { userId } });
+  async deleteSessionById(userId: bigint, id: bigint): Promise<string | null> {
+    // One statement, so the hash returned is exactly the row this call deleted.
+    const rows = await this.prisma.$queryRaw<{ token_hash: string }[]>`DELETE FROM sessions WHERE id = ${id} AND user_id = ${userId} RETURNING token_hash`;
+    return rows[0]?.token_hash ?? null;
+  }
+
+  async deleteSessionsOfUser(userId: bigint, keepTokenHash?: string): Promise<number> {
+    const { count } = await this.prisma.session.deleteMany({ where: { userId, ...(keepTokenHash === undefined ? {} : { tokenHash: { not: keepTokenHash } }) } });
     return count;
   }
+
+  async deleteExpiredSessions(userId: bigint, alive: SessionCutoffs): Promise<number> {
+    const { count } = await this.prisma.session.deleteMany({
+      where: { userId, OR: [{ lastUsedAt: { lte: alive.usedAfter } }, { createdAt: { lte: alive.createdAfter } }] },
+    });
+    return count;
+  }
+
+  async replacePasswordHash(userId: bigint, expected: string, next: string): Promise<boolean> {
+    const { count } = await this.prisma.user.updateMany({ where: { id: userId, passwordHash: expected }, data: { passwordHash: next } });
+    return count > 0;
+  }
+
+  changePassword(userId: bigint, expected: string, next: string, keepTokenHash: string): Promise<number | null> {
+    return this.prisma.$transaction(async (tx) => {
+      // The conditional update locks the user's row, so two changes cannot both pass the check.
+      const { count: changed } = await tx.user.updateMany({ where: { id: userId, passwordHash: expected }, data: { passwordHash: next } });
+      if (changed === 0) return null;
+      const { count } = await tx.session.deleteMany({ where: { userId, tokenHash: { not: keepTokenHash } } });
+      return count;
+    });
+  }
+}
+
+/** Sessions alive by the cutoffs (see {@link SessionCutoffs}). */
+function aliveWhere(alive: SessionCutoffs) {
+  return { lastUsedAt: { gt: alive.usedAfter }, createdAt: { gt: alive.createdAfter } };
 }

@@ -17,6 +17,36 @@ export interface NewUser {
   botOwnerId: bigint | null;
 }
 
+/** A session as its owner may see it: never the token or its hash. */
+export interface SessionRecord {
+  /** Public id (a snowflake), what `revokeSession` takes. */
+  id: bigint;
+  userId: bigint;
+  createdAt: Date;
+  /** Accurate to about an hour: it is written at most that often per session. */
+  lastUsedAt: Date;
+  /** Sanitized description of the client that signed in (its User-Agent); null if none was sent. */
+  clientHint: string | null;
+}
+
+export interface NewSession {
+  id: bigint;
+  tokenHash: string;
+  userId: bigint;
+  clientHint: string | null;
+  createdAt: Date;
+}
+
+/**
+ * Which sessions are alive: those last used after `usedAfter` AND created after
+ * `createdAfter` (both strictly). The caller derives them from its expiry policy and clock
+ * (see resolvers/session-expiry.ts); the store only compares.
+ */
+export interface SessionCutoffs {
+  usedAfter: Date;
+  createdAfter: Date;
+}
+
 /**
  * Users and their sessions (bearer tokens, stored as hashes).
  *
@@ -39,15 +69,61 @@ export interface AccountStore {
   /** The bots created by `ownerId`, oldest first. */
   listBots(ownerId: bigint): Promise<UserRecord[]>;
 
-  /** Records a session for `userId` under the hash of its token. Idempotent. */
-  createSession(tokenHash: string, userId: bigint): Promise<void>;
+  /** How many bots `ownerId` has created (and not deleted). */
+  countBots(ownerId: bigint): Promise<number>;
 
-  /** The user owning the session with this token hash; null if none or revoked. */
-  findSessionUser(tokenHash: string): Promise<UserRecord | null>;
+  /**
+   * Records a session under the hash of its token. Idempotent by token hash: recording the same
+   * token again changes nothing (the first record wins). Its last use starts at `createdAt`.
+   */
+  createSession(session: NewSession): Promise<void>;
+
+  /** The session with this token hash and its user; null if none (never issued, revoked or deleted as expired). */
+  findSession(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | null>;
+
+  /**
+   * Records that the session was used at `at`. Never moves the last use backwards (an older
+   * `at` changes nothing), so concurrent or repeated calls are harmless. Unknown hashes are ignored.
+   */
+  touchSession(tokenHash: string, at: Date): Promise<void>;
+
+  /**
+   * The user's sessions that are still alive by `alive` (see {@link SessionCutoffs}), most
+   * recently used first (ties: newest first), at most `limit` of them.
+   */
+  listSessions(userId: bigint, alive: SessionCutoffs, limit: number): Promise<SessionRecord[]>;
 
   /** Revokes one session; true if it existed. Idempotent. */
   deleteSession(tokenHash: string): Promise<boolean>;
 
-  /** Revokes every session of a user (e.g. a bot's token reset); returns how many there were. */
-  deleteSessionsOfUser(userId: bigint): Promise<number>;
+  /**
+   * Revokes the session with public id `id` if it belongs to `userId`, and returns its token
+   * hash (to announce the revocation); null if the user has no such session. Idempotent.
+   */
+  deleteSessionById(userId: bigint, id: bigint): Promise<string | null>;
+
+  /**
+   * Revokes every session of a user (a bot's token reset), or every one but `keepTokenHash`
+   * (revoking one's other sessions); returns how many were revoked. Idempotent.
+   */
+  deleteSessionsOfUser(userId: bigint, keepTokenHash?: string): Promise<number>;
+
+  /** Deletes the user's sessions that are no longer alive by `alive`; returns how many. Idempotent. */
+  deleteExpiredSessions(userId: bigint, alive: SessionCutoffs): Promise<number>;
+
+  /**
+   * Replaces a person's password hash only if the stored one is still `expected` (compare and
+   * set), so that re-hashing an old hash after a login can never undo a password change made
+   * meanwhile. True if replaced; false (nothing written) otherwise.
+   */
+  replacePasswordHash(userId: bigint, expected: string, next: string): Promise<boolean>;
+
+  /**
+   * Changes a person's password and revokes every other session, atomically: in one
+   * transaction, the hash is replaced if the stored one is still `expected` (compare and set,
+   * as in {@link replacePasswordHash}) and then every session of the user but `keepTokenHash` is
+   * deleted. Returns how many sessions were revoked, or null if the stored hash was not
+   * `expected` (then nothing is written).
+   */
+  changePassword(userId: bigint, expected: string, next: string, keepTokenHash: string): Promise<number | null>;
 }

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "./prisma/database.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
+import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
 import type { ChannelRecord, ChannelStore } from "./channel-store.js";
 
 /** The columns of a {@link ChannelRecord}. */
@@ -10,10 +11,12 @@ type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 /**
  * Serialises changes to one guild's channel positions (create, move, delete) by locking the
  * guild's row for the transaction: without it, two concurrent creates read the same max
- * position, and concurrent moves renumber from stale lists.
+ * position, and concurrent moves renumber from stale lists. False if there is no such guild
+ * (any more): a delete that committed first leaves nothing to lock.
  */
-async function lockGuildChannels(tx: Tx, guildId: bigint): Promise<void> {
-  await tx.$queryRaw`SELECT id FROM guilds WHERE id = ${guildId} FOR UPDATE`;
+async function lockGuildChannels(tx: Tx, guildId: bigint): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ id: bigint }[]>`SELECT id FROM guilds WHERE id = ${guildId} FOR UPDATE`;
+  return rows.length > 0;
 }
 
 /** Both users of a one-to-one DM, in a canonical order: the DM's unique key. */
@@ -25,12 +28,16 @@ function dmKey(a: bigint, b: bigint): string {
 export class PrismaChannelStore implements ChannelStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async createGuildChannel(input: { id: bigint; guildId: bigint; name: string }): Promise<ChannelRecord> {
+  async createGuildChannel(input: { id: bigint; guildId: bigint; name: string; maxChannels?: number }): Promise<ChannelRecord> {
+    const { maxChannels, ...channel } = input;
     return this.prisma.$transaction(async (tx) => {
-      await lockGuildChannels(tx, input.guildId);
-      const last = await tx.channel.aggregate({ where: { guildId: input.guildId }, _max: { position: true } });
+      // Checked here, not only by the caller: the guild may have been deleted since (the insert
+      // would then fail on the foreign key, an error the caller cannot tell from an outage).
+      if (!(await lockGuildChannels(tx, input.guildId))) throw new MissingReferenceError("guild");
+      const existing = await tx.channel.aggregate({ where: { guildId: input.guildId }, _max: { position: true }, _count: { _all: true } });
+      if (maxChannels !== undefined && existing._count._all >= maxChannels) throw new LimitReachedError("channelsPerGuild", maxChannels);
       return tx.channel.create({
-        data: { ...input, kind: "GUILD_TEXT", position: (last._max.position ?? -1) + 1 },
+        data: { ...channel, kind: "GUILD_TEXT", position: (existing._max.position ?? -1) + 1 },
         select: CHANNEL_FIELDS,
       });
     });
@@ -147,10 +154,11 @@ export class PrismaChannelStore implements ChannelStore {
     return rows.map((r) => BigInt(r.user_id));
   }
 
-  async listDirectChannelsOfUser(userId: bigint): Promise<ChannelRecord[]> {
+  async listDirectChannelsOfUser(userId: bigint, page: { beforeChannelId: bigint | null; limit: number }): Promise<ChannelRecord[]> {
     const rows = await this.prisma.channelRecipient.findMany({
-      where: { userId },
+      where: { userId, ...(page.beforeChannelId === null ? {} : { channelId: { lt: page.beforeChannelId } }) },
       orderBy: { channelId: "desc" },
+      take: page.limit,
       select: { channel: { select: CHANNEL_FIELDS } },
     });
     return rows.map((r) => r.channel);

@@ -16,8 +16,14 @@ export interface ChannelRecord {
 
 /** Guild channels, DMs and group DMs, and who may read DMs. */
 export interface ChannelStore {
-  /** Creates a text channel at the end of the guild's list. */
-  createGuildChannel(input: { id: bigint; guildId: bigint; name: string }): Promise<ChannelRecord>;
+  /**
+   * Creates a text channel at the end of the guild's list. With `maxChannels`, a guild that
+   * already has that many channels gets none: `LimitReachedError("channelsPerGuild")`, nothing
+   * written. The count is taken under the same per-guild serialisation as the position, so
+   * concurrent creates at `maxChannels - 1` cannot both pass. A guild that does not exist (deleted
+   * since the caller checked it) gets none either: `MissingReferenceError("guild")`.
+   */
+  createGuildChannel(input: { id: bigint; guildId: bigint; name: string; maxChannels?: number }): Promise<ChannelRecord>;
 
   /** The channels among `ids` that exist, in no particular order. */
   getChannels(ids: readonly bigint[]): Promise<ChannelRecord[]>;
@@ -61,6 +67,9 @@ export interface ChannelStore {
    */
   listDirectPartners(userId: bigint): Promise<bigint[]>;
 
-  /** The DM and group DM channels `userId` is a recipient of, newest first. */
-  listDirectChannelsOfUser(userId: bigint): Promise<ChannelRecord[]>;
+  /**
+   * The DM and group DM channels `userId` is a recipient of, newest first (by channel id), only
+   * those older than `beforeChannelId` when given, at most `limit`.
+   */
+  listDirectChannelsOfUser(userId: bigint, page: { beforeChannelId: bigint | null; limit: number }): Promise<ChannelRecord[]>;
 }

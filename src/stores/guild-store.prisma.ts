@@ -1,22 +1,38 @@
 import type { PrismaClient } from "./prisma/database.js";
 import { CHANNEL_FIELDS } from "./channel-store.prisma.js";
-import { isUniqueViolation } from "./prisma/prisma-errors.js";
+import { isForeignKeyViolation, isUniqueViolation } from "./prisma/prisma-errors.js";
+import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
 import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, RedeemResult } from "./guild-store.js";
+
+type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
+
+/**
+ * How many guilds `userId` belongs to, with the user's row locked until the transaction ends, so
+ * that one user's concurrent creates and joins count one after another. NO KEY UPDATE, not
+ * UPDATE: rows that merely reference the user (sessions, messages) can still be inserted.
+ */
+async function lockedGuildCount(tx: Tx, userId: bigint): Promise<number> {
+  await tx.$queryRaw`SELECT id FROM users WHERE id = ${userId} FOR NO KEY UPDATE`;
+  return tx.member.count({ where: { userId } });
+}
 
 /** {@link GuildStore} on Postgres through Prisma (embedded PGlite or a real server). */
 export class PrismaGuildStore implements GuildStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async createGuild(input: { id: bigint; name: string; ownerId: bigint; firstChannel: { id: bigint; name: string } }) {
-    const [guild, , channel] = await this.prisma.$transaction([
-      this.prisma.guild.create({ data: { id: input.id, name: input.name, ownerId: input.ownerId, memberCount: 1 } }),
-      this.prisma.member.create({ data: { guildId: input.id, userId: input.ownerId } }),
-      this.prisma.channel.create({
+  async createGuild(input: { id: bigint; name: string; ownerId: bigint; firstChannel: { id: bigint; name: string }; maxGuildsPerUser?: number }) {
+    return this.prisma.$transaction(async (tx) => {
+      if (input.maxGuildsPerUser !== undefined && (await lockedGuildCount(tx, input.ownerId)) >= input.maxGuildsPerUser) {
+        throw new LimitReachedError("guildsPerUser", input.maxGuildsPerUser);
+      }
+      const guild = await tx.guild.create({ data: { id: input.id, name: input.name, ownerId: input.ownerId, memberCount: 1 } });
+      await tx.member.create({ data: { guildId: input.id, userId: input.ownerId } });
+      const channel = await tx.channel.create({
         data: { id: input.firstChannel.id, kind: "GUILD_TEXT", guildId: input.id, name: input.firstChannel.name, position: 0 },
         select: CHANNEL_FIELDS,
-      }),
-    ]);
-    return { guild, channel };
+      });
+      return { guild, channel };
+    });
   }
 
   getGuilds(ids: readonly bigint[]): Promise<GuildRecord[]> {
@@ -75,13 +91,19 @@ export class PrismaGuildStore implements GuildStore {
     });
   }
 
-  createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">): Promise<InviteRecord> {
-    return this.prisma.invite.create({ data: invite });
+  async createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">): Promise<InviteRecord> {
+    try {
+      return await this.prisma.invite.create({ data: invite });
+    } catch (error) {
+      // The only foreign key an invite has is its guild's (inviter_id has none).
+      if (isForeignKeyViolation(error)) throw new MissingReferenceError("guild");
+      throw error;
+    }
   }
 
-  async redeemInvite(code: string, userId: bigint, now: Date): Promise<RedeemResult> {
+  async redeemInvite(code: string, userId: bigint, now: Date, options: { maxGuildsPerUser?: number } = {}): Promise<RedeemResult> {
     try {
-      return await this.redeemOnce(code, userId, now);
+      return await this.redeemOnce(code, userId, now, options.maxGuildsPerUser);
     } catch (error) {
       // Two joins by the same user raced: the loser's INSERT hit the membership key.
       if (!isUniqueViolation(error)) throw error;
@@ -91,7 +113,7 @@ export class PrismaGuildStore implements GuildStore {
     }
   }
 
-  private redeemOnce(code: string, userId: bigint, now: Date): Promise<RedeemResult> {
+  private redeemOnce(code: string, userId: bigint, now: Date, maxGuildsPerUser: number | undefined): Promise<RedeemResult> {
     return this.prisma.$transaction(async (tx): Promise<RedeemResult> => {
       const invite = await tx.invite.findUnique({ where: { code } });
       if (!invite) return { status: "unknown" };
@@ -101,6 +123,7 @@ export class PrismaGuildStore implements GuildStore {
         return { status: "already-member", guild };
       }
       if (invite.expiresAt !== null && invite.expiresAt <= now) return { status: "expired" };
+      if (maxGuildsPerUser !== undefined && (await lockedGuildCount(tx, userId)) >= maxGuildsPerUser) return { status: "guild-limit", limit: maxGuildsPerUser };
       // The use is counted with a guarded UPDATE, so concurrent joins cannot exceed maxUses.
       const { count } = await tx.invite.updateMany({
         where: { code, ...(invite.maxUses === null ? {} : { uses: { lt: invite.maxUses } }) },

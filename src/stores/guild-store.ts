@@ -31,15 +31,26 @@ export interface InviteRecord {
 export type RedeemResult =
   | { status: "joined"; guild: GuildRecord; member: MemberRecord }
   | { status: "already-member"; guild: GuildRecord }
-  | { status: "unknown" | "expired" | "exhausted" };
+  | { status: "unknown" | "expired" | "exhausted" }
+  /** The user already belongs to `maxGuildsPerUser` guilds. */
+  | { status: "guild-limit"; limit: number };
 
 /** Guilds, memberships and invites. */
 export interface GuildStore {
   /**
    * Creates a guild owned by `ownerId`, makes the owner its first member and creates its first
-   * text channel, all or nothing.
+   * text channel, all or nothing. With `maxGuildsPerUser`, an owner who already belongs to that
+   * many guilds gets none: `LimitReachedError("guildsPerUser")`, nothing written. Memberships
+   * of one user are counted and added one transaction at a time (here and in
+   * {@link redeemInvite}), so concurrent creates and joins cannot pass the cap together.
    */
-  createGuild(input: { id: bigint; name: string; ownerId: bigint; firstChannel: { id: bigint; name: string } }): Promise<{ guild: GuildRecord; channel: ChannelRecord }>;
+  createGuild(input: {
+    id: bigint;
+    name: string;
+    ownerId: bigint;
+    firstChannel: { id: bigint; name: string };
+    maxGuildsPerUser?: number;
+  }): Promise<{ guild: GuildRecord; channel: ChannelRecord }>;
 
   /** The guilds among `ids` that exist, in no particular order. */
   getGuilds(ids: readonly bigint[]): Promise<GuildRecord[]>;
@@ -74,15 +85,20 @@ export interface GuildStore {
   /** Members ordered by user id, strictly after `afterUserId` when given; at most `limit`. */
   listMembers(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<MemberRecord[]>;
 
-  /** Stores a new invite. The code is chosen by the caller and must be unique. */
+  /**
+   * Stores a new invite. The code is chosen by the caller and must be unique. A guild that does
+   * not exist (deleted since the caller checked it) gets none: `MissingReferenceError("guild")`.
+   */
   createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">): Promise<InviteRecord>;
 
   /**
-   * Joins `userId` to the invite's guild, atomically: checks expiry (against `now`) and max
-   * uses, counts the use, adds the membership and bumps the member count. Using an invite for
-   * a guild one already belongs to changes nothing and does not count as a use.
+   * Joins `userId` to the invite's guild, atomically: checks expiry (against `now`), the user's
+   * guild count (with `options.maxGuildsPerUser`, serialised per user as in {@link createGuild})
+   * and max uses, counts the use, adds the membership and bumps the member count. Using an
+   * invite for a guild one already belongs to changes nothing and does not count as a use;
+   * neither does a refusal.
    */
-  redeemInvite(code: string, userId: bigint, now: Date): Promise<RedeemResult>;
+  redeemInvite(code: string, userId: bigint, now: Date, options?: { maxGuildsPerUser?: number }): Promise<RedeemResult>;
 
   /** Removes a membership and decrements the member count; false if there was none. */
   removeMember(guildId: bigint, userId: bigint): Promise<boolean>;

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { ActiveMember, ChosenStatus, PresenceRecord, PresenceStore, SessionRef, TypingRecord } from "./presence-store.js";
-import { shutDown, whenReady } from "../redis/connection.js";
+import { openFailFastRedis, shutDown } from "../redis/connection.js";
 
 /** A chosen status outlives the user's last session by this long (then it is ONLINE again). */
 export const STATUS_TTL_MS = 30 * 24 * 60 * 60 * 1_000;
@@ -390,30 +390,17 @@ export async function createRedisPresenceStore(options: {
   /** Told about connection errors: the first one of each outage, not every reconnect attempt. */
   onConnectionError?: (error: Error) => void;
 }): Promise<RedisPresenceStore> {
-  const timeoutMs = options.connectTimeoutMs ?? 5_000;
-  const redis = new Redis(options.url, {
-    lazyConnect: false,
+  // Presence is never worth waiting for: while Redis is unreachable every call fails at once
+  // (callers log and carry on: a message is still sent, a socket still connects) instead of
+  // queueing behind the outage. Heartbeats re-register what was missed once Redis is back.
+  const redis = await openFailFastRedis({
+    url: options.url,
+    purpose: "presence store",
     connectionName: options.connectionName ?? "concord-presence",
-    // Presence is never worth waiting for: while Redis is unreachable every call fails at once
-    // (callers log and carry on: a message is still sent, a socket still connects) instead of
-    // queueing behind the outage. Heartbeats re-register what was missed once Redis is back.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs ?? 2_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
+    connectTimeoutMs: options.connectTimeoutMs,
+    onConnectionError: options.onConnectionError,
   });
-  let reported = false;
-  redis.on("error", (error: Error) => {
-    if (!reported) options.onConnectionError?.(error);
-    reported = true;
-  });
-  redis.on("ready", () => (reported = false));
-  try {
-    await whenReady(redis, timeoutMs);
-  } catch (error) {
-    redis.disconnect();
-    const where = options.url.replace(/\/\/[^@]*@/, "//");
-    throw new Error(`presence store: Redis at ${where} not ready within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
-  }
   return new RedisPresenceStore(redis, { keyPrefix: options.keyPrefix, ownsConnection: true });
 }
 

@@ -10,3 +10,29 @@ export class UniqueViolationError extends Error {
     this.name = "UniqueViolationError";
   }
 }
+
+/**
+ * A write would pass a count the caller asked the store to enforce atomically (e.g. channels per
+ * guild); nothing was written. `what` names the cap, `limit` is the value that was enforced.
+ */
+export class LimitReachedError extends Error {
+  constructor(
+    readonly what: string,
+    readonly limit: number,
+  ) {
+    super(`limit reached: ${what} (${limit})`);
+    this.name = "LimitReachedError";
+  }
+}
+
+/**
+ * A write names a row that does not exist (any more): a channel or an invite for a guild deleted
+ * after the caller checked it, by another request or by an earlier field of the same mutation.
+ * Nothing was written. `what` names the missing row's kind ("guild").
+ */
+export class MissingReferenceError extends Error {
+  constructor(readonly what: string) {
+    super(`missing reference: ${what}`);
+    this.name = "MissingReferenceError";
+  }
+}

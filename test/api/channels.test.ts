@@ -307,7 +307,9 @@ describe("channels and direct messages", () => {
       expect(sortIds(large.recipients.map((r: { id: string }) => r.id))).toEqual(sortIds([ada.id, ...nine]));
 
       const ten = others.map((u) => u.id);
-      expectError(await server.gql(OPEN_DM, { u: ten }, ada.token), "BAD_USER_INPUT", /at most 10 people/, "userIds");
+      const tooMany = await server.gql(OPEN_DM, { u: ten }, ada.token);
+      expectError(tooMany, "LIMIT_EXCEEDED", /at most 10 people/);
+      expect(tooMany.errors![0]!.extensions).toMatchObject({ resource: "groupDmMembers", limit: 10, setting: "MAX_GROUP_DM_MEMBERS" });
       // Nothing new for anyone: the tenth friend is in no DM, ada is in the two groups only.
       expect(await dmRowsOf(others[9]!.id)).toBe(0);
       expect(await dmRowsOf(ada.id)).toBe(2);

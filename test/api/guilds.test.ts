@@ -197,6 +197,33 @@ describe("guilds", () => {
       // Deleting again: it is gone.
       expectError(await server.gql(DELETE_GUILD, { g: guild.id }, ada.token), "NOT_FOUND", /not found/);
     });
+
+    // Found by the fuzz test (test/abuse/fuzz.test.ts): the access check passed on the guild as
+    // it was, the guild was gone by the insert, and the foreign key made it INTERNAL_SERVER_ERROR
+    // (logged, which fails close()).
+    it.each([
+      ["createChannel", `createChannel(input: { guildId: $g, name: "late" }) { id }`, "channel"],
+      ["createInvite", `createInvite(input: { guildId: $g }) { code }`, "invite"],
+    ] as const)("then %s on the deleted guild in the same mutation, or at the same time, is NOT_FOUND and writes nothing", async (_label, field, table) => {
+      const ada = await server.signUp("ada");
+      const rows = (guildId: string) => (table === "channel" ? database.prisma.channel.count({ where: { guildId: BigInt(guildId) } }) : database.prisma.invite.count({ where: { guildId: BigInt(guildId) } }));
+      const guild = await createGuild(ada);
+      const res = await server.gql(`mutation($g: ID!) { deleteGuild(guildId: $g) late: ${field} }`, { g: guild.id }, ada.token);
+      expect(res.errors?.map((e) => [e.path, e.extensions?.code]), JSON.stringify(res)).toEqual([[["late"], "NOT_FOUND"]]);
+      expect(res.errors?.[0]?.message).toMatch(/Guild \d+ not found/);
+      expect(await rows(guild.id)).toBe(0);
+      // Two requests: whichever order they land in, a proper answer each, and nothing left behind.
+      for (let i = 0; i < 5; i++) {
+        const racing = await createGuild(ada);
+        const [deleted, late] = await Promise.all([
+          server.gql(DELETE_GUILD, { g: racing.id }, ada.token),
+          server.gql(`mutation($g: ID!) { late: ${field} }`, { g: racing.id }, ada.token),
+        ]);
+        expect(deleted).toEqual({ data: { deleteGuild: true } });
+        if (late.errors) expect(late.errors.map((e) => e.extensions?.code)).toEqual(["NOT_FOUND"]);
+        expect(await rows(racing.id)).toBe(0);
+      }
+    });
   });
 
   describe("invites", () => {
@@ -454,6 +481,20 @@ describe("guilds", () => {
       expect(viaOwner.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
       expect(viaOwner.errors?.[0]?.path).toEqual(["guild", "owner", "guilds"]);
       expect(viaOwner.data).toEqual({ guild: { id: guild.id, owner: null } });
+    });
+  });
+
+  describe("several fields in one mutation", () => {
+    it("each field sees what the earlier ones wrote: leaving, then inviting to the guild left, is NOT_FOUND and stores no invite", async () => {
+      const ada = await server.signUp("ada");
+      const bob = await server.signUp("bob");
+      const guild = await guildWith(ada, [bob]);
+      const res = await server.gql(`mutation($g: ID!) { leaveGuild(guildId: $g) createInvite(input: { guildId: $g }) { code } }`, { g: guild.id }, bob.token);
+      // Mutation fields are non-null: the refused second one nulls the answer, the first still ran.
+      expect(res.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+      expect(res.errors?.[0]?.path).toEqual(["createInvite"]);
+      expect(await myGuildIds(bob)).toEqual([]);
+      expect(await database.prisma.invite.count({ where: { guildId: BigInt(guild.id), inviterId: BigInt(bob.id) } })).toBe(0);
     });
   });
 });

@@ -41,8 +41,11 @@ describe("identity", () => {
     return (await res.json()) as GraphQLResponse;
   }
 
+  /** Signing in fails: UNAUTHENTICATED, or BAD_USER_INPUT for a username that cannot exist. */
   async function expectNoAccount(username: string) {
-    expectError(await server.gql(LOGIN, { u: username, p: PASSWORD }), "UNAUTHENTICATED", /Invalid username or password/);
+    const res = await server.gql(LOGIN, { u: username, p: PASSWORD });
+    if (res.errors?.[0]?.extensions?.code === "BAD_USER_INPUT") expectError(res, "BAD_USER_INPUT", /username/, "username");
+    else expectError(res, "UNAUTHENTICATED", /Invalid username or password/);
   }
 
   async function createGuild(token: string, name = "Identity Guild") {
@@ -68,9 +71,10 @@ describe("identity", () => {
     });
 
     it.each([
-      ["7 characters", "1234567", /8 to 256/],
-      ["an empty string", "", /8 to 256/],
-      ["257 characters", "p".repeat(257), /8 to 256/],
+      ["9 characters", "123456789", /at least 10 characters \(got 9\)/],
+      ["an empty string", "", /at least 10 characters \(got 0\)/],
+      ["257 characters", "p".repeat(257), /at most 256 characters \(got 257\)/],
+      ["a common one", "password123", /one of the most common passwords/],
     ])("rejects a password of %s (BAD_USER_INPUT password) and does not take the username", async (_label, password, message) => {
       const username = freshName("pw");
       expectError(await server.gql(REGISTER, { u: username, p: password }), "BAD_USER_INPUT", message, "password");
@@ -81,8 +85,8 @@ describe("identity", () => {
       expect(retry.data.register.user.username).toBe(username);
     });
 
-    it("accepts a password of exactly 8 characters, spaces included", async () => {
-      const res = await server.gql(REGISTER, { u: freshName("pw8"), p: "  8 ch  " });
+    it("accepts a password of exactly 10 characters, spaces included", async () => {
+      const res = await server.gql(REGISTER, { u: freshName("pw10"), p: "  ten ch  " });
       expect(res.errors).toBeUndefined();
     });
 
@@ -201,6 +205,7 @@ describe("identity", () => {
     let botId: string;
     let other: { token: string; id: string };
     let inviteCode: string;
+    let ownerSessionId: string;
 
     const STATE = `query($g: ID!, $c: ID!) {
       me { bots { id } guilds { id } presence }
@@ -218,6 +223,7 @@ describe("identity", () => {
       messageId = sent.data.sendMessage.id;
       botId = (await server.gql(CREATE_BOT, { u: freshName("pbot") }, owner.token)).data.createBot.user.id;
       inviteCode = (await server.gql(`mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guildId }, owner.token)).data.createInvite.code;
+      ownerSessionId = (await server.gql(`{ sessions { id } }`, {}, owner.token)).data.sessions[0].id;
     });
 
     /** Every operation but register and login, with arguments that would succeed for the owner. */
@@ -247,6 +253,11 @@ describe("identity", () => {
       ["setPresence", `mutation { setPresence(status: DND) }`, {}],
       ["startTyping", `mutation($c: ID!) { startTyping(channelId: $c) }`, { c: channelId }],
       ["ackMessage", `mutation($c: ID!, $m: ID!) { ackMessage(input: { channelId: $c, messageId: $m }) { unreadCount } }`, { c: channelId, m: messageId }],
+      // Had any of these gone through, the owner's token in STATE below would stop working.
+      ["sessions", `{ sessions { id } }`, {}],
+      ["revokeSession", `mutation($s: ID!) { revokeSession(id: $s) }`, { s: ownerSessionId }],
+      ["revokeOtherSessions", `mutation { revokeOtherSessions }`, {}],
+      ["changePassword", `mutation { changePassword(input: { currentPassword: "correct horse", newPassword: "another fine passphrase" }) }`, {}],
     ];
 
     it("covers every query and mutation of the schema except register and login", async () => {
@@ -433,11 +444,14 @@ describe("identity", () => {
       expectError(await ending(guild), "UNAUTHENTICATED", /Sign in first/);
     });
 
-    it("rejects a subscription with an unknown token or a malformed value with UNAUTHENTICATED saying why", async () => {
-      const unknown = subscribe(server.ws(undefined, { authorization: `Bearer cnc_${"B".repeat(43)}` }), USER_EVENTS);
-      expectError(await ending(unknown), "UNAUTHENTICATED", /invalid or was revoked/);
-      const malformed = subscribe(server.ws(undefined, { authorization: 42 }), USER_EVENTS);
-      expectError(await ending(malformed), "UNAUTHENTICATED", /not a bearer token/);
+    it("refuses a socket whose connection_init token is unknown or malformed: closed with 4401 (not retried), saying why", async () => {
+      const closeOf = async (sub: ReturnType<typeof subscribe>) => (await ending(sub)).errors![0] as unknown as { code: number; reason: string };
+      const unknown = await closeOf(subscribe(server.ws(undefined, { authorization: `Bearer cnc_${"B".repeat(43)}` }), USER_EVENTS));
+      expect(unknown.code).toBe(4401);
+      expect(unknown.reason).toMatch(/invalid or was revoked/);
+      const malformed = await closeOf(subscribe(server.ws(undefined, { authorization: 42 }), USER_EVENTS));
+      expect(malformed.code).toBe(4401);
+      expect(malformed.reason).toMatch(/not a bearer token/);
     });
   });
 });

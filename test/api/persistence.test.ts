@@ -42,11 +42,11 @@ describe("embedded database on disk", () => {
     await app.stop();
 
     app = await start();
-    const me = await gql(`{ me { username guilds { name channels { messages { edges { node { content } } } } } } }`, token);
-    expect(me.data.me).toEqual({
-      username: "persistent",
-      guilds: [{ name: "Still here", channels: [{ messages: { edges: [{ node: { content: "remember me" } }] } }] }],
-    });
+    // Guilds, then channels per guild: channels of every guild at once would cost too much (README, "Query cost").
+    const me = await gql(`{ me { username guilds { name } } }`, token);
+    expect(me.data.me).toEqual({ username: "persistent", guilds: [{ name: "Still here" }] });
+    const history = await gql(`{ channel(id: "${channelId}") { messages { edges { node { content } } } } }`, token);
+    expect(history.data.channel.messages.edges).toEqual([{ node: { content: "remember me" } }]);
     const read = await gql(`{ channel(id: "${channelId}") { readState { lastReadMessageId unreadCount } } }`, token);
     expect(read.data.channel.readState).toEqual({ lastReadMessageId: sent.data.sendMessage.id, unreadCount: 0 });
     const login = await gql(`mutation { login(input: { username: "persistent", password: "correct horse" }) { token } }`);

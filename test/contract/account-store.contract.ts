@@ -1,6 +1,6 @@
 import { describe, expect, it, type TestContext } from "vitest";
 import { createIdGenerator } from "../../src/ids/snowflake.js";
-import type { AccountStore, NewUser, UserRecord } from "../../src/stores/account-store.js";
+import type { AccountStore, NewSession, NewUser, SessionRecord, UserRecord } from "../../src/stores/account-store.js";
 import { UniqueViolationError } from "../../src/stores/store-errors.js";
 import { suiteFixture } from "../support/suite-fixture.js";
 
@@ -118,13 +118,44 @@ export function accountStoreContract(name: string, factory: () => Promise<Accoun
       expect(await accounts.listBots(first.id)).toEqual([]);
     });
 
-    it("createSession is idempotent and findSessionUser returns the session's user", async (ctx) => {
+    it("countBots counts only the owner's bots (0 for none, and for a person's own account)", async (ctx) => {
+      const accounts = store(ctx);
+      const owner = await accounts.createUser(person(unique("owner")));
+      const other = await accounts.createUser(person(unique("other")));
+      expect(await accounts.countBots(owner.id)).toBe(0);
+      const bot = (ownerId: bigint): NewUser => ({ id: nextId(), username: unique("bot"), passwordHash: null, bot: true, botOwnerId: ownerId });
+      await accounts.createUser(bot(owner.id));
+      await accounts.createUser(bot(other.id));
+      await accounts.createUser(bot(owner.id));
+      expect(await accounts.countBots(owner.id)).toBe(2);
+      expect(await accounts.countBots(other.id)).toBe(1);
+      expect(await accounts.countBots(nextId())).toBe(0);
+    });
+
+    /** A session of `userId` created at `createdAt` (default: now, whole milliseconds as stored). */
+    function newSession(userId: bigint, createdAt = new Date(), clientHint: string | null = null): NewSession {
+      return { id: nextId(), tokenHash: unique("hash-"), userId, clientHint, createdAt };
+    }
+    const record = (s: NewSession, lastUsedAt = s.createdAt): SessionRecord => ({ id: s.id, userId: s.userId, createdAt: s.createdAt, lastUsedAt, clientHint: s.clientHint });
+    const at = (iso: string) => new Date(iso);
+    /** Cutoffs under which every session created in the tests is alive. */
+    const ALL_ALIVE = { usedAfter: at("2000-01-01T00:00:00.000Z"), createdAfter: at("2000-01-01T00:00:00.000Z") };
+
+    it("createSession records the session; findSession returns it (last used = created) with its user", async (ctx) => {
       const accounts = store(ctx);
       const user = await accounts.createUser(person(unique("sess")));
-      const token = unique("token-");
-      await accounts.createSession(token, user.id);
-      await accounts.createSession(token, user.id);
-      expect(await accounts.findSessionUser(token)).toEqual(user);
+      const s = newSession(user.id, at("2026-03-04T05:06:07.089Z"), "Mozilla/5.0 (X11; Linux) 🦊");
+      await accounts.createSession(s);
+      expect(await accounts.findSession(s.tokenHash)).toEqual({ session: record(s), user });
+    });
+
+    it("createSession is idempotent by token hash: the first record wins", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("sess")));
+      const first = newSession(user.id, at("2026-01-01T00:00:00.000Z"), "first");
+      await accounts.createSession(first);
+      await accounts.createSession({ ...first, id: nextId(), clientHint: "second", createdAt: at("2026-02-01T00:00:00.000Z") });
+      expect((await accounts.findSession(first.tokenHash))?.session).toEqual(record(first));
       // One session, not two: revoking all of them counts it once.
       expect(await accounts.deleteSessionsOfUser(user.id)).toBe(1);
     });
@@ -132,42 +163,191 @@ export function accountStoreContract(name: string, factory: () => Promise<Accoun
     it("createSession stays idempotent when the same session is recorded twice at once", async (ctx) => {
       const accounts = store(ctx);
       const user = await accounts.createUser(person(unique("twice")));
-      const token = unique("retry-");
-      await Promise.all([accounts.createSession(token, user.id), accounts.createSession(token, user.id)]);
-      expect(await accounts.findSessionUser(token)).toEqual(user);
+      const s = newSession(user.id);
+      await Promise.all([accounts.createSession(s), accounts.createSession(s)]);
+      expect((await accounts.findSession(s.tokenHash))?.user).toEqual(user);
       expect(await accounts.deleteSessionsOfUser(user.id)).toBe(1);
     });
 
-    it("findSessionUser returns null for an unknown token hash", async (ctx) => {
+    it("findSession returns null for an unknown token hash", async (ctx) => {
       const accounts = store(ctx);
-      expect(await accounts.findSessionUser(unique("never-issued-"))).toBeNull();
+      expect(await accounts.findSession(unique("never-issued-"))).toBeNull();
+    });
+
+    it("touchSession moves the last use forward only, and ignores unknown hashes", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("touch")));
+      const s = newSession(user.id, at("2026-01-01T00:00:00.000Z"));
+      await accounts.createSession(s);
+      await accounts.touchSession(s.tokenHash, at("2026-01-02T00:00:00.000Z"));
+      expect((await accounts.findSession(s.tokenHash))?.session.lastUsedAt).toEqual(at("2026-01-02T00:00:00.000Z"));
+      await accounts.touchSession(s.tokenHash, at("2026-01-01T12:00:00.000Z"));
+      expect((await accounts.findSession(s.tokenHash))?.session.lastUsedAt, "an older time changes nothing").toEqual(at("2026-01-02T00:00:00.000Z"));
+      await Promise.all([accounts.touchSession(s.tokenHash, at("2026-01-03T00:00:00.000Z")), accounts.touchSession(s.tokenHash, at("2026-01-04T00:00:00.000Z"))]);
+      expect((await accounts.findSession(s.tokenHash))?.session.lastUsedAt, "concurrent touches keep the latest").toEqual(at("2026-01-04T00:00:00.000Z"));
+      await expect(accounts.touchSession(unique("nobody-"), at("2026-01-05T00:00:00.000Z"))).resolves.toBeUndefined();
+      expect(await accounts.findSession(unique("nobody-"))).toBeNull();
+    });
+
+    it("listSessions lists only the user's live sessions, most recently used first (ties: newest first), up to the limit", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("list")));
+      const other = await accounts.createUser(person(unique("other")));
+      const old = newSession(user.id, at("2026-01-01T00:00:00.000Z"));
+      const mid = newSession(user.id, at("2026-01-02T00:00:00.000Z"));
+      const tieA = newSession(user.id, at("2026-01-03T00:00:00.000Z"));
+      const tieB = newSession(user.id, at("2026-01-03T00:00:00.000Z"));
+      for (const s of [old, mid, tieA, tieB, newSession(other.id, at("2026-01-05T00:00:00.000Z"))]) await accounts.createSession(s);
+      await accounts.touchSession(old.tokenHash, at("2026-01-10T00:00:00.000Z"));
+
+      const listed = await accounts.listSessions(user.id, ALL_ALIVE, 100);
+      expect(listed).toEqual([record(old, at("2026-01-10T00:00:00.000Z")), record(tieB), record(tieA), record(mid)]);
+      expect(await accounts.listSessions(user.id, ALL_ALIVE, 2)).toEqual(listed.slice(0, 2));
+      expect(await accounts.listSessions(nextId(), ALL_ALIVE, 100)).toEqual([]);
+    });
+
+    it("listSessions leaves out sessions at or past either cutoff (idle or too old)", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("alive")));
+      const idle = newSession(user.id, at("2026-01-05T00:00:00.000Z"));
+      const tooOld = newSession(user.id, at("2026-01-01T00:00:00.000Z"));
+      const alive = newSession(user.id, at("2026-01-05T00:00:00.001Z"));
+      for (const s of [idle, tooOld, alive]) await accounts.createSession(s);
+      await accounts.touchSession(tooOld.tokenHash, at("2026-01-09T00:00:00.000Z"));
+      const cutoffs = { usedAfter: at("2026-01-05T00:00:00.000Z"), createdAfter: at("2026-01-01T00:00:00.000Z") };
+      expect(await accounts.listSessions(user.id, cutoffs, 100)).toEqual([record(alive)]);
     });
 
     it("deleteSession revokes one session: true, then false; other sessions stay", async (ctx) => {
       const accounts = store(ctx);
       const user = await accounts.createUser(person(unique("del")));
-      const [t1, t2] = [unique("t1-"), unique("t2-")];
-      await accounts.createSession(t1, user.id);
-      await accounts.createSession(t2, user.id);
-      expect(await accounts.deleteSession(t1)).toBe(true);
-      expect(await accounts.findSessionUser(t1)).toBeNull();
-      expect(await accounts.deleteSession(t1)).toBe(false);
-      expect(await accounts.findSessionUser(t2)).toEqual(user);
+      const [s1, s2] = [newSession(user.id), newSession(user.id)];
+      await accounts.createSession(s1);
+      await accounts.createSession(s2);
+      expect(await accounts.deleteSession(s1.tokenHash)).toBe(true);
+      expect(await accounts.findSession(s1.tokenHash)).toBeNull();
+      expect(await accounts.deleteSession(s1.tokenHash)).toBe(false);
+      expect((await accounts.findSession(s2.tokenHash))?.user).toEqual(user);
+    });
+
+    it("deleteSessionById revokes only the owner's session and returns its token hash, then null", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("byid")));
+      const stranger = await accounts.createUser(person(unique("stranger")));
+      const [mine, kept] = [newSession(user.id), newSession(user.id)];
+      await accounts.createSession(mine);
+      await accounts.createSession(kept);
+      expect(await accounts.deleteSessionById(stranger.id, mine.id), "someone else's id").toBeNull();
+      expect(await accounts.findSession(mine.tokenHash)).not.toBeNull();
+      expect(await accounts.deleteSessionById(user.id, mine.id)).toBe(mine.tokenHash);
+      expect(await accounts.findSession(mine.tokenHash)).toBeNull();
+      expect(await accounts.deleteSessionById(user.id, mine.id), "already revoked").toBeNull();
+      expect(await accounts.deleteSessionById(user.id, nextId()), "never existed").toBeNull();
+      expect((await accounts.listSessions(user.id, ALL_ALIVE, 100)).map((s) => s.id)).toEqual([kept.id]);
     });
 
     it("deleteSessionsOfUser counts the user's sessions and leaves other users' sessions", async (ctx) => {
       const accounts = store(ctx);
       const bot = await accounts.createUser(person(unique("resetme")));
       const bystander = await accounts.createUser(person(unique("bystander")));
-      const tokens = [unique("a-"), unique("b-"), unique("c-")];
-      for (const token of tokens) await accounts.createSession(token, bot.id);
-      const kept = unique("kept-");
-      await accounts.createSession(kept, bystander.id);
+      const sessions = [newSession(bot.id), newSession(bot.id), newSession(bot.id)];
+      for (const s of sessions) await accounts.createSession(s);
+      const kept = newSession(bystander.id);
+      await accounts.createSession(kept);
 
       expect(await accounts.deleteSessionsOfUser(bot.id)).toBe(3);
-      for (const token of tokens) expect(await accounts.findSessionUser(token)).toBeNull();
-      expect(await accounts.findSessionUser(kept)).toEqual(bystander);
+      for (const s of sessions) expect(await accounts.findSession(s.tokenHash)).toBeNull();
+      expect((await accounts.findSession(kept.tokenHash))?.user).toEqual(bystander);
       expect(await accounts.deleteSessionsOfUser(bot.id)).toBe(0);
+    });
+
+    it("deleteSessionsOfUser with a kept token revokes all the others and keeps that one", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("others")));
+      const bystander = await accounts.createUser(person(unique("bystander")));
+      const [current, a, b] = [newSession(user.id), newSession(user.id), newSession(user.id)];
+      const theirs = newSession(bystander.id);
+      for (const s of [current, a, b, theirs]) await accounts.createSession(s);
+      expect(await accounts.deleteSessionsOfUser(user.id, current.tokenHash)).toBe(2);
+      expect((await accounts.listSessions(user.id, ALL_ALIVE, 100)).map((s) => s.id)).toEqual([current.id]);
+      expect(await accounts.findSession(theirs.tokenHash)).not.toBeNull();
+      expect(await accounts.deleteSessionsOfUser(user.id, current.tokenHash), "idempotent").toBe(0);
+    });
+
+    it("deleteExpiredSessions deletes the user's sessions at or past a cutoff and keeps the live ones", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("purge")));
+      const bystander = await accounts.createUser(person(unique("bystander")));
+      const idle = newSession(user.id, at("2026-01-05T00:00:00.000Z"));
+      const tooOld = newSession(user.id, at("2026-01-01T00:00:00.000Z"));
+      const alive = newSession(user.id, at("2026-01-06T00:00:00.000Z"));
+      const theirs = newSession(bystander.id, at("2026-01-01T00:00:00.000Z"));
+      for (const s of [idle, tooOld, alive, theirs]) await accounts.createSession(s);
+      await accounts.touchSession(tooOld.tokenHash, at("2026-01-09T00:00:00.000Z"));
+      const cutoffs = { usedAfter: at("2026-01-05T00:00:00.000Z"), createdAfter: at("2026-01-01T00:00:00.000Z") };
+      expect(await accounts.deleteExpiredSessions(user.id, cutoffs)).toBe(2);
+      expect(await accounts.findSession(idle.tokenHash)).toBeNull();
+      expect(await accounts.findSession(tooOld.tokenHash)).toBeNull();
+      expect(await accounts.findSession(alive.tokenHash)).not.toBeNull();
+      expect(await accounts.findSession(theirs.tokenHash), "another user's sessions are not touched").not.toBeNull();
+      expect(await accounts.deleteExpiredSessions(user.id, cutoffs)).toBe(0);
+    });
+
+    it("replacePasswordHash replaces only while the stored hash is still the expected one", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("rehash"), "old-hash"));
+      expect(await accounts.replacePasswordHash(user.id, "not-the-hash", "new-hash")).toBe(false);
+      expect((await accounts.findCredentials(user.username))?.passwordHash).toBe("old-hash");
+      expect(await accounts.replacePasswordHash(user.id, "old-hash", "new-hash")).toBe(true);
+      expect((await accounts.findCredentials(user.username))?.passwordHash).toBe("new-hash");
+      expect(await accounts.replacePasswordHash(user.id, "old-hash", "newer-hash"), "a stale expectation").toBe(false);
+      expect((await accounts.findCredentials(user.username))?.passwordHash).toBe("new-hash");
+    });
+
+    it("replacePasswordHash never gives a bot (no password) a hash", async (ctx) => {
+      const accounts = store(ctx);
+      const owner = await accounts.createUser(person(unique("owner")));
+      const bot = await accounts.createUser({ id: nextId(), username: unique("bot"), passwordHash: null, bot: true, botOwnerId: owner.id });
+      expect(await accounts.replacePasswordHash(bot.id, "", "hash")).toBe(false);
+      expect((await accounts.findCredentials(bot.username))?.passwordHash).toBeNull();
+    });
+
+    it("changePassword replaces the hash and revokes every other session of the user in one step", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("change"), "old-hash"));
+      const bystander = await accounts.createUser(person(unique("bystander")));
+      const [current, a, b] = [newSession(user.id), newSession(user.id), newSession(user.id)];
+      const theirs = newSession(bystander.id);
+      for (const s of [current, a, b, theirs]) await accounts.createSession(s);
+
+      expect(await accounts.changePassword(user.id, "old-hash", "new-hash", current.tokenHash)).toBe(2);
+      expect((await accounts.findCredentials(user.username))?.passwordHash).toBe("new-hash");
+      expect((await accounts.listSessions(user.id, ALL_ALIVE, 100)).map((s) => s.id)).toEqual([current.id]);
+      expect(await accounts.findSession(theirs.tokenHash)).not.toBeNull();
+    });
+
+    it("changePassword with a stale expected hash writes nothing and returns null", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("stale"), "real-hash"));
+      const [current, other] = [newSession(user.id), newSession(user.id)];
+      for (const s of [current, other]) await accounts.createSession(s);
+      expect(await accounts.changePassword(user.id, "stale-hash", "new-hash", current.tokenHash)).toBeNull();
+      expect((await accounts.findCredentials(user.username))?.passwordHash).toBe("real-hash");
+      expect(await accounts.findSession(other.tokenHash), "no session revoked").not.toBeNull();
+    });
+
+    it("changePassword: of two concurrent changes from the same old hash, exactly one wins", async (ctx) => {
+      const accounts = store(ctx);
+      const user = await accounts.createUser(person(unique("race"), "old-hash"));
+      const current = newSession(user.id);
+      await accounts.createSession(current);
+      const results = await Promise.all([
+        accounts.changePassword(user.id, "old-hash", "hash-one", current.tokenHash),
+        accounts.changePassword(user.id, "old-hash", "hash-two", current.tokenHash),
+      ]);
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      const winner = results[0] !== null ? "hash-one" : "hash-two";
+      expect((await accounts.findCredentials(user.username))?.passwordHash).toBe(winner);
     });
   });
 }

@@ -3,6 +3,7 @@ import { createIdGenerator } from "../../src/ids/snowflake.js";
 import type { AccountStore, UserRecord } from "../../src/stores/account-store.js";
 import type { ChannelRecord, ChannelStore } from "../../src/stores/channel-store.js";
 import type { GuildStore } from "../../src/stores/guild-store.js";
+import { LimitReachedError, MissingReferenceError } from "../../src/stores/store-errors.js";
 import { suiteFixture } from "../support/suite-fixture.js";
 
 /**
@@ -54,6 +55,10 @@ export function channelStoreContract(name: string, factory: () => Promise<Channe
       for (let i = 1; i < count; i++) channels.push(await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: `c${i}` }));
       return { guild, owner, channels };
     }
+    /** Every direct channel of a user, newest first (one page larger than any test makes). */
+    function allDirect(f: ChannelStoreFixture, userId: bigint): Promise<ChannelRecord[]> {
+      return f.channels.listDirectChannelsOfUser(userId, { beforeChannelId: null, limit: 1_000 });
+    }
     /** The guild's channel list as [id, position] pairs, in the store's display order. */
     async function layout(f: ChannelStoreFixture, guildId: bigint): Promise<[bigint, number][]> {
       return (await f.channels.listGuildChannels(guildId)).map((c) => [c.id, c.position]);
@@ -70,6 +75,19 @@ export function channelStoreContract(name: string, factory: () => Promise<Channe
         channels.push(created);
       }
       expect(await layout(f, guild.id)).toEqual(dense(channels.map((c) => c.id)));
+    });
+
+    it("createGuildChannel into a deleted (or unknown) guild rejects with MissingReferenceError and writes nothing", async (ctx) => {
+      const f = stores(ctx);
+      const { guild } = await guildWithChannels(f, 2);
+      await f.guilds.deleteGuild(guild.id);
+      for (const guildId of [guild.id, nextId()]) {
+        const id = nextId();
+        const refused = f.channels.createGuildChannel({ id, guildId, name: "late", maxChannels: 10 });
+        await expect(refused).rejects.toBeInstanceOf(MissingReferenceError);
+        await expect(refused).rejects.toMatchObject({ what: "guild" });
+        expect(await f.channels.getChannels([id])).toEqual([]);
+      }
     });
 
     it("deleteChannel closes the gap in the guild's positions, and createGuildChannel appends at the new end", async (ctx) => {
@@ -247,8 +265,8 @@ export function channelStoreContract(name: string, factory: () => Promise<Channe
       const { channel: dm } = await f.channels.openDirectMessage(nextId(), a.id, b.id);
       expect(await f.channels.deleteChannel(dm.id)).toBe(true);
       expect(await f.channels.getRecipients([dm.id])).toEqual(new Map([[dm.id, []]]));
-      expect(await f.channels.listDirectChannelsOfUser(a.id)).toEqual([]);
-      expect(await f.channels.listDirectChannelsOfUser(b.id)).toEqual([]);
+      expect(await allDirect(f, a.id)).toEqual([]);
+      expect(await allDirect(f, b.id)).toEqual([]);
     });
 
     describe("openDirectMessage", () => {
@@ -285,8 +303,8 @@ export function channelStoreContract(name: string, factory: () => Promise<Channe
         expect(new Set(opens.map((o) => o.channel.id)).size).toBe(1);
         expect(opens.filter((o) => o.created)).toHaveLength(1);
         const channelId = opens[0]!.channel.id;
-        expect((await f.channels.listDirectChannelsOfUser(a.id)).map((c) => c.id)).toEqual([channelId]);
-        expect((await f.channels.listDirectChannelsOfUser(b.id)).map((c) => c.id)).toEqual([channelId]);
+        expect((await allDirect(f, a.id)).map((c) => c.id)).toEqual([channelId]);
+        expect((await allDirect(f, b.id)).map((c) => c.id)).toEqual([channelId]);
         expect(await f.channels.getRecipients([channelId])).toEqual(new Map([[channelId, ascending([a.id, b.id])]]));
       });
     });
@@ -353,10 +371,53 @@ export function channelStoreContract(name: string, factory: () => Promise<Channe
       // Guild channels of a guild `a` owns are not direct channels.
       await f.guilds.createGuild({ id: nextId(), name: "Mine", ownerId: a.id, firstChannel: { id: nextId(), name: "general" } });
 
-      expect(await f.channels.listDirectChannelsOfUser(a.id)).toEqual([ca, group, ab]);
-      expect((await f.channels.listDirectChannelsOfUser(b.id)).map((ch) => ch.id)).toEqual([bc.id, ab.id]);
-      expect((await f.channels.listDirectChannelsOfUser(d.id)).map((ch) => ch.id)).toEqual([group.id]);
-      expect(await f.channels.listDirectChannelsOfUser((await makeUser(f)).id)).toEqual([]);
+      expect(await allDirect(f, a.id)).toEqual([ca, group, ab]);
+      expect((await allDirect(f, b.id)).map((ch) => ch.id)).toEqual([bc.id, ab.id]);
+      expect((await allDirect(f, d.id)).map((ch) => ch.id)).toEqual([group.id]);
+      expect(await allDirect(f, (await makeUser(f)).id)).toEqual([]);
+    });
+
+    it("listDirectChannelsOfUser pages: at most limit, then those older than beforeChannelId", async (ctx) => {
+      const f = stores(ctx);
+      const a = await makeUser(f);
+      const others = [await makeUser(f), await makeUser(f), await makeUser(f), await makeUser(f), await makeUser(f)];
+      const dms: ChannelRecord[] = [];
+      for (const other of others) dms.push((await f.channels.openDirectMessage(nextId(), a.id, other.id)).channel);
+      const newestFirst = dms.map((c) => c.id).reverse();
+      const page = (beforeChannelId: bigint | null, limit: number) =>
+        f.channels.listDirectChannelsOfUser(a.id, { beforeChannelId, limit }).then((rows) => rows.map((c) => c.id));
+      expect(await page(null, 2)).toEqual(newestFirst.slice(0, 2));
+      expect(await page(newestFirst[1]!, 2)).toEqual(newestFirst.slice(2, 4));
+      expect(await page(newestFirst[3]!, 2)).toEqual(newestFirst.slice(4));
+      expect(await page(newestFirst[4]!, 2)).toEqual([]);
+      // A cursor need not be one of the user's channels: any id works as a point in time.
+      expect(await page(nextId(), 10)).toEqual(newestFirst);
+    });
+
+    describe("createGuildChannel with maxChannels", () => {
+      it("creates up to maxChannels (the guild's first channel counts) and then refuses with LimitReachedError, writing nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await guildWithChannels(f, 2);
+        const third = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "c2", maxChannels: 3 });
+        expect(third.position).toBe(2);
+        const refused = f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "c3", maxChannels: 3 });
+        await expect(refused).rejects.toBeInstanceOf(LimitReachedError);
+        await expect(refused).rejects.toMatchObject({ what: "channelsPerGuild", limit: 3 });
+        expect((await f.channels.listGuildChannels(guild.id)).map((c) => c.name)).toEqual(["c0", "c1", "c2"]);
+        // Without the option (or with a higher cap) it still creates.
+        expect((await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "c3", maxChannels: 4 })).position).toBe(3);
+      });
+
+      it("concurrency: 6 creates racing into a guild with room for 2 → exactly 2 created, positions dense", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await guildWithChannels(f, 3);
+        const results = await Promise.allSettled(
+          Array.from({ length: 6 }, (_, i) => f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: `race${i}`, maxChannels: 5 })),
+        );
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(2);
+        for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(LimitReachedError);
+        expect((await layout(f, guild.id)).map(([, position]) => position)).toEqual([0, 1, 2, 3, 4]);
+      });
     });
   });
 }

@@ -248,7 +248,7 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
         { type: "GuildJoined", userId: user.id, guild },
         { type: "GuildLeft", userId: user.id, guildId: 11n, reason: "GUILD_DELETED" },
         { type: "DirectMessageOpened", userId: user.id, channel: dm },
-        { type: "SessionRevoked", userId: user.id, tokenHash: "a".repeat(64) },
+        { type: "SessionRevoked", userId: user.id, tokenHash: "a".repeat(64), keepTokenHash: null },
       ];
       for (const event of events) await bus().publish(topic, event);
       await received(handler, events.length);

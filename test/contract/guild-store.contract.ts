@@ -3,6 +3,7 @@ import { createIdGenerator } from "../../src/ids/snowflake.js";
 import type { AccountStore, UserRecord } from "../../src/stores/account-store.js";
 import type { ChannelStore } from "../../src/stores/channel-store.js";
 import type { GuildRecord, GuildStore, MemberRecord } from "../../src/stores/guild-store.js";
+import { LimitReachedError, MissingReferenceError } from "../../src/stores/store-errors.js";
 import { suiteFixture } from "../support/suite-fixture.js";
 
 /**
@@ -281,6 +282,19 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
       expect(await f.inviteUses(code)).toBe(0);
     });
 
+    it("createInvite for a deleted (or unknown) guild rejects with MissingReferenceError and stores nothing", async (ctx) => {
+      const f = stores(ctx);
+      const { guild } = await makeGuild(f);
+      await f.guilds.deleteGuild(guild.id);
+      for (const guildId of [guild.id, nextId()]) {
+        const code = `inv${nextId()}`;
+        const refused = f.guilds.createInvite({ code, guildId, inviterId: guild.ownerId, maxUses: null, expiresAt: null });
+        await expect(refused).rejects.toBeInstanceOf(MissingReferenceError);
+        await expect(refused).rejects.toMatchObject({ what: "guild" });
+        expect((await f.guilds.redeemInvite(code, (await makeUser(f)).id, new Date())).status).toBe("unknown");
+      }
+    });
+
     it("createInvite rejects a code already in use and keeps the first invite", async (ctx) => {
       const f = stores(ctx);
       const { guild: first } = await makeGuild(f);
@@ -389,6 +403,65 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
         expect(await memberCount(f, guild.id)).toBe(1 + users.length);
         expect(await f.inviteUses(invite.code)).toBe(users.length);
         expect(await allMembers(f, guild.id)).toEqual(ascending([guild.ownerId, ...users.map((u) => u.id)]));
+      });
+    });
+
+    describe("maxGuildsPerUser (createGuild and redeemInvite)", () => {
+      /** A user who owns one guild and joined another: two memberships. */
+      async function userInTwoGuilds(f: GuildStoreFixture) {
+        const user = await makeUser(f);
+        await makeGuild(f, user);
+        const { guild: other } = await makeGuild(f);
+        await f.guilds.redeemInvite((await makeInvite(f, other)).code, user.id, new Date());
+        return user;
+      }
+
+      it("createGuild refuses an owner already in maxGuildsPerUser guilds (LimitReachedError), writing nothing", async (ctx) => {
+        const f = stores(ctx);
+        const user = await userInTwoGuilds(f);
+        const id = nextId();
+        const refused = f.guilds.createGuild({ id, name: "One too many", ownerId: user.id, firstChannel: { id: nextId(), name: "general" }, maxGuildsPerUser: 2 });
+        await expect(refused).rejects.toBeInstanceOf(LimitReachedError);
+        await expect(refused).rejects.toMatchObject({ what: "guildsPerUser", limit: 2 });
+        expect(await f.guilds.getGuilds([id])).toEqual([]);
+        expect(await f.guilds.listGuildIdsOfUser(user.id)).toHaveLength(2);
+        // Below the cap it creates.
+        const { guild } = await f.guilds.createGuild({ id, name: "Room", ownerId: user.id, firstChannel: { id: nextId(), name: "general" }, maxGuildsPerUser: 3 });
+        expect(guild.id).toBe(id);
+      });
+
+      it("redeemInvite answers guild-limit at the cap, writing nothing and counting no use", async (ctx) => {
+        const f = stores(ctx);
+        const user = await userInTwoGuilds(f);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 5 });
+        expect(await f.guilds.redeemInvite(invite.code, user.id, new Date(), { maxGuildsPerUser: 2 })).toEqual({ status: "guild-limit", limit: 2 });
+        expect(await f.guilds.getMember(guild.id, user.id)).toBeNull();
+        expect(await f.inviteUses(invite.code)).toBe(0);
+        expect(await memberCount(f, guild.id)).toBe(1);
+        // A member at the cap re-using an invite is still told already-member, not the cap.
+        expect((await f.guilds.redeemInvite(invite.code, guild.ownerId, new Date(), { maxGuildsPerUser: 1 })).status).toBe("already-member");
+        expect((await f.guilds.redeemInvite(invite.code, user.id, new Date(), { maxGuildsPerUser: 3 })).status).toBe("joined");
+      });
+
+      it("concurrency: one user racing 3 joins and 3 creates with room for 2 more → exactly 2 succeed", async (ctx) => {
+        const f = stores(ctx);
+        const user = await userInTwoGuilds(f);
+        const guilds = await Promise.all(Array.from({ length: 3 }, () => makeGuild(f)));
+        const invites = await Promise.all(guilds.map(({ guild }) => makeInvite(f, guild)));
+        const outcomes = await Promise.allSettled([
+          ...invites.map((invite) => f.guilds.redeemInvite(invite.code, user.id, new Date(), { maxGuildsPerUser: 4 }).then((r) => r.status)),
+          ...Array.from({ length: 3 }, () =>
+            f.guilds.createGuild({ id: nextId(), name: "Race", ownerId: user.id, firstChannel: { id: nextId(), name: "general" }, maxGuildsPerUser: 4 }).then(() => "created"),
+          ),
+        ]);
+        const succeeded = outcomes.filter((o) => o.status === "fulfilled" && (o.value === "joined" || o.value === "created"));
+        expect(succeeded).toHaveLength(2);
+        for (const o of outcomes) {
+          if (o.status === "rejected") expect(o.reason).toBeInstanceOf(LimitReachedError);
+          else if (o.value !== "joined" && o.value !== "created") expect(o.value).toBe("guild-limit");
+        }
+        expect(await f.guilds.listGuildIdsOfUser(user.id)).toHaveLength(4);
       });
     });
 

@@ -379,6 +379,11 @@ export function messageStoreContract(
         expect(await page({ from: "oldest", limit: 3, after: m[5]!.id + 1n })).toEqual(at(6, 7, 8));
         expect(await page({ from: "newest", limit: 2, before: MAX_SNOWFLAKE })).toEqual(at(9, 8));
         expect(await page({ from: "oldest", limit: 2, after: 0n })).toEqual(at(0, 1));
+        // The very ends of the range are valid cursors with nothing beyond them, in both directions.
+        for (const from of ["newest", "oldest"] as const) {
+          expect(await page({ from, limit: 2, after: MAX_SNOWFLAKE })).toEqual([]);
+          expect(await page({ from, limit: 2, before: 0n })).toEqual([]);
+        }
       });
 
       it("never shows another channel's messages; an unknown channel has an empty history", async () => {

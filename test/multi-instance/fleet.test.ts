@@ -420,6 +420,38 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     log(`a logout on A reached the caches of B and C, and closed the socket on C, within ${Date.now() - loggedOutAt} ms`);
   }, 20_000);
 
+  it("revokeOtherSessions on A closes the other session's socket on C, keeps the current one's on B, and every instance refuses the other token", async () => {
+    const username = `gil_${suffix}`;
+    const LOGIN = `mutation($u: String!, $p: String!) { login(input: { username: $u, password: $p }) { token } }`;
+    const current = (await A.gql(`mutation($u: String!) { register(input: { username: $u, password: "correct horse" }) { token } }`, { u: username })).data.register.token as string;
+    const other = (await B.gql(LOGIN, { u: username, p: "correct horse" })).data.login.token as string;
+    /** A raw graphql-ws socket signed in with `token`, and its close code once closed. */
+    const socketOn = async (proc: ConcordProcess, token: string) => {
+      const socket = new WebSocket(proc.wsUrl, "graphql-transport-ws");
+      await new Promise<void>((resolve, reject) => {
+        socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })));
+        socket.on("message", (data) => JSON.parse(String(data)).type === "connection_ack" && resolve());
+        socket.once("error", reject);
+      });
+      return { socket, closeCode: new Promise<number>((resolve) => socket.once("close", (code) => resolve(code))) };
+    };
+    const otherOnC = await socketOn(C, other);
+    const currentOnB = await socketOn(B, current);
+    for (const p of [B, C]) expect((await p.gql(`{ me { username } }`, {}, other)).data, `${p.name} caches the other session`).toEqual({ me: { username } });
+
+    expect((await A.gql(`mutation { revokeOtherSessions }`, {}, current)).data).toEqual({ revokeOtherSessions: 1 });
+    for (const p of [B, C]) {
+      await eventually(async () => {
+        expect((await p.gql(`{ me { username } }`, {}, other)).errors?.[0]?.extensions?.code, `${p.name} after revokeOtherSessions`).toBe("UNAUTHENTICATED");
+      }, 2_000);
+      expect((await p.gql(`{ me { username } }`, {}, current)).data, `${p.name}: the current session still works`).toEqual({ me: { username } });
+    }
+    expect(await otherOnC.closeCode, "C closes the other session's socket").toBe(4401);
+    await sleep(300);
+    expect(currentOnB.socket.readyState, "B keeps the current session's socket").toBe(WebSocket.OPEN);
+    currentOnB.socket.close();
+  }, 20_000);
+
   it("Redis killed mid-stream and restarted: sends stay stored, instances recover, later messages flow in order", async () => {
     // The stream before the outage, delivered live as usual.
     const before: string[] = [];

@@ -1,9 +1,10 @@
 import { expect } from "vitest";
 import type { GraphQLResponse, Subscription } from "./server.js";
+import { ConcordError } from "../../src/errors.js";
 
 /** Shared assertions of the API tests. */
 
-export type Code = "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "BAD_USER_INPUT" | "CONFLICT";
+export type Code = "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "BAD_USER_INPUT" | "CONFLICT" | "LIMIT_EXCEEDED";
 export type User = { token: string; id: string; username: string };
 
 /** Asserts the response failed with `code` (and `field` for BAD_USER_INPUT) and a message matching `message`. */
@@ -43,4 +44,17 @@ export async function eventually(check: () => Promise<void> | void, timeoutMs = 
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+}
+
+/** The BAD_USER_INPUT that `call` throws: its field and message (fails the test if it does not throw one). */
+export function refusal(call: () => unknown): { field: unknown; message: string } {
+  try {
+    call();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConcordError);
+    const { extensions, message } = error as ConcordError;
+    expect(extensions.code).toBe("BAD_USER_INPUT");
+    return { field: extensions.field, message };
+  }
+  return expect.fail("expected BAD_USER_INPUT");
 }

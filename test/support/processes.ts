@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { configVariableNames } from "../../src/config.js";
 
 /**
  * Real OS processes for multi-instance tests: Concord itself (`node --import tsx src/main.ts`,
@@ -94,13 +95,7 @@ export interface GqlResponse<T = any> {
 }
 
 /** Concord configuration variables: never inherited from the test runner's environment. */
-const CONCORD_ENV = [
-  "PORT", "HOST", "DATABASE_URL", "DATABASE_POOL_SIZE", "DATA_DIR", "MESSAGE_STORE", "CASSANDRA_CONTACT_POINTS",
-  "CASSANDRA_LOCAL_DC", "CASSANDRA_KEYSPACE", "CASSANDRA_REPLICATION", "CASSANDRA_CONSISTENCY", "CASSANDRA_USERNAME",
-  "CASSANDRA_PASSWORD", "REDIS_URL", "REDIS_KEY_PREFIX", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES",
-  "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "GRAPHIQL", "LOG_LEVEL", "CHANNEL_ORDER_WINDOW_MS",
-  "MAX_SOCKET_BUFFERED_BYTES", "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS",
-];
+const CONCORD_ENV = configVariableNames();
 
 export interface ConcordProcessOptions {
   /** Shown in failure messages ("A", "B", ...). */
@@ -163,7 +158,8 @@ async function startConcordOnce(options: ConcordProcessOptions): Promise<Concord
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !CONCORD_ENV.includes(key) && !key.startsWith("VITEST") && key !== "NODE_OPTIONS"),
   );
-  const env = { ...inherited, HOST: "127.0.0.1", ...options.env, PORT: String(port) };
+  // Tests sign up many users from one address: rate limits only where a test turns them on.
+  const env = { ...inherited, HOST: "127.0.0.1", RATE_LIMITS: "off", ...options.env, PORT: String(port) };
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   track(child);
   const logs: string[] = [];

@@ -24,6 +24,8 @@ export interface TestServer {
   ws(token?: string, connectionParams?: Record<string, unknown>): Client;
   /** Registers a user with a unique name and returns their token and id. */
   signUp(prefix?: string): Promise<{ token: string; id: string; username: string }>;
+  /** Every line the server logged so far (warn and above), so a test can tie a logged error to the request that caused it. */
+  readonly logs: readonly string[];
   close(): Promise<void>;
 }
 
@@ -37,7 +39,8 @@ export async function startTestServer(
   options: { database?: Database; env?: Record<string, string>; warmUp?: boolean } = {},
 ): Promise<TestServer> {
   const database = options.database ?? (await openTestPglite());
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", PASSWORD_HASH_COST: "10", LOG_LEVEL: "error", ...options.env });
+  // Tests sign up many users from one address: rate limits only where a test turns them on.
+  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", PASSWORD_HASH_COST: "10", LOG_LEVEL: "error", RATE_LIMITS: "off", ...options.env });
   const logs: string[] = [];
   const app = await createApp(config, { database, logger: createLogger("warn", (line) => logs.push(line)) });
   await app.start();
@@ -49,6 +52,7 @@ export async function startTestServer(
     app,
     url,
     wsUrl,
+    logs,
     async gql(query, variables, token) {
       const res = await fetch(url, {
         method: "POST",

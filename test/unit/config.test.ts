@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, redactUrl, type Config } from "../../src/config.js";
+import { ConfigError, configVariableNames, loadConfig, redactUrl, type Config } from "../../src/config.js";
+import { defaultRules } from "../../src/limits/rate-limit-rules.js";
 
 /** The ConfigError that loading `env` throws (fails the test if it does not throw one). */
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -26,10 +27,16 @@ describe("loadConfig", () => {
       redisKeyPrefix: "concord:",
       channelOrderWindowMs: 30,
       workerId: 0,
-      passwordHashCost: 15,
+      passwordHashCost: 17,
+      passwordHashConcurrency: 2,
+      passwordHashQueue: 16,
       maxRequestBytes: 100_000,
       maxQueryDepth: 10,
-      maxQueryCost: 5_000,
+      maxQueryCost: 10_000,
+      maxChannelsPerGuild: 500,
+      maxGuildsPerUser: 200,
+      maxBotsPerUser: 25,
+      maxGroupDmMembers: 10,
       subscriptionBufferSize: 1_000,
       maxSocketBufferedBytes: 1_000_000,
       presenceHeartbeatMs: 15_000,
@@ -38,14 +45,29 @@ describe("loadConfig", () => {
       ackFlushMs: 1_000,
       sessionCacheTtlMs: 60_000,
       sessionCacheMaxEntries: 100_000,
+      sessionIdleDays: 30,
+      sessionMaxDays: 365,
+      rateLimits: defaultRules(),
+      trustProxyHops: 0,
+      maxSubscriptionsPerSocket: 100,
+      maxOperationsInFlightPerSocket: 8,
+      maxQueuedOperationsPerSocket: 200,
+      socketMessagesPerMinute: 600,
+      maxSocketsPerUser: 20,
+      maxSocketsPerAddress: 200,
+      maxSocketMessageBytes: 32_768,
+      anonymousSocketIdleMs: 30_000,
       graphiql: true,
+      corsOrigins: undefined,
+      httpHeadersTimeoutMs: 10_000,
+      httpRequestTimeoutMs: 30_000,
+      httpKeepAliveTimeoutMs: 5_000,
+      maxConnections: 60_000,
       logLevel: "info",
     };
     expect(loadConfig({})).toEqual(expected);
     // Empty strings (as `VAR=` in a shell or an .env file) mean "not set".
-    const blank = Object.fromEntries(
-      ["PORT", "HOST", "DATABASE_URL", "MESSAGE_STORE", "REDIS_URL", "REDIS_KEY_PREFIX", "CHANNEL_ORDER_WINDOW_MS", "DATABASE_POOL_SIZE", "DATA_DIR", "WORKER_ID", "PASSWORD_HASH_COST", "MAX_REQUEST_BYTES", "MAX_QUERY_DEPTH", "MAX_QUERY_COST", "SUBSCRIPTION_BUFFER_SIZE", "MAX_SOCKET_BUFFERED_BYTES", "PRESENCE_HEARTBEAT_MS", "LARGE_GUILD_THRESHOLD", "ONLINE_COUNT_REFRESH_MS", "ACK_FLUSH_MS", "SESSION_CACHE_TTL_MS", "SESSION_CACHE_MAX_ENTRIES", "GRAPHIQL", "LOG_LEVEL"].map((k) => [k, ""]),
-    );
+    const blank = Object.fromEntries(configVariableNames().map((k) => [k, ""]));
     expect(loadConfig(blank)).toEqual(expected);
   });
 
@@ -62,9 +84,15 @@ describe("loadConfig", () => {
         CHANNEL_ORDER_WINDOW_MS: "0",
         WORKER_ID: "1023",
         PASSWORD_HASH_COST: "10",
+        PASSWORD_HASH_CONCURRENCY: "8",
+        PASSWORD_HASH_QUEUE: "0",
         MAX_REQUEST_BYTES: "1000",
         MAX_QUERY_DEPTH: "100",
         MAX_QUERY_COST: "1000000",
+        MAX_CHANNELS_PER_GUILD: "50",
+        MAX_GUILDS_PER_USER: "100",
+        MAX_BOTS_PER_USER: "0",
+        MAX_GROUP_DM_MEMBERS: "25",
         SUBSCRIPTION_BUFFER_SIZE: "1",
         MAX_SOCKET_BUFFERED_BYTES: "10000",
         PRESENCE_HEARTBEAT_MS: "500",
@@ -73,7 +101,25 @@ describe("loadConfig", () => {
         ACK_FLUSH_MS: "20",
         SESSION_CACHE_TTL_MS: "0",
         SESSION_CACHE_MAX_ENTRIES: "5",
+        SESSION_IDLE_DAYS: "0.5",
+        SESSION_MAX_DAYS: "90",
         GRAPHIQL: "off",
+        CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
+        HTTP_HEADERS_TIMEOUT_MS: "2000",
+        HTTP_REQUEST_TIMEOUT_MS: "4000",
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: "65000",
+        MAX_CONNECTIONS: "100",
+        RATE_LIMIT_SEND_MESSAGE_CHANNEL: "3/10s",
+        RATE_LIMIT_LOGIN_IP: "100/1h",
+        TRUST_PROXY_HOPS: "2",
+        MAX_SUBSCRIPTIONS_PER_SOCKET: "50",
+        MAX_OPERATIONS_IN_FLIGHT_PER_SOCKET: "4",
+        MAX_QUEUED_OPERATIONS_PER_SOCKET: "0",
+        SOCKET_MESSAGES_PER_MINUTE: "120",
+        MAX_SOCKETS_PER_USER: "5",
+        MAX_SOCKETS_PER_ADDRESS: "1000",
+        MAX_SOCKET_MESSAGE_BYTES: "4096",
+        ANONYMOUS_SOCKET_IDLE_MS: "5000",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -89,9 +135,15 @@ describe("loadConfig", () => {
       channelOrderWindowMs: 0,
       workerId: 1023,
       passwordHashCost: 10,
+      passwordHashConcurrency: 8,
+      passwordHashQueue: 0,
       maxRequestBytes: 1000,
       maxQueryDepth: 100,
       maxQueryCost: 1_000_000,
+      maxChannelsPerGuild: 50,
+      maxGuildsPerUser: 100,
+      maxBotsPerUser: 0,
+      maxGroupDmMembers: 25,
       subscriptionBufferSize: 1,
       maxSocketBufferedBytes: 10_000,
       presenceHeartbeatMs: 500,
@@ -100,13 +152,36 @@ describe("loadConfig", () => {
       ackFlushMs: 20,
       sessionCacheTtlMs: 0,
       sessionCacheMaxEntries: 5,
+      sessionIdleDays: 0.5,
+      sessionMaxDays: 90,
       graphiql: false,
+      corsOrigins: ["https://app.example.com", "http://localhost:5173"],
+      httpHeadersTimeoutMs: 2_000,
+      httpRequestTimeoutMs: 4_000,
+      httpKeepAliveTimeoutMs: 65_000,
+      maxConnections: 100,
+      rateLimits: { ...defaultRules(), "message.send.channel": { points: 3, windowSeconds: 10 }, "login.ip": { points: 100, windowSeconds: 3_600 } },
+      trustProxyHops: 2,
+      maxSubscriptionsPerSocket: 50,
+      maxOperationsInFlightPerSocket: 4,
+      maxQueuedOperationsPerSocket: 0,
+      socketMessagesPerMinute: 120,
+      maxSocketsPerUser: 5,
+      maxSocketsPerAddress: 1_000,
+      maxSocketMessageBytes: 4_096,
+      anonymousSocketIdleMs: 5_000,
       logLevel: "debug",
     });
   });
 
   it("accepts the ends of each integer range and the usual spellings of booleans", () => {
-    expect(loadConfig({ PORT: "0", WORKER_ID: "0", PASSWORD_HASH_COST: "20" })).toMatchObject({ port: 0, workerId: 0, passwordHashCost: 20 });
+    expect(loadConfig({ PORT: "0", WORKER_ID: "0", PASSWORD_HASH_COST: "20", PASSWORD_HASH_CONCURRENCY: "64", PASSWORD_HASH_QUEUE: "10000" })).toMatchObject({
+      port: 0,
+      workerId: 0,
+      passwordHashCost: 20,
+      passwordHashConcurrency: 64,
+      passwordHashQueue: 10_000,
+    });
     expect(loadConfig({ PORT: "65535" }).port).toBe(65535);
     for (const yes of ["1", "true", "TRUE", "yes", "on"]) expect(loadConfig({ GRAPHIQL: yes }).graphiql, yes).toBe(true);
     for (const no of ["0", "false", "False", "no", "OFF"]) expect(loadConfig({ GRAPHIQL: no }).graphiql, no).toBe(false);
@@ -118,6 +193,8 @@ describe("loadConfig", () => {
       DATABASE_POOL_SIZE: "0",
       WORKER_ID: "1024",
       PASSWORD_HASH_COST: "9",
+      PASSWORD_HASH_CONCURRENCY: "0",
+      PASSWORD_HASH_QUEUE: "-1",
       MAX_REQUEST_BYTES: "1.5",
       MAX_QUERY_DEPTH: "-1",
       MAX_QUERY_COST: "lots",
@@ -140,6 +217,23 @@ describe("loadConfig", () => {
     }
   });
 
+  it("bounds the resource caps: at least one channel and guild, bots may be off, a group DM holds 3 to 100", () => {
+    expect(loadConfig({ MAX_CHANNELS_PER_GUILD: "10000", MAX_GUILDS_PER_USER: "1", MAX_BOTS_PER_USER: "1000", MAX_GROUP_DM_MEMBERS: "3" })).toMatchObject({
+      maxChannelsPerGuild: 10_000,
+      maxGuildsPerUser: 1,
+      maxBotsPerUser: 1_000,
+      maxGroupDmMembers: 3,
+    });
+    const bad = { MAX_CHANNELS_PER_GUILD: "0", MAX_GUILDS_PER_USER: "10001", MAX_BOTS_PER_USER: "-1", MAX_GROUP_DM_MEMBERS: "2" };
+    const problems = problemsOf(bad);
+    expect(problems).toEqual([
+      'MAX_CHANNELS_PER_GUILD="0": expected an integer from 1 to 10000',
+      'MAX_GUILDS_PER_USER="10001": expected an integer from 1 to 10000',
+      'MAX_BOTS_PER_USER="-1": expected an integer from 0 to 1000',
+      'MAX_GROUP_DM_MEMBERS="2": expected an integer from 3 to 100',
+    ]);
+  });
+
   it("reports a single bad value without inventing others", () => {
     expect(problemsOf({ WORKER_ID: "abc", PORT: "80" })).toEqual([expect.stringMatching(/^WORKER_ID="abc": .*0 to 1023/)]);
   });
@@ -153,6 +247,20 @@ describe("loadConfig", () => {
       expect(problems[0]).toMatch(/^DATABASE_URL: /);
       expect(problems[0]).not.toContain("hunter2");
     }
+  });
+});
+
+describe("SESSION_IDLE_DAYS and SESSION_MAX_DAYS", () => {
+  it("accept whole and fractional days down to about a second", () => {
+    expect(loadConfig({ SESSION_IDLE_DAYS: "7", SESSION_MAX_DAYS: "0.00003" })).toMatchObject({ sessionIdleDays: 7, sessionMaxDays: 0.00003 });
+    expect(loadConfig({ SESSION_IDLE_DAYS: "0.00001", SESSION_MAX_DAYS: "3650" })).toMatchObject({ sessionIdleDays: 0.00001, sessionMaxDays: 3650 });
+  });
+
+  it("reject zero, negatives, other spellings and values past ten years, each naming its variable", () => {
+    for (const bad of ["0", "-1", "1e3", "30d", ".5", "3651", "0.000001", "NaN"]) {
+      expect(problemsOf({ SESSION_IDLE_DAYS: bad }), bad).toEqual([expect.stringMatching(new RegExp(`^SESSION_IDLE_DAYS=${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: expected a number of days`))]);
+    }
+    expect(problemsOf({ SESSION_IDLE_DAYS: "forever", SESSION_MAX_DAYS: "0" }).map((p) => p.split("=")[0])).toEqual(["SESSION_IDLE_DAYS", "SESSION_MAX_DAYS"]);
   });
 });
 
@@ -182,6 +290,27 @@ describe("REDIS_URL", () => {
     const [problem] = problemsOf({ REDIS_URL: "http://:hunter2@cache:6379" });
     expect(problem).toMatch(/^REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/);
     expect(problem).not.toContain("hunter2");
+  });
+});
+
+describe("CORS_ORIGINS and HTTP timeouts", () => {
+  it("reads * or nothing as any origin, and normalizes listed origins as browsers send them", () => {
+    expect(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins).toBeUndefined();
+    expect(loadConfig({ CORS_ORIGINS: " , " }).corsOrigins).toBeUndefined();
+    expect(loadConfig({ CORS_ORIGINS: "HTTPS://App.Example.com/, https://chat.example.com:8443" }).corsOrigins).toEqual(["https://app.example.com", "https://chat.example.com:8443"]);
+  });
+
+  it("rejects what is not a bare origin, naming the value", () => {
+    for (const value of ["app.example.com", "https://app.example.com/graphql", "ftp://files.example.com", "https://*.example.com", "https://a.example.com,*", "https://u:p@app.example.com"]) {
+      const problems = problemsOf({ CORS_ORIGINS: value });
+      expect(problems, value).toHaveLength(1);
+      expect(problems[0]).toMatch(/^CORS_ORIGINS: ".*" is not an origin/);
+    }
+  });
+
+  it("refuses a headers timeout longer than the request timeout", () => {
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: "20000", HTTP_REQUEST_TIMEOUT_MS: "10000" })).toEqual([expect.stringMatching(/^HTTP_HEADERS_TIMEOUT_MS=20000: must not exceed HTTP_REQUEST_TIMEOUT_MS \(10000\)/)]);
+    expect(problemsOf({ MAX_CONNECTIONS: "0" })).toEqual([expect.stringMatching(/^MAX_CONNECTIONS="0": .*1 to 10000000/)]);
   });
 });
 

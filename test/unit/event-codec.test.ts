@@ -43,7 +43,7 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
   GuildJoined: { type: "GuildJoined", userId: MAX, guild },
   GuildLeft: { type: "GuildLeft", userId: MAX, guildId: MAX, reason: "GUILD_DELETED" },
   DirectMessageOpened: { type: "DirectMessageOpened", userId: MAX, channel: groupDm },
-  SessionRevoked: { type: "SessionRevoked", userId: MAX, tokenHash: "f".repeat(64) },
+  SessionRevoked: { type: "SessionRevoked", userId: MAX, tokenHash: "*", keepTokenHash: "f".repeat(64) },
   TypingStarted: { type: "TypingStarted", channelId: MAX, user, expiresAt: new Date("2026-01-02T03:04:15.678Z") },
   PresenceUpdated: { type: "PresenceUpdated", guildId: null, user: bot, status: "DND", at: createdAt },
   OnlineCountUpdated: { type: "OnlineCountUpdated", guildId: MAX, onlineCount: 499_999 },
@@ -149,5 +149,12 @@ describe("event codec", () => {
 
   it("throws on input that is not a string", () => {
     expect(() => decodeEvent(undefined as unknown as string)).toThrow(EventCodecError);
+  });
+});
+
+describe("events from an instance one release behind", () => {
+  it("fills in fields added since (SessionRevoked without keepTokenHash keeps nothing), instead of dropping the event", () => {
+    const old = JSON.stringify({ type: "SessionRevoked", userId: { $n: "42" }, tokenHash: "*" });
+    expect(decodeEvent(old)).toEqual({ type: "SessionRevoked", userId: 42n, tokenHash: "*", keepTokenHash: null });
   });
 });

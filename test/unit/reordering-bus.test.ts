@@ -64,7 +64,7 @@ describe("ReorderingEventBus", () => {
     await bus.publish(channel, deleted(1n));
     await bus.publish(channel, { type: "ChannelDeleted", channelId: 1n, guildId: null });
     expect(keys(got)).toEqual([1n, 2n, "ChannelDeleted"]);
-    await bus.publish(topics.user(1n), { type: "SessionRevoked", userId: 1n, tokenHash: "x" });
+    await bus.publish(topics.user(1n), { type: "SessionRevoked", userId: 1n, tokenHash: "x", keepTokenHash: null });
     expect(user).toHaveLength(1);
   });
 

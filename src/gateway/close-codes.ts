@@ -1,0 +1,19 @@
+import { CloseCode } from "graphql-ws";
+
+/**
+ * Every WebSocket close code Concord sends, in one place (documented in docs/LIVE.md). graphql-ws
+ * clients retry after any 4xxx code except the ones graphql-ws calls fatal (4400, 4401, 4406,
+ * 4409, 4429, 4500): so a code whose cause will not go away by itself must be one of those.
+ */
+export const CLOSE_CODES = {
+  /** Normal closure: an anonymous socket idle too long (a lazy client reconnects when it needs to). */
+  idle: 1000,
+  /** The server is shutting down: reconnect (to another instance). */
+  goingAway: 1001,
+  /** The token at connection_init is unknown, expired or revoked, or was revoked while connected: sign in again (not retried). */
+  unauthorized: CloseCode.Unauthorized,
+  /** More unsent data queued than MAX_SOCKET_BUFFERED_BYTES: the client reads too slowly (reconnect, catch up from history). */
+  tooSlow: 4008,
+  /** Too many messages on this socket, or too many sockets for this user: back off and retry later. */
+  tooMany: 4029,
+} as const;

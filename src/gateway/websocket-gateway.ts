@@ -1,0 +1,270 @@
+import type { IncomingMessage, Server } from "node:http";
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
+import type { YogaServerInstance } from "graphql-yoga";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer, type WebSocket } from "ws";
+import { createContext, type Services } from "../context.js";
+import { limitExceeded } from "../errors.js";
+import { clientAddress } from "../limits/client-address.js";
+import type { Revocation } from "../resolvers/session-revocation.js";
+import { resolveAuth, type RequestAuth } from "./auth.js";
+import { CLOSE_CODES } from "./close-codes.js";
+import type { CorsPolicy } from "./cors.js";
+import { unsafeInputError } from "./input-safety-plugin.js";
+import { checkOperationCost } from "./query-cost-limit.js";
+import { SessionRegistry } from "./sessions.js";
+import { groupKey, selectsViewerDependentFields, subscribeShared, type DirectDelivery } from "./shared-fanout.js";
+import type { GuardedSocket, SocketGuard, SocketGuardOptions } from "./socket-guard.js";
+
+/** What a query or mutation over a socket carries from onSubscribe to execute (as its rootValue). */
+interface OperationRoot {
+  execute: typeof import("graphql").execute;
+  socket: GuardedSocket;
+}
+
+/** The answer to operations still waiting when their socket closed (nobody will read it). */
+const SOCKET_CLOSED = new GraphQLError("The connection closed.", { extensions: { code: "CLOSED" } });
+
+/** A guard's refusal as an operation result (anything else is rethrown). */
+function refusal(error: unknown): ExecutionResult {
+  if (error instanceof GraphQLError) return { errors: [error] };
+  throw error;
+}
+
+/** What a subscription operation carries from onSubscribe to subscribe (as its rootValue). */
+interface SubscriptionRoot {
+  groupKey: string;
+  direct: DirectDelivery;
+}
+
+/**
+ * What yoga's context factory receives: HTTP requests carry `request`, WebSocket operations
+ * `wsAuth` (and the upgrade request as `req`: under the name `request`, yoga's HTTP rules would
+ * apply to the socket's GET upgrade and refuse every mutation).
+ */
+export interface InitialContext {
+  request?: Request;
+  /** The Node request: the HTTP request itself, or a WebSocket's upgrade request. */
+  req?: IncomingMessage;
+  wsAuth?: RequestAuth;
+  /** A WebSocket's connection_init payload (its `client` names the app, for session lists). */
+  connectionParams?: Readonly<Record<string, unknown>>;
+  /** True for subscriptions: their context lives as long as the stream. */
+  longLived?: boolean;
+}
+
+export interface WebSocketGatewayOptions {
+  path: string;
+  maxQueryCost: number;
+  /** Presence heartbeat: sessions are refreshed, and sockets pinged, this often. */
+  heartbeatMs: number;
+  /** A socket with more unsent bytes than this is closed as too slow (code 4008). */
+  maxSocketBufferedBytes: number;
+  trustProxyHops: number;
+  sockets: SocketGuardOptions & { maxMessageBytes: number };
+}
+
+export interface WebSocketGateway {
+  /** This instance's presence sessions, one per authenticated WebSocket. */
+  sessions: SessionRegistry;
+  /** Closes, with code 4401, the sockets authenticated with a token the revocation covers. */
+  closeRevoked(revocation: Revocation): void;
+  /** Closes every socket (1001) and stops the sessions' timers. */
+  close(): Promise<void>;
+}
+
+/**
+ * GraphQL over WebSocket (graphql-ws) on the HTTP server's path: upgrades refused before the
+ * handshake for disallowed origins and addresses over their cap, each socket guarded (see
+ * socket-guard.ts), operations run through yoga's envelop pipeline (queries and mutations) or
+ * the shared fan-out (subscriptions, with yoga's checks made here since they skip its subscribe).
+ */
+export function attachWebSocketGateway(deps: {
+  server: Server;
+  yoga: YogaServerInstance<InitialContext, {}>;
+  services: Services;
+  guard: SocketGuard;
+  cors: CorsPolicy;
+  maskError: (error: unknown) => Error;
+  options: WebSocketGatewayOptions;
+}): WebSocketGateway {
+  const { server, yoga, services, guard, cors, maskError, options } = deps;
+  // graphql-ws sends what onSubscribe returns as is: give those errors codes as yoga does.
+  const operationErrors = (errors: readonly unknown[]) => errors.map((error) => maskError(error) as GraphQLError);
+  const wss = new WebSocketServer({
+    server,
+    path: options.path,
+    maxPayload: options.sockets.maxMessageBytes,
+    // Refused before the handshake, so a client over its socket cap costs no upgrade.
+    verifyClient: (info, done) => {
+      // Browsers send Origin on upgrades too: a page CORS_ORIGINS does not allow gets no socket.
+      if (!cors.originAllowed(info.req.headers.origin, info.req.headers.host)) return done(false, 403, "Origin not allowed");
+      if (guard.admitsAddress(clientAddress(info.req, options.trustProxyHops))) return done(true);
+      done(false, 429, "Too many connections from your address");
+    },
+  });
+  const sessions = new SessionRegistry({
+    presence: services.presence,
+    announcer: services.announcer,
+    accounts: services.accounts,
+    logger: services.logger,
+    now: services.now,
+    heartbeatMs: options.heartbeatMs,
+  });
+  sessions.start();
+  wss.on("connection", (socket, request) => {
+    guard.open(socket, clientAddress(request, options.trustProxyHops));
+    socket.once("close", () => {
+      guard.close(socket);
+      void sessions.close(socket);
+    });
+  });
+  /** Opens the presence session of an authenticated socket, unless its user holds too many sockets here (then it is closed). */
+  const claim = (socket: WebSocket, viewer: NonNullable<RequestAuth["viewer"]>, tokenHash: string | null): boolean => {
+    if (socket.readyState !== socket.OPEN) return false;
+    if (!guard.authenticate(socket, viewer.id)) {
+      socket.close(CLOSE_CODES.tooMany, `Too many connections for this user (at most ${options.sockets.maxSocketsPerUser})`);
+      return false;
+    }
+    void sessions.open(socket, viewer, tokenHash);
+    return true;
+  };
+  const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
+    {
+      // The credential is kept per connection but checked per operation (one indexed lookup),
+      // so a token revoked by logout cannot start new subscriptions on a socket it opened.
+      onConnect: async (ctx) => {
+        ctx.extra.credential = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        // A socket that authenticates is a presence session: its user is online while it lives.
+        // A token that does not authenticate is refused (4401: graphql-ws clients do not retry),
+        // rather than acknowledged as an anonymous socket its owner would not expect.
+        if (ctx.extra.credential !== undefined && ctx.extra.credential !== null && ctx.extra.credential !== "") {
+          const auth = await resolveAuth(services, ctx.extra.credential);
+          if (!auth.viewer) {
+            ctx.extra.socket.close(CLOSE_CODES.unauthorized, (auth.authFailure ?? "Unauthorized").slice(0, 120));
+            return false;
+          }
+          return claim(ctx.extra.socket, auth.viewer, auth.tokenHash);
+        }
+        return true;
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const socket = ctx.extra.socket;
+        await guard.turn(socket);
+        if (socket.readyState !== socket.OPEN) return [SOCKET_CLOSED];
+        const overBudget = await guard.countOperation(socket);
+        if (overBudget) return operationErrors([overBudget]);
+        // GraphiQL sends its Headers tab in each operation's extensions rather than in
+        // connection_init; such a header wins for that operation.
+        const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
+        const header = headers.authorization ?? headers.Authorization;
+        const wsAuth = await resolveAuth(services, header ?? ctx.extra.credential);
+        // GraphiQL authenticates per operation: its socket becomes a session at the first one.
+        // (A user over their socket cap has this socket closed by claim: nothing more to answer.)
+        if (wsAuth.viewer && !claim(ctx.extra.socket, wsAuth.viewer, wsAuth.tokenHash)) return operationErrors([limitExceeded("socketsPerUser", options.sockets.maxSocketsPerUser, "MAX_SOCKETS_PER_USER", "Too many connections for this user.")]);
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload, wsAuth });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          // The code yoga gives parse errors over HTTP.
+          if (error instanceof GraphQLError && !error.extensions.code) error.extensions.code = "GRAPHQL_PARSE_FAILED";
+          return operationErrors([error]);
+        }
+        let errors: readonly GraphQLError[];
+        try {
+          // graphql-armor's rules throw rather than report: either way the client gets an error
+          // message for this operation, and the socket with its other subscriptions lives on.
+          errors = enveloped.validate(enveloped.schema, document);
+        } catch (error) {
+          return operationErrors([error]);
+        }
+        if (errors.length > 0) return operationErrors(errors);
+        if (getOperationAST(document, payload.operationName)?.operation !== "subscription") {
+          return {
+            schema: enveloped.schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory({ longLived: false }),
+            rootValue: { execute: enveloped.execute, socket: ctx.extra.socket } satisfies OperationRoot,
+          } satisfies ExecutionArgs;
+        }
+        // Subscriptions over the socket skip yoga's subscribe, so its checks run here.
+        const refused =
+          unsafeInputError({ document, variableValues: payload.variables }) ??
+          checkOperationCost(enveloped.schema, document, payload.operationName, payload.variables, { maxCost: options.maxQueryCost, caps: services.settings.caps });
+        if (refused) return operationErrors([refused]);
+        // Counted before anything is read: a socket at its cap costs nothing more per attempt.
+        const overCap = guard.reserveSubscription(ctx.extra.socket, id, (known) => known in ctx.subscriptions);
+        if (overCap) return operationErrors([overCap]);
+        // A subscription lives for hours and the server holds one per socket and topic, so it
+        // keeps only what it needs: a plain context (no per-request yoga context) and, to share
+        // one execution and serialization with identical subscriptions, its group and socket.
+        const subscription: SubscriptionRoot = {
+          groupKey: groupKey({
+            query: payload.query,
+            operationName: payload.operationName,
+            variables: payload.variables,
+            viewerId: wsAuth.viewer?.id ?? null,
+            viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
+          }),
+          direct: { socket: ctx.extra.socket, id, maxBufferedBytes: options.maxSocketBufferedBytes },
+        };
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: createContext(services, wsAuth, { longLived: true, client: { address: clientAddress(ctx.extra.request, options.trustProxyHops), transport: "ws" } }),
+          rootValue: subscription,
+        } satisfies ExecutionArgs;
+      },
+      // Each socket runs a bounded number of operations at once; the rest wait (or are refused
+      // when too many wait), so one socket cannot occupy the store pool.
+      execute: (args) => {
+        const { execute, socket } = args.rootValue as OperationRoot;
+        return guard.run(socket, "operation", async () => execute({ ...args, rootValue: undefined })).catch((error) => refusal(error));
+      },
+      subscribe: (args) => {
+        const { groupKey: key, direct } = args.rootValue as SubscriptionRoot;
+        return guard.run(direct.socket as unknown as GuardedSocket, "subscription", () => subscribeShared({ ...args, rootValue: undefined }, key, maskError, direct)).catch((error) => refusal(error));
+      },
+    },
+    wss,
+    // graphql-ws pings every socket each heartbeat and drops one that did not answer the
+    // previous ping: a vanished client's session (and presence) ends within 2 heartbeats.
+    options.heartbeatMs,
+  );
+  // graphql-ws prints every socket error with console.error. The ones a client causes on purpose
+  // (oversized or malformed frames, which ws answers by closing the socket itself) would let
+  // anyone flood the log: they are debug lines here. (Registered after useServer, so its
+  // listener is there to be replaced.)
+  wss.on("connection", (socket) => {
+    socket.removeAllListeners("error");
+    socket.on("error", (error: Error & { code?: string }) => {
+      if (error.code?.startsWith("WS_ERR_")) return services.logger.debug("a client broke the WebSocket protocol", { code: error.code });
+      services.logger.warn("WebSocket error", { error });
+      if (socket.readyState === socket.OPEN) socket.close(1011, "Internal error");
+    });
+  });
+
+  return {
+    sessions,
+    closeRevoked(revocation) {
+      const sockets = sessions.ownersOfRevoked(revocation) as WebSocket[];
+      if (sockets.length === 0) return;
+      // A logout sent over this very socket is answered first (its reply is a few microtasks away).
+      setTimeout(() => {
+        for (const socket of sockets) socket.close(CLOSE_CODES.unauthorized, "Session revoked: sign in again");
+      }, 50).unref();
+    },
+    async close() {
+      guard.stop();
+      for (const client of wss.clients) client.close(CLOSE_CODES.goingAway, "Server shutting down");
+      await sessions.stop();
+      await ws.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

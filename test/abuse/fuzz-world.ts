@@ -1,0 +1,202 @@
+import type { Database } from "../../src/stores/prisma/database.js";
+import type { TestServer } from "../support/server.js";
+import { WORLD_KEYS, WORLD_PASSWORD, type Ref } from "./fuzz-operations.js";
+import { post, signUpFrom } from "./hostile-client.js";
+
+/**
+ * The seeded world the fuzzer plays in (fuzz.test.ts), and the database fingerprint that proves a
+ * refused call wrote nothing.
+ */
+
+/** Who sends an operation: a seeded person, the bot, a stranger from another world, nobody, or a forged token. */
+export type Actor = "ada" | "bob" | "cy" | "bot" | "stranger" | "anonymous" | "forged";
+
+export interface World {
+  /** World values by key (see WORLD_KEYS): ids, usernames, invite codes. */
+  values: Map<string, string>;
+  /** The bearer token of an actor; undefined for anonymous. */
+  tokenOf(actor: Actor): string | undefined;
+  resolve(ref: Ref): string;
+}
+
+/** A token that looks like one but is nobody's. */
+export const FORGED_TOKEN = "cnc_forged0000000000000000000000000000000000";
+
+/** A seeding request, which must succeed: fails the run with the answer otherwise. */
+async function must<T = any>(server: TestServer, query: string, variables: Record<string, unknown>, as: { token: string; address: string }): Promise<T> {
+  const res = await post(server, query, variables, as);
+  if (!res.body.data || res.body.errors) throw new Error(`seeding failed (${res.status}): ${query}\n${JSON.stringify(res.body.errors)}`);
+  return res.body.data as T;
+}
+
+/** Ids of the sessions of a user (`current` first), to give revokeSession real targets. */
+async function sessionIds(server: TestServer, as: { token: string; address: string }): Promise<string[]> {
+  const data = await must<{ sessions: { id: string; current: boolean }[] }>(server, `{ sessions { id current } }`, {}, as);
+  return [...data.sessions].sort((a, b) => Number(b.current) - Number(a.current)).map((s) => s.id);
+}
+
+/**
+ * A stranger's corner of a world: a guild, a channel with a message, an invite and a session the
+ * other users do not belong to (their ids must be NOT_FOUND or FORBIDDEN to them, never readable
+ * or writable), and a token that is neither a seeded user's nor forged.
+ */
+async function seedForeign(server: TestServer): Promise<{ values: Map<string, string>; token: string }> {
+  const stranger = await signUpFrom(server, "stranger");
+  const guild = await must(server, `mutation { createGuild(input: { name: "Elsewhere" }) { id channels { id } } }`, {}, stranger);
+  const channelId = guild.createGuild.channels[0].id as string;
+  const [message, invite, [session]] = await Promise.all([
+    must(server, `mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "not for you" }) { id } }`, { c: channelId }, stranger),
+    must(server, `mutation($g: ID!) { createInvite(input: { guildId: $g, maxUses: 1 }) { code } }`, { g: guild.createGuild.id }, stranger),
+    sessionIds(server, stranger),
+  ]);
+  return {
+    token: stranger.token,
+    values: new Map([
+      ["user.foreign", stranger.id],
+      ["guild.foreign", guild.createGuild.id],
+      ["channel.foreign", channelId],
+      ["message.foreign", message.sendMessage.id],
+      ["invite.foreign", invite.createInvite.code],
+      ["session.foreign", session!],
+    ]),
+  };
+}
+
+let bots = 0;
+
+/**
+ * A fresh world for one fuzz run, through the API as a client would build it (27 requests):
+ * ada owns a guild with two channels and an invite, bob is a member, cy is not; bob's message
+ * mentions ada and ada replied to it; ada has a DM with cy, a group DM with both (where bob
+ * mentioned cy), a bot (a member of the guild) and two sessions; bob has acked the channel; a
+ * stranger has a guild of its own.
+ * Every user is new and signs up from an address of its own, so no rate-limit budget is spent
+ * before the fuzzing starts, and no run depends on what an earlier run did (fast-check replays
+ * and shrinks runs one by one).
+ */
+export async function seedWorld(server: TestServer): Promise<World> {
+  const [foreign, own] = await Promise.all([seedForeign(server), seedOwn(server)]);
+  const values = new Map([...own.values, ...foreign.values]);
+  for (const key of Object.values(WORLD_KEYS).flat()) if (!values.has(key)) throw new Error(`the seeded world has no ${key}`);
+  const tokens: Record<Actor, string | undefined> = { ...own.tokens, stranger: foreign.token, anonymous: undefined, forged: FORGED_TOKEN };
+  return {
+    values,
+    tokenOf: (actor) => tokens[actor],
+    resolve: (ref) => values.get(ref.key) ?? "0",
+  };
+}
+
+async function seedOwn(server: TestServer): Promise<{ values: Map<string, string>; tokens: Record<"ada" | "bob" | "cy" | "bot", string> }> {
+  // Independent requests go in parallel: a world costs 6 round trips, not 27.
+  const [ada, bob, cy] = await Promise.all([signUpFrom(server, "ada"), signUpFrom(server, "bob"), signUpFrom(server, "cy")]);
+  const botName = `fuzzbot_${process.pid}_${++bots}`;
+  const [login, guild, bot] = await Promise.all([
+    post(server, `mutation($u: String!, $p: String!) { login(input: { username: $u, password: $p }) { token } }`, { u: ada.username, p: WORLD_PASSWORD }, { address: ada.address }),
+    must(server, `mutation { createGuild(input: { name: "Fuzz" }) { id channels { id } } }`, {}, ada),
+    must(server, `mutation($u: String!) { createBot(input: { username: $u }) { token user { id } } }`, { u: botName }, ada).then((d) => d.createBot),
+  ]);
+  if (!login.body.data) throw new Error(`seeding failed: second login ${JSON.stringify(login.body.errors)}`);
+  const guildId = guild.createGuild.id as string;
+  const general = guild.createGuild.channels[0].id as string;
+  const open = `mutation($u: [ID!]!) { openDirectMessage(userIds: $u) { id } }`;
+  const [second, code, dm, group] = await Promise.all([
+    must(server, `mutation($g: ID!) { createChannel(input: { guildId: $g, name: "second" }) { id } }`, { g: guildId }, ada).then((d) => d.createChannel.id as string),
+    must(server, `mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guildId }, ada).then((d) => d.createInvite.code as string),
+    must(server, open, { u: [cy.id] }, ada).then((d) => d.openDirectMessage.id as string),
+    must(server, open, { u: [bob.id, cy.id] }, ada).then((d) => d.openDirectMessage.id as string),
+  ]);
+  const join = `mutation($c: String!) { joinGuild(code: $c) { id } }`;
+  const send = `mutation($c: ID!, $t: String!, $r: ID) { sendMessage(input: { channelId: $c, content: $t, replyToId: $r }) { id } }`;
+  const sent = (d: any) => d.sendMessage.id as string;
+  const [, , inSecond, inDm] = await Promise.all([
+    must(server, join, { c: code }, bob),
+    must(server, join, { c: code }, { token: bot.token, address: ada.address }),
+    must(server, send, { c: second, t: "second channel" }, ada).then(sent),
+    must(server, send, { c: dm, t: "psst" }, ada).then(sent),
+    // cy never reads it: a mention row that stays (ada's own mention goes once she replies).
+    must(server, send, { c: group, t: `hey <@${cy.id}>` }, bob),
+  ]);
+  const mention = sent(await must(server, send, { c: general, t: `hello <@${ada.id}>` }, bob));
+  const [reply, , adaSessions, bobSessions] = await Promise.all([
+    must(server, send, { c: general, t: "hi bob", r: mention }, ada).then(sent),
+    must(server, `mutation($c: ID!, $m: ID!) { ackMessage(input: { channelId: $c, messageId: $m }) { unreadCount } }`, { c: general, m: mention }, bob),
+    sessionIds(server, ada),
+    sessionIds(server, bob),
+  ]);
+  const [adaSession, adaOther] = adaSessions;
+  const [bobSession] = bobSessions;
+
+  const values = new Map<string, string>([
+    ["user.ada", ada.id],
+    ["user.bob", bob.id],
+    ["user.cy", cy.id],
+    ["user.bot", bot.user.id],
+    ["guild.main", guildId],
+    ["channel.general", general],
+    ["channel.second", second],
+    ["channel.dm", dm],
+    ["channel.group", group],
+    ["message.mention", mention],
+    ["message.reply", reply],
+    ["message.second", inSecond],
+    ["message.dm", inDm],
+    ["session.ada", adaSession!],
+    ["session.ada2", adaOther!],
+    ["session.bob", bobSession!],
+    ["invite.main", code],
+    ["username.ada", ada.username],
+    ["username.bob", bob.username],
+    ["username.cy", cy.username],
+    ["username.bot", botName],
+  ]);
+  return { values, tokens: { ada: ada.token, bob: bob.token, cy: cy.token, bot: bot.token } };
+}
+
+/**
+ * What a fingerprint covers, per table: every column a call can change, except
+ * `sessions.last_used_at`, which authenticating a request may refresh by design (at most about
+ * once an hour per session: bookkeeping of a use, not a write by the operation; no session in
+ * this test is old enough, but the check must not depend on that).
+ *
+ * Kept although written after the call that caused them:
+ * - read states and mention rows: acknowledgements (ackMessage, and sendMessage for its author)
+ *   are written in batches every ACK_FLUSH_MS. The test flushes the batch before both
+ *   fingerprints (fuzz.test.ts), so earlier calls' acks land before the first one, and an ack a
+ *   refused call left behind shows in the second.
+ * - `users.password_hash`: a sign-in re-hashes in the background a hash made at a lower cost
+ *   than PASSWORD_HASH_COST; every hash here is made at the test server's cost, so none is.
+ * Expired sessions are deleted on sign-in and on use, but none expires during the test
+ * (SESSION_IDLE_DAYS is 30).
+ */
+const TABLES: Record<string, string> = {
+  users: "id, username_key, username, password_hash, bot, bot_owner_id, created_at",
+  sessions: "token_hash, id, user_id, created_at, client_hint",
+  guilds: "id, name, owner_id, member_count, created_at",
+  members: "guild_id, user_id, joined_at",
+  channels: "id, kind, guild_id, name, position, dm_key, owner_id, created_at",
+  channel_recipients: "channel_id, user_id",
+  invites: "code, guild_id, inviter_id, max_uses, uses, expires_at, created_at",
+  messages: "channel_id, id, author_id, content, edited_at, reply_to_id, mention_ids, nonce",
+  read_states: "user_id, channel_id, last_read_message_id, updated_at",
+  mentions: "user_id, channel_id, message_id",
+};
+
+/** Tables a fingerprint leaves out: the migration runner's bookkeeping. */
+const NOT_FINGERPRINTED = new Set(["_prisma_migrations"]);
+
+/** Fails if the database has a table the fingerprint does not cover (a new table must be added to TABLES). */
+export async function checkFingerprintCoversEveryTable(database: Database): Promise<void> {
+  const rows = await database.prisma.$queryRawUnsafe<{ table_name: string }[]>(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`);
+  const missing = rows.map((r) => r.table_name).filter((t) => !(t in TABLES) && !NOT_FINGERPRINTED.has(t));
+  if (missing.length > 0) throw new Error(`the fuzz fingerprint does not cover table(s) ${missing.join(", ")}: add them to TABLES in test/abuse/fuzz-world.ts`);
+}
+
+const FINGERPRINT_SQL = `SELECT json_build_object(${Object.entries(TABLES)
+  .map(([table, columns]) => `'${table}', (SELECT count(*) || ' rows, md5 ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM (SELECT ${columns} FROM "${table}") t)`)
+  .join(", ")})::text AS fingerprint`;
+
+/** Row counts and a checksum of every mutable column of every table, in one query: equal fingerprints, nothing written. */
+export async function fingerprint(database: Database): Promise<Record<string, string>> {
+  const [row] = await database.prisma.$queryRawUnsafe<{ fingerprint: string }[]>(FINGERPRINT_SQL);
+  return JSON.parse(row!.fingerprint) as Record<string, string>;
+}
