@@ -270,6 +270,14 @@ export const machineLine = (m: Record<string, unknown>) => `${m.cpus} CPU, ${m.m
 /** Concord configuration variables: never inherited from this process's environment. */
 const CONCORD_ENV = configVariableNames();
 
+/**
+ * What every benchmark server runs with unless its scenario says otherwise: no rate limits (load
+ * generators send far faster than any person), and room for the thousands of sockets one client
+ * process opens from a handful of loopback addresses (the per-address and per-user socket caps
+ * would refuse them). A checkout that predates a setting ignores it.
+ */
+const BENCH_DEFAULT_ENV = { RATE_LIMITS: "off", MAX_SOCKETS_PER_ADDRESS: "1000000", MAX_SOCKETS_PER_USER: "100000" };
+
 /** BENCH_SERVER_ENV="K=V,K2=V2": settings for every Concord a bench starts, over the scenario's own. */
 function serverEnvFromBench(): Record<string, string> {
   const raw = process.env.BENCH_SERVER_ENV ?? "";
@@ -351,9 +359,9 @@ export async function startConcord(serverDir: string, env: Record<string, string
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
       cwd: serverDir,
-      // Benchmarks measure the system, not its abuse limits (RATE_LIMITS=off) unless a scenario
-      // asks; BENCH_SERVER_ENV ("K=V,K2=V2") sets more (e.g. RATE_LIMITS=on with roomy budgets).
-      env: { ...inherited, RATE_LIMITS: "off", ...env, ...serverEnvFromBench(), HOST: "127.0.0.1", PORT: String(port) },
+      // Benchmarks measure the system, not its abuse limits, unless a scenario asks (see
+      // BENCH_DEFAULT_ENV); BENCH_SERVER_ENV ("K=V,K2=V2") sets more on top.
+      env: { ...inherited, ...BENCH_DEFAULT_ENV, ...env, ...serverEnvFromBench(), HOST: "127.0.0.1", PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     track(child);

@@ -136,6 +136,8 @@ export async function createRedisRateLimiter(
     commandTimeoutMs: options.commandTimeoutMs ?? 500,
     connectTimeoutMs: options.connectTimeoutMs,
     onConnectionError: options.onConnectionError,
+    // A call charges several buckets at once (Promise.all): one write to Redis for all of them.
+    autoPipelining: true,
   });
   return new RateLimiter(
     rules,

@@ -15,6 +15,8 @@ export async function openFailFastRedis(options: {
   commandTimeoutMs: number;
   connectTimeoutMs?: number;
   onConnectionError?: (error: Error) => void;
+  /** Send the commands issued in one tick in one write (ioredis auto-pipelining). */
+  autoPipelining?: boolean;
 }): Promise<Redis> {
   const redisOptions: RedisOptions = {
     lazyConnect: false,
@@ -22,6 +24,7 @@ export async function openFailFastRedis(options: {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.commandTimeoutMs,
+    enableAutoPipelining: options.autoPipelining ?? false,
   };
   const redis = new Redis(options.url, redisOptions);
   let reported = false;
