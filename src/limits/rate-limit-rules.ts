@@ -19,6 +19,8 @@ export interface RateLimitRule {
 }
 
 export interface BucketDefinition {
+  /** What a call is, in the plural, for refusals ("at most 5 messages in one channel per 5 seconds"). */
+  what: string;
   /** The suffix of the environment variable: `RATE_LIMIT_<setting>`. */
   setting: string;
   default: RateLimitRule;
@@ -34,98 +36,117 @@ export interface BucketDefinition {
  */
 export const BUCKETS = {
   global: {
+    what: "operations",
     setting: "GLOBAL",
     default: { points: 50, windowSeconds: 1 },
     counts: "every operation (HTTP request, WebSocket query or mutation, SSE subscription) per user, or per IP address when anonymous",
   },
   "message.send.channel": {
+    what: "messages in one channel",
     setting: "SEND_MESSAGE_CHANNEL",
     default: { points: 5, windowSeconds: 5 },
     counts: "sendMessage per user per channel",
   },
   "message.send.person": {
+    what: "messages",
     setting: "SEND_MESSAGE_PERSON",
     default: { points: 10, windowSeconds: 5 },
     counts: "sendMessage per person, all channels together",
   },
   "message.send.bot": {
+    what: "messages",
     setting: "SEND_MESSAGE_BOT",
     default: { points: 50, windowSeconds: 1 },
     counts: "sendMessage per bot, all channels together",
   },
   "message.change": {
+    what: "edits and deletes",
     setting: "CHANGE_MESSAGE",
     default: { points: 10, windowSeconds: 5 },
     counts: "editMessage and deleteMessage per user",
   },
   "login.ip": {
+    what: "sign-in attempts from one address",
     setting: "LOGIN_IP",
     default: { points: 20, windowSeconds: 60 },
     counts: "login attempts per IP address",
   },
   "login.failures": {
+    what: "failed sign-ins to one account from one address",
     setting: "LOGIN_FAILURES",
     default: { points: 5, windowSeconds: 900 },
     counts:
       "failed logins per username and IP address: after this many in the window, each further failure blocks the pair for twice as long as the last (5 s, 10 s, 20 s … up to the window)",
   },
   "login.username": {
+    what: "failed sign-ins to one account",
     setting: "LOGIN_USERNAME_FAILURES",
     default: { points: 30, windowSeconds: 3600 },
     counts: "failed logins per username from any address (slows a distributed guessing attack; the account's other sessions keep working)",
   },
   register: {
+    what: "sign-ups from one address",
     setting: "REGISTER",
     default: { points: 10, windowSeconds: 3600 },
     counts: "register per IP address",
   },
   "bot.create": {
+    what: "new bots",
     setting: "CREATE_BOT",
     default: { points: 5, windowSeconds: 3600 },
     counts: "createBot per user",
   },
   "guild.create": {
+    what: "new guilds",
     setting: "CREATE_GUILD",
     default: { points: 10, windowSeconds: 3600 },
     counts: "createGuild per user",
   },
   "guild.manage": {
+    what: "guild and channel changes",
     setting: "MANAGE_GUILD",
     default: { points: 30, windowSeconds: 60 },
     counts: "updateGuild, deleteGuild, createChannel, updateChannel, deleteChannel and kickMember per user",
   },
   "invite.create": {
+    what: "new invites",
     setting: "CREATE_INVITE",
     default: { points: 20, windowSeconds: 600 },
     counts: "createInvite per user",
   },
   "guild.join": {
+    what: "guild joins",
     setting: "JOIN_GUILD",
     default: { points: 20, windowSeconds: 600 },
     counts: "joinGuild per user",
   },
   "dm.open": {
+    what: "DMs opened",
     setting: "OPEN_DM",
     default: { points: 20, windowSeconds: 600 },
     counts: "openDirectMessage per user",
   },
   "dm.group.daily": {
+    what: "new group DMs",
     setting: "GROUP_DM_DAILY",
     default: { points: 20, windowSeconds: 86_400 },
     counts: "group DMs a user may create per day",
   },
   typing: {
+    what: "typing notices",
     setting: "TYPING",
     default: { points: 10, windowSeconds: 10 },
     absorb: true,
     counts: "startTyping per user; calls over the budget are absorbed (they succeed and announce nothing)",
   },
   presence: {
+    what: "status changes",
     setting: "SET_PRESENCE",
     default: { points: 5, windowSeconds: 20 },
     counts: "setPresence per user",
   },
   "account.secret": {
+    what: "password changes and token resets",
     setting: "ACCOUNT_SECRET",
     default: { points: 5, windowSeconds: 3600 },
     counts: "changePassword and resetBotToken per user",

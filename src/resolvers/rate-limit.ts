@@ -88,7 +88,7 @@ export function rateLimited(decision: RateDecision, scope: RateLimitScope): Conc
   const wait = decision.retryAfterMs < 1_000 ? `${decision.retryAfterMs} ms` : `${Math.ceil(decision.retryAfterMs / 1_000)} s`;
   return new ConcordError(
     "RATE_LIMITED",
-    `Slow down: ${BUCKETS[decision.bucket].counts.split(/[;:(]/)[0]!.trim()} is limited to ${decision.limit} per ${formatWindow(decision.windowSeconds)}; try again in ${wait}.`,
+    `Slow down: at most ${decision.limit} ${BUCKETS[decision.bucket].what} per ${formatWindow(decision.windowSeconds)}; try again in ${wait}.`,
     { ...details },
   );
 }
