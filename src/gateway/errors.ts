@@ -2,6 +2,14 @@ import { GraphQLError } from "graphql";
 import { ConcordError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
+/**
+ * graphql-armor words its limits as "Syntax Error: Query depth limit of 10 exceeded, found 11."
+ * although the query parsed fine; the client gets the limit without the misleading prefix.
+ */
+function withoutArmorPrefix(message: string): string {
+  return /^Syntax Error: .*limit of \d+ exceeded/.test(message) ? message.slice("Syntax Error: ".length) : message;
+}
+
 /** A code for GraphQL's own errors, which come without one: bad variables are the caller's input. */
 function codeFor(error: GraphQLError): string {
   return error.message.startsWith('Variable "$') ? "BAD_USER_INPUT" : "GRAPHQL_VALIDATION_FAILED";
@@ -19,7 +27,7 @@ export function createErrorMasker(logger: Logger) {
     const clientCaused = original instanceof GraphQLError || original === undefined || original === null;
     if (clientCaused && error instanceof GraphQLError) {
       if (error.extensions?.code) return error;
-      return new GraphQLError(error.message, {
+      return new GraphQLError(withoutArmorPrefix(error.message), {
         nodes: error.nodes,
         source: error.source,
         positions: error.positions,
