@@ -27,6 +27,7 @@
  * messages were lost. See bench/README.md.
  */
 import path from "node:path";
+import pg from "pg";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import {
@@ -75,6 +76,7 @@ const { values: argv } = parseArgs({
     "skip-plain": { type: "boolean", default: false },
     fault: { type: "string", default: "none" },
     "ignore-fd-limit": { type: "boolean", default: false },
+    governed: { type: "string", default: "0" },
   },
   strict: true,
 });
@@ -82,7 +84,8 @@ const { values: argv } = parseArgs({
 if (argv.help) {
   console.log(`usage: npx tsx bench/fanout.ts [--subscribers 1000,10000] [--messages 20] [--server-dir DIR] [--label dev]
   [--timeout-s 600 (whole run)] [--message-timeout-s 30] [--gap-ms 100] [--concurrency 200 (handshakes in flight)]
-  [--addresses auto|K (source addresses 127.0.0.x per phase)] [--content-chars 100] [--skip-plain] [--fault none|lost] [--ignore-fd-limit] [--pg-url URL] [--out DIR]`);
+  [--addresses auto|K (source addresses 127.0.0.x per phase)] [--content-chars 100] [--skip-plain] [--fault none|lost] [--ignore-fd-limit]
+  [--governed R (R roles, every subscriber holds them all, the channel private to one of them)] [--pg-url URL] [--out DIR]`);
   process.exit(0);
 }
 
@@ -96,6 +99,8 @@ const GAP_MS = intOption("gap-ms", argv["gap-ms"], 0, 60_000);
 const CONCURRENCY = intOption("concurrency", argv.concurrency, 1, 10_000);
 const ADDRESSES = argv.addresses === "auto" ? null : intOption("addresses", argv.addresses, 1, 100);
 const CONTENT_CHARS = intOption("content-chars", argv["content-chars"], 20, 2_000);
+/** Roles in the guild (0: none): every subscriber holds them all, and the channel is private to one of them. */
+const GOVERNED_ROLES = intOption("governed", argv.governed, 0, 250);
 /** Checks the checker: with "lost", the client ignores socket 0's receipt of the 2nd measured message, which must then be reported lost (after --message-timeout-s). */
 const FAULT = argv.fault;
 if (FAULT !== "none" && FAULT !== "lost") {
@@ -184,6 +189,8 @@ interface RunResult {
   finishedAt?: string;
   database?: string;
   seedMs?: number;
+  /** What `--governed` made (roles, overwrites), or why it made nothing. */
+  governed?: Record<string, unknown>;
   concord?: PhaseResult;
   plain?: PhaseResult;
   /** Concord / plain: median broadcast time, p99 broadcast time, throughput. */
@@ -358,6 +365,39 @@ function synthesizedFrame(seq: number): string {
   });
 }
 
+/**
+ * Makes the guild governed (issue #10's S1 condition): `roles` roles, all held by every seeded
+ * member, a channel overwrite per role, and the channel private (@everyone denied VIEW_CHANNEL,
+ * the first role allowed): every subscriber's access then goes through roles and overwrites.
+ * Roles and overwrites through the API (so every instance hears the change, as in production);
+ * the n × roles member grants in one SQL statement per role. Returns what was made, or a note
+ * on a checkout that has no roles.
+ */
+async function governGuild(concord: ConcordProcess, databaseUrl: string, fixture: { guildId: string; ownerToken: string }, channelId: string, roles: number): Promise<Record<string, unknown>> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const hasRoles = (await db.query(`SELECT 1 FROM information_schema.tables WHERE table_name = 'member_roles'`)).rowCount === 1;
+    if (!hasRoles) return { roles: 0, note: "this checkout has no roles: the guild stays ungoverned" };
+    const { guildId, ownerToken } = fixture;
+    const roleIds: string[] = [];
+    for (let i = 0; i < roles; i++) {
+      // VIEW_AUDIT_LOG is not in @everyone's defaults: a member who has it got it from these roles.
+      const made = await concord.gql<{ createRole: { id: string } }>(`mutation($g: ID!, $n: String!) { createRole(input: { guildId: $g, name: $n, permissions: [VIEW_AUDIT_LOG] }) { id } }`, { g: guildId, n: `role-${i}` }, ownerToken);
+      roleIds.push(made.createRole.id);
+    }
+    for (const id of roleIds) {
+      await db.query(`INSERT INTO member_roles (guild_id, user_id, role_id) SELECT guild_id, user_id, $2 FROM members WHERE guild_id = $1 AND user_id <> (SELECT owner_id FROM guilds WHERE id = $1)`, [guildId, id]);
+    }
+    const overwrite = `mutation($c: ID!, $t: ID!, $a: [Permission!]!, $d: [Permission!]!) { setPermissionOverwrite(input: { channelId: $c, targetKind: ROLE, targetId: $t, allow: $a, deny: $d }) { targetId } }`;
+    for (const [i, id] of roleIds.entries()) await concord.gql(overwrite, { c: channelId, t: id, a: i === 0 ? ["VIEW_CHANNEL"] : ["SEND_MESSAGES"], d: [] }, ownerToken);
+    await concord.gql(overwrite, { c: channelId, t: guildId, a: [], d: ["VIEW_CHANNEL"] }, ownerToken);
+    return { roles, memberRoles: roles, overwrites: roles + 1, privateChannel: true };
+  } finally {
+    await db.end();
+  }
+}
+
 async function runConcordPhase(run: RunResult, n: number): Promise<string | undefined> {
   const phase = (run.concord = newPhase("concord"));
   let db: ScratchDatabase | undefined;
@@ -378,6 +418,13 @@ async function runConcordPhase(run: RunResult, n: number): Promise<string | unde
     const fixture = await seedGuild(concord, db.url, n);
     run.seedMs = fixture.seedMs;
     const channelId = fixture.channelIds[0]!;
+    if (GOVERNED_ROLES > 0) {
+      run.governed = await governGuild(concord, db.url, fixture, channelId, GOVERNED_ROLES);
+      // The server must see the roles (no access cached from before the SQL): ask as a member.
+      if (run.governed.roles === 0) log(`concord: ${String(run.governed.note)}`);
+      const seen = run.governed.roles === 0 ? undefined : await concord.gql<{ channel: { myPermissions: string[] } | null }>(`query($c: ID!) { channel(id: $c) { myPermissions } }`, { c: channelId }, fixture.tokens[0]!);
+      if (seen && !seen.channel?.myPermissions.includes("VIEW_AUDIT_LOG")) throw new Error(`governed guild not in effect: ${JSON.stringify(seen)}`);
+    }
     const c = concord;
     const sendMessage = async (seq: number) => {
       const t0 = performance.now();

@@ -1,11 +1,11 @@
 /**
  * What one connect and one disconnect cost in Redis and in events, measured on a real Redis.
  *
- *   npx tsx bench/presence-cost.ts [--guilds 5] [--large 1] [--partners 3] [--redis redis://127.0.0.1:6379] [--storm 200]
+ *   npx tsx bench/presence-cost.ts [--guilds 5] [--large 1] [--friends 3] [--redis redis://127.0.0.1:6379] [--storm 200]
  *
  * Starts Concord in-process (embedded PGlite, the given Redis under a fresh key prefix, a 10-minute
  * heartbeat so timers stay out of the measurement), creates one user who belongs to `--guilds`
- * small guilds and `--large` large ones and has `--partners` DM partners, then watches Redis with
+ * small guilds and `--large` large ones and has `--friends` friends, then watches Redis with
  * MONITOR while that user's socket connects and disconnects. It counts, per step, the commands
  * Concord sent (round trips), the commands Lua scripts ran inside Redis, and the PUBLISHes
  * (events). With `--storm N`, it then connects N such users at once ("reconnect storm") and
@@ -24,7 +24,7 @@ const { values: argv } = parseArgs({
   options: {
     guilds: { type: "string", default: "5" },
     large: { type: "string", default: "1" },
-    partners: { type: "string", default: "3" },
+    friends: { type: "string", default: "3" },
     storm: { type: "string", default: "200" },
     redis: { type: "string", default: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379" },
     out: { type: "string", default: new URL("./results/", import.meta.url).pathname },
@@ -32,7 +32,7 @@ const { values: argv } = parseArgs({
 });
 const SMALL = Number(argv.guilds);
 const LARGE = Number(argv.large);
-const PARTNERS = Number(argv.partners);
+const FRIENDS = Number(argv.friends);
 const STORM = Number(argv.storm);
 const prefix = `concord-bench-${Date.now().toString(36)}:`;
 
@@ -48,6 +48,9 @@ const app = await createApp(
     LARGE_GUILD_THRESHOLD: "3",
     ONLINE_COUNT_REFRESH_MS: "100",
     LOG_LEVEL: "error",
+    // The setup creates a thousand guilds as one owner: a benchmark, not a client to limit.
+    RATE_LIMITS: "off",
+    MAX_GUILDS_PER_USER: "10000",
   }),
   { logger: createLogger("error") },
 );
@@ -65,7 +68,7 @@ const signUp = async () => {
   return { token: data.register.token as string, id: data.register.user.id as string };
 };
 
-/** A user in SMALL small guilds (2 members each), LARGE large guilds (shared, 3+ members) and PARTNERS DMs. */
+/** A user in SMALL small guilds (2 members each), LARGE large guilds (shared, 3+ members), with FRIENDS friends. */
 const owner = await signUp();
 const largeGuilds: string[] = [];
 for (let i = 0; i < LARGE; i++) {
@@ -82,9 +85,10 @@ async function makeSubject() {
     const code = (await gql(`mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: g.createGuild.id }, owner.token)).createInvite.code;
     await gql(`mutation($c: String!) { joinGuild(code: $c) { id } }`, { c: code }, user.token);
   }
-  for (let i = 0; i < PARTNERS; i++) {
-    const partner = await signUp();
-    await gql(`mutation($u: [ID!]!) { openDirectMessage(userIds: $u) { id } }`, { u: [partner.id] }, user.token);
+  for (let i = 0; i < FRIENDS; i++) {
+    const friend = await signUp();
+    await gql(`mutation($u: ID!) { sendFriendRequest(userId: $u) { type } }`, { u: friend.id }, user.token);
+    await gql(`mutation($u: ID!) { acceptFriendRequest(userId: $u) { type } }`, { u: user.id }, friend.token);
   }
   return user;
 }
@@ -141,7 +145,7 @@ await Promise.all(stormSockets.map(close));
 
 const result = {
   at: new Date().toISOString(),
-  setup: { smallGuilds: SMALL, largeGuilds: LARGE, dmPartners: PARTNERS, storm: STORM },
+  setup: { smallGuilds: SMALL, largeGuilds: LARGE, friends: FRIENDS, storm: STORM },
   connect: connectCost,
   disconnect: disconnectCost,
   storm: { ...stormCost, ms: stormMs, perUser: { roundTrips: stormCost.roundTrips / STORM, scriptCommands: stormCost.scriptCommands / STORM, publishes: stormCost.publishes / STORM } },

@@ -10,6 +10,8 @@ import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
 import { createRedisEventBus, type RedisEventBus } from "./pubsub/event-bus.redis.js";
 import { ReorderingEventBus } from "./pubsub/reordering-bus.js";
 import { RecentDeletions } from "./pubsub/recent-deletions.js";
+import { PermissionCache } from "./permissions/permission-cache.js";
+import { PrismaPermissionStore } from "./stores/permission-store.prisma.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
 import { CredentialCache } from "./resolvers/credential-cache.js";
 import { createSessionPolicy } from "./resolvers/session-expiry.js";
@@ -29,6 +31,8 @@ import { MemoryPresenceStore } from "./stores/presence-store.memory.js";
 import { createRedisPresenceStore } from "./stores/presence-store.redis.js";
 import type { PresenceStore } from "./stores/presence-store.js";
 import { PrismaReadStateStore } from "./stores/read-state-store.prisma.js";
+import { PrismaRelationshipStore } from "./stores/relationship-store.prisma.js";
+import { PrismaDirectMessageStore } from "./stores/direct-message-store.prisma.js";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./limits/rate-limiter.js";
 
 export interface App {
@@ -155,7 +159,14 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore, rateLimiter: RateLimiter | null;
   // Built before the stores so the bus can clear it after a reconnect; its lookup is late-bound.
   let accounts: PrismaAccountStore | undefined;
+  let roles: PrismaPermissionStore | undefined;
   let gateway: Gateway | undefined;
+  const permissions = new PermissionCache({
+    store: {
+      loadAccess: (guildId, userId) => roles!.loadAccess(guildId, userId),
+      getMemberRoleIds: (guildId, userIds) => roles!.getMemberRoleIds(guildId, userIds),
+    },
+  });
   const sessionPolicy = createSessionPolicy(config.sessionIdleDays, config.sessionMaxDays);
   const credentials = new CredentialCache({
     lookup: (tokenHash) => lookupSession({ accounts: accounts!, policy: sessionPolicy, now: () => new Date(), logger }, tokenHash),
@@ -163,14 +174,22 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     maxEntries: config.sessionCacheMaxEntries,
   });
   try {
-    // Revocations published while this instance was cut off from Redis were missed: forget all.
-    bus = await openConfiguredBus(config, logger, () => credentials.clear());
+    // Revocations and permission changes published while this instance was cut off from Redis
+    // were missed: forget all.
+    bus = await openConfiguredBus(config, logger, () => {
+      credentials.clear();
+      permissions.clear();
+    });
     opened.push(() => bus.close());
     // Every instance hears every revocation: it forgets the session and closes its sockets.
     await bus.subscribe(topics.revocations, (event) => {
       if (event.type !== "SessionRevoked") return;
       credentials.revoke(event);
       gateway?.closeRevoked(event);
+    });
+    // And every permission change: its cache forgets it, and its live streams re-check access.
+    await bus.subscribe(topics.permissions, (event) => {
+      if (event.type === "PermissionsChanged") permissions.invalidate(event);
     });
     presence = await openConfiguredPresence(config, logger);
     opened.push(() => presence.close());
@@ -187,21 +206,25 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     ? new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency })
     : new PostgresMessageStore(db.prisma);
   accounts = new PrismaAccountStore(db.prisma);
+  roles = new PrismaPermissionStore(db.prisma);
   const guilds = new PrismaGuildStore(db.prisma);
   const channels = new PrismaChannelStore(db.prisma);
   const readStates = new PrismaReadStateStore(db.prisma);
+  const relationships = new PrismaRelationshipStore(db.prisma);
   const now = () => new Date();
   const services: Services = {
     accounts,
     guilds,
     channels,
+    relationships,
+    directMessages: new PrismaDirectMessageStore(db.prisma),
     messages,
     presence,
     readStates,
     bus,
     announcer: new PresenceAnnouncer({
       guilds,
-      channels,
+      relationships,
       presence,
       bus,
       logger,
@@ -215,6 +238,8 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     passwords: new PasswordHasher({ cost: config.passwordHashCost, concurrency: config.passwordHashConcurrency, queueSize: config.passwordHashQueue }),
     rateLimiter,
     deletions: new RecentDeletions(),
+    roles,
+    permissions,
     newId: createIdGenerator(config.workerId),
     sequencer: new ChannelSequencer((error) => logger.error("publish failed", { error })),
     logger,
@@ -229,6 +254,10 @@ export async function createApp(config: Config, options: { logger?: Logger; data
         guildsPerUser: config.maxGuildsPerUser,
         botsPerUser: config.maxBotsPerUser,
         groupDmMembers: config.maxGroupDmMembers,
+        rolesPerGuild: config.maxRolesPerGuild,
+        friendsPerUser: config.maxFriendsPerUser,
+        pendingFriendRequests: config.maxPendingFriendRequests,
+        blocksPerUser: config.maxBlocksPerUser,
       },
     },
   };

@@ -50,6 +50,14 @@ export interface Config {
   maxBotsPerUser: number;
   /** People in a group DM, its creator included; `Channel.recipients` is costed at this many. */
   maxGroupDmMembers: number;
+  /** Roles a guild may have, @everyone included. */
+  maxRolesPerGuild: number;
+  /** Friends a user may have. */
+  maxFriendsPerUser: number;
+  /** Friend requests a user may have waiting for an answer, sent and received each. */
+  maxPendingFriendRequests: number;
+  /** Users one user may have blocked. */
+  maxBlocksPerUser: number;
   /** Events buffered per subscription before the subscriber is dropped as too slow. */
   subscriptionBufferSize: number;
   /** Unsent bytes a WebSocket may hold before it is closed as too slow (close code 4008). */
@@ -227,6 +235,10 @@ export function loadConfig(env: Env): Config {
     maxGuildsPerUser: int("MAX_GUILDS_PER_USER", DEFAULT_RESOURCE_CAPS.guildsPerUser, 1, 10_000),
     maxBotsPerUser: int("MAX_BOTS_PER_USER", DEFAULT_RESOURCE_CAPS.botsPerUser, 0, 1_000),
     maxGroupDmMembers: int("MAX_GROUP_DM_MEMBERS", DEFAULT_RESOURCE_CAPS.groupDmMembers, 3, 100),
+    maxRolesPerGuild: int("MAX_ROLES_PER_GUILD", DEFAULT_RESOURCE_CAPS.rolesPerGuild, 1, 1_000),
+    maxFriendsPerUser: int("MAX_FRIENDS_PER_USER", DEFAULT_RESOURCE_CAPS.friendsPerUser, 1, 100_000),
+    maxPendingFriendRequests: int("MAX_PENDING_FRIEND_REQUESTS", DEFAULT_RESOURCE_CAPS.pendingFriendRequests, 1, 10_000),
+    maxBlocksPerUser: int("MAX_BLOCKS_PER_USER", DEFAULT_RESOURCE_CAPS.blocksPerUser, 1, 100_000),
     subscriptionBufferSize: int("SUBSCRIPTION_BUFFER_SIZE", 1_000, 1, 1_000_000),
     maxSocketBufferedBytes: int("MAX_SOCKET_BUFFERED_BYTES", 1_000_000, 10_000, 1_000_000_000),
     presenceHeartbeatMs: int("PRESENCE_HEARTBEAT_MS", 15_000, 100, 600_000),

@@ -13,10 +13,14 @@ import type { CredentialCache } from "./resolvers/credential-cache.js";
 import { publicStatus, type PresenceAnnouncer } from "./resolvers/presence-announcer.js";
 import type { PresenceStatus, PresenceStore } from "./stores/presence-store.js";
 import type { ReadStateStore } from "./stores/read-state-store.js";
+import type { RelationshipStore } from "./stores/relationship-store.js";
+import type { DirectMessageStore } from "./stores/direct-message-store.js";
 import type { ResourceCaps } from "./resolvers/resource-caps.js";
 import type { SessionPolicy } from "./resolvers/session-expiry.js";
 import type { RateLimiter } from "./limits/rate-limiter.js";
 import type { RecentDeletions } from "./pubsub/recent-deletions.js";
+import type { PermissionCache } from "./permissions/permission-cache.js";
+import type { PermissionStore, RoleRecord } from "./stores/permission-store.js";
 import type { RateLimitDetails } from "./resolvers/rate-limit.js";
 
 /** The long-lived dependencies of every use case, built once by the composition root (app.ts). */
@@ -24,6 +28,10 @@ export interface Services {
   accounts: AccountStore;
   guilds: GuildStore;
   channels: ChannelStore;
+  /** Friends, requests, blocks and DM privacy (see stores/relationship-store.ts). */
+  relationships: RelationshipStore;
+  /** Closed DMs and group DM membership (see stores/direct-message-store.ts). */
+  directMessages: DirectMessageStore;
   messages: MessageStore;
   presence: PresenceStore;
   readStates: ReadStateStore;
@@ -40,6 +48,10 @@ export interface Services {
   rateLimiter: RateLimiter | null;
   /** Messages seen deleted lately, so a late MessageUpdated for one is not delivered (see pubsub/recent-deletions.ts). */
   deletions: RecentDeletions;
+  /** Roles, member roles and channel overwrites (what permissions are computed from). */
+  roles: PermissionStore;
+  /** This instance's view of guilds' permissions, invalidated over the bus (see permissions/permission-cache.ts). */
+  permissions: PermissionCache;
   newId: IdGenerator;
   sequencer: ChannelSequencer;
   logger: Logger;
@@ -67,12 +79,16 @@ export interface Loaders {
   member: DataLoader<string, MemberRecord | null>;
   /** Key: `${channelId}:${messageId}`; one store read per channel per batch. */
   message: DataLoader<string, MessageRecord | null>;
-  /** Presence of users as the viewer may see it (OFFLINE for users they share nothing with). */
+  /** Presence of users as the viewer may see it (OFFLINE for strangers, and both ways across a block). */
   presence: DataLoader<bigint, PresenceStatus>;
   /** The viewer's stored read pointer per channel id (null: never acked). */
   readPointer: DataLoader<bigint, bigint | null>;
   /** Key: `${channelId}:${pointer or ""}`; the viewer's unread mentions there, counted up to READ_COUNT_CAP. */
   mentionCount: DataLoader<string, number>;
+  /** Key: `${guildId}:${userId}`; a member's role ids (null: not a member); one store read per guild per batch. */
+  memberRoles: DataLoader<string, bigint[] | null>;
+  /** A guild's roles, highest first. */
+  guildRoles: DataLoader<bigint, RoleRecord[]>;
 }
 
 /** What every resolver receives. */
@@ -132,7 +148,20 @@ class LazyLoaders {
   readonly built: Partial<Loaders> = {};
   constructor(readonly deps: LoaderDeps) {}
 }
-for (const key of ["user", "guild", "channel", "readableChannel", "recipients", "member", "message", "presence", "readPointer", "mentionCount"] satisfies (keyof Loaders)[]) {
+for (const key of [
+  "user",
+  "guild",
+  "channel",
+  "readableChannel",
+  "recipients",
+  "member",
+  "message",
+  "presence",
+  "readPointer",
+  "mentionCount",
+  "memberRoles",
+  "guildRoles",
+] satisfies (keyof Loaders)[]) {
   Object.defineProperty(LazyLoaders.prototype, key, {
     enumerable: true,
     get(this: LazyLoaders) {
@@ -211,6 +240,21 @@ function loaderFactories(services: Services, options: { cache: boolean; viewerId
       const counts = await services.readStates.countMentions(viewerId, channels, MENTION_COUNT_LIMIT);
       return channels.map((c) => counts.get(c.channelId) ?? 0);
     }, { cache }),
+    memberRoles: () => new DataLoader(async (keys) => {
+      const byGuild = new Map<bigint, bigint[]>();
+      for (const key of keys) {
+        const [guildId, userId] = key.split(":").map(BigInt) as [bigint, bigint];
+        byGuild.set(guildId, [...(byGuild.get(guildId) ?? []), userId]);
+      }
+      const found = new Map<string, bigint[] | null>();
+      await Promise.all(
+        [...byGuild].map(async ([guildId, userIds]) => {
+          for (const [userId, roleIds] of await services.roles.getMemberRoleIds(guildId, userIds)) found.set(`${guildId}:${userId}`, roleIds);
+        }),
+      );
+      return keys.map((key) => found.get(key) ?? null);
+    }, { cache }),
+    guildRoles: () => new DataLoader((guildIds) => Promise.all(guildIds.map((id) => services.roles.listRoles(id))), { cache }),
   };
 }
 
@@ -218,15 +262,19 @@ function loaderFactories(services: Services, options: { cache: boolean; viewerId
 export const READ_COUNT_CAP = 100;
 const MENTION_COUNT_LIMIT = READ_COUNT_CAP;
 
-/** Of `ids`, the users whose presence `viewerId` may see: themselves, guildmates and DM partners. */
+/**
+ * Of `ids`, the users whose presence `viewerId` may see: themselves, guildmates and friends, but
+ * nobody with a block between them either way (a DM alone shows nothing). Two reads in
+ * parallel, as many as before friends existed.
+ */
 async function visibleUsers(services: Services, viewerId: bigint, ids: readonly bigint[]): Promise<Set<bigint>> {
   const others = ids.filter((id) => id !== viewerId);
   const visible = new Set<bigint>(ids.includes(viewerId) ? [viewerId] : []);
   if (others.length === 0) return visible;
-  const [mates, partners] = await Promise.all([services.guilds.filterGuildmates(viewerId, others), services.channels.listDirectPartners(viewerId)]);
-  for (const id of mates) visible.add(id);
-  const wanted = new Set(others);
-  for (const id of partners) if (wanted.has(id)) visible.add(id);
+  const [mates, pairs] = await Promise.all([services.guilds.filterGuildmates(viewerId, others), services.relationships.between(viewerId, others)]);
+  const blocked = (id: bigint) => pairs.get(id)?.mine?.kind === "BLOCKED" || pairs.get(id)?.theirs?.kind === "BLOCKED";
+  for (const id of mates) if (!blocked(id)) visible.add(id);
+  for (const [id, pair] of pairs) if (pair.mine?.kind === "FRIEND") visible.add(id);
   return visible;
 }
 

@@ -20,7 +20,7 @@ function costOf(schema: GraphQLSchema, document: DocumentNode, operationName: st
   let byDocument = memo.get(schema);
   if (!byDocument) memo.set(schema, (byDocument = new WeakMap()));
   let byOperation = byDocument.get(document);
-  const key = `${operationName ?? ""}\u0000${caps.channelsPerGuild},${caps.guildsPerUser},${caps.botsPerUser},${caps.groupDmMembers}`;
+  const key = `${operationName ?? ""}\u0000${caps.channelsPerGuild},${caps.guildsPerUser},${caps.botsPerUser},${caps.groupDmMembers},${caps.rolesPerGuild}`;
   const known = byOperation?.get(key);
   if (known) return known;
   const report = operationCost(schema, document, operationName, (variables ?? {}) as Record<string, unknown>, caps);

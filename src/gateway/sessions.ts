@@ -50,7 +50,7 @@ interface Entry {
  * of dead instances into OFFLINE announcements (each exactly once across the fleet, because the
  * store's sweep is atomic).
  *
- * Cost per connect: one PresenceStore call, the audience queries (guild and DM lists) and the
+ * Cost per connect: one PresenceStore call, the audience queries (guilds; friends and blocks) and the
  * events of the announcer; per heartbeat, one store call per 1,000 local sessions.
  */
 export class SessionRegistry {

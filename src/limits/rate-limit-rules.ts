@@ -132,6 +132,18 @@ export const BUCKETS = {
     default: { points: 20, windowSeconds: 86_400 },
     counts: "group DMs a user may create per day",
   },
+  "dm.manage": {
+    what: "group DM changes",
+    setting: "MANAGE_GROUP_DM",
+    default: { points: 30, windowSeconds: 60 },
+    counts: "addGroupRecipient, removeGroupRecipient and renameGroupDirectMessage per user",
+  },
+  "relationship.request": {
+    what: "friend requests",
+    setting: "FRIEND_REQUEST",
+    default: { points: 20, windowSeconds: 600 },
+    counts: "sendFriendRequest per user",
+  },
   typing: {
     what: "typing notices",
     setting: "TYPING",

@@ -4,7 +4,8 @@ import type { BucketName, RateLimitRule, RateLimitRules } from "./rate-limit-rul
 
 /** The state of one bucket for one key, after a call was counted (or refused). */
 export interface RateDecision {
-  bucket: BucketName;
+  /** A configured bucket, or "slowmode" (a channel's own cool-down, see {@link RateLimiter.cooldown}). */
+  bucket: BucketName | "slowmode";
   allowed: boolean;
   /** The bucket's budget per window. */
   limit: number;
@@ -40,6 +41,8 @@ export interface RateDecision {
  */
 export class RateLimiter {
   private readonly limiters = new Map<BucketName, RateLimiterAbstract>();
+  /** One call per window; the window is given per call (a channel's slowmode), not configured. */
+  private readonly slowmode: RateLimiterAbstract;
 
   /**
    * @param rules the budgets per bucket.
@@ -51,6 +54,26 @@ export class RateLimiter {
     private readonly onClose: () => Promise<void> = async () => {},
   ) {
     for (const [bucket, rule] of Object.entries(rules) as [BucketName, RateLimitRule][]) this.limiters.set(bucket, build(bucket, rule));
+    this.slowmode = build("slowmode" as BucketName, { points: 1, windowSeconds: 1 });
+  }
+
+  /**
+   * A cool-down: lets one call for `key` through per `seconds` (a member's messages in a channel
+   * with slowmode), refusing the others until it ends. The key should include `seconds`, so a
+   * changed setting starts afresh rather than keep the old window.
+   */
+  async cooldown(key: string, seconds: number): Promise<RateDecision> {
+    const rule = { points: 1, windowSeconds: seconds };
+    const decide = (allowed: boolean, res: RateLimiterRes): RateDecision => {
+      const resetAfterMs = Math.max(0, res.msBeforeNext);
+      return { bucket: "slowmode", allowed, limit: 1, windowSeconds: rule.windowSeconds, remaining: allowed ? 0 : 0, consumed: res.consumedPoints, resetAfterMs, retryAfterMs: allowed ? 0 : Math.max(1, resetAfterMs) };
+    };
+    try {
+      return decide(true, await this.slowmode.consume(key, 1, { customDuration: seconds }));
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return decide(false, rejection);
+      return { bucket: "slowmode", allowed: true, limit: 1, windowSeconds: seconds, remaining: 0, consumed: 0, resetAfterMs: 0, retryAfterMs: 0 };
+    }
   }
 
   /** Counts `points` calls for `key` in `bucket`; resolves with the decision (refusal is a decision, not an error). */

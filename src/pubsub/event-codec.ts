@@ -2,6 +2,7 @@ import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import type { GuildRecord } from "../stores/guild-store.js";
 import type { MessageRecord } from "../stores/message-store.js";
+import type { OverwriteRecord, RoleRecord } from "../stores/permission-store.js";
 import type { ConcordEvent, EventOf, EventType } from "./events.js";
 
 /**
@@ -90,6 +91,8 @@ export function decodeEvent(text: string): ConcordEvent {
 const ADDED_LATER: { [T in EventType]?: Partial<EventOf<T>> } = {
   // Before "all sessions but one" existed, every revocation kept nothing.
   SessionRevoked: { keepTokenHash: null },
+  // Before blocks existed, presence was hidden from nobody.
+  PresenceUpdated: { hiddenFrom: [] },
 };
 
 function reviveTag(_key: string, value: unknown): unknown {
@@ -113,11 +116,15 @@ function reviveTag(_key: string, value: unknown): unknown {
 
 // What each event must contain. The mapped types make the compiler insist that every event
 // type and every field of every record is listed, so the check cannot fall behind events.ts.
-type Kind = "id" | "id?" | "string" | "string?" | "int" | "bool" | "date" | "date?" | "ids" | readonly string[] | Fields;
+type Kind = "id" | "id?" | "string" | "string?" | "int" | "bool" | "date" | "date?" | "ids" | readonly string[] | Fields | ListOf;
 interface Fields {
   readonly [field: string]: Kind;
 }
 type FieldsOf<T> = { readonly [K in keyof T]-?: Kind };
+/** A list of records, each with these fields. */
+class ListOf {
+  constructor(readonly fields: Fields) {}
+}
 
 const USER: FieldsOf<UserRecord> = { id: "id", username: "string", bot: "bool", botOwnerId: "id?", createdAt: "date" };
 const MESSAGE: FieldsOf<MessageRecord> = {
@@ -132,13 +139,28 @@ const MESSAGE: FieldsOf<MessageRecord> = {
 };
 const CHANNEL: FieldsOf<ChannelRecord> = {
   id: "id",
-  kind: ["GUILD_TEXT", "DM", "GROUP_DM"],
+  kind: ["GUILD_TEXT", "GUILD_CATEGORY", "DM", "GROUP_DM"],
   guildId: "id?",
   name: "string?",
   position: "int",
   ownerId: "id?",
+  parentId: "id?",
+  topic: "string?",
+  rateLimitPerUser: "int",
   createdAt: "date",
 };
+const ROLE: FieldsOf<RoleRecord> = {
+  id: "id",
+  guildId: "id",
+  name: "string",
+  permissions: "id",
+  position: "int",
+  color: "int",
+  hoist: "bool",
+  mentionable: "bool",
+  createdAt: "date",
+};
+const OVERWRITES = new ListOf({ channelId: "id", targetKind: ["ROLE", "MEMBER"], targetId: "id", allow: "id", deny: "id" } satisfies FieldsOf<OverwriteRecord>);
 const GUILD: FieldsOf<GuildRecord> = { id: "id", name: "string", ownerId: "id", memberCount: "int", createdAt: "date" };
 const REASON = ["LEFT", "KICKED", "GUILD_DELETED"] as const;
 const STATUS = ["ONLINE", "IDLE", "DND", "INVISIBLE", "OFFLINE"] as const;
@@ -150,19 +172,29 @@ const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type
   EventsMissed: { channelId: "id" },
   TypingStarted: { channelId: "id", user: USER, expiresAt: "date" },
   ChannelDeleted: { channelId: "id", guildId: "id?" },
-  ChannelCreated: { guildId: "id", channel: CHANNEL },
-  ChannelUpdated: { guildId: "id", channel: CHANNEL },
+  ChannelCreated: { guildId: "id", channel: CHANNEL, overwrites: OVERWRITES },
+  ChannelUpdated: { guildId: "id", channel: CHANNEL, overwrites: OVERWRITES, previousOverwrites: OVERWRITES },
+  RoleCreated: { guildId: "id", role: ROLE },
+  RoleUpdated: { guildId: "id", role: ROLE },
+  RoleDeleted: { guildId: "id", roleId: "id" },
+  MemberRolesUpdated: { guildId: "id", userId: "id", roleIds: "ids" },
+  PermissionsChanged: { guildId: "id", userId: "id?" },
   GuildUpdated: { guild: GUILD },
   GuildDeleted: { guildId: "id" },
   MemberJoined: { guildId: "id", user: USER },
   MemberLeft: { guildId: "id", userId: "id", reason: REASON },
-  PresenceUpdated: { guildId: "id?", user: USER, status: STATUS, at: "date" },
+  PresenceUpdated: { guildId: "id?", user: USER, status: STATUS, at: "date", hiddenFrom: "ids" },
   OnlineCountUpdated: { guildId: "id", onlineCount: "int" },
   GuildJoined: { userId: "id", guild: GUILD },
   GuildLeft: { userId: "id", guildId: "id", reason: REASON },
   DirectMessageOpened: { userId: "id", channel: CHANNEL },
   SessionRevoked: { userId: "id", tokenHash: "string", keepTokenHash: "string?" },
   ReadStateUpdated: { userId: "id", channelId: "id", lastReadMessageId: "id" },
+  RelationshipChanged: { userId: "id", user: USER, kind: ["FRIEND", "INCOMING", "OUTGOING", "BLOCKED", "NONE"], since: "date?" },
+  GroupRecipientAdded: { userId: "id", channelId: "id", user: USER },
+  GroupRecipientRemoved: { userId: "id", channelId: "id", user: USER, reason: ["LEFT", "REMOVED"] },
+  DirectMessageUpdated: { userId: "id", channel: CHANNEL },
+  DirectMessageClosed: { userId: "id", channelId: "id" },
 };
 
 function check(value: Record<string, unknown>, fields: Fields, path: string): void {
@@ -170,6 +202,14 @@ function check(value: Record<string, unknown>, fields: Fields, path: string): vo
     const at = `${path}.${field}`;
     if (!Object.hasOwn(value, field)) throw new EventCodecError(`${at} is missing`);
     const v = value[field];
+    if (kind instanceof ListOf) {
+      if (!Array.isArray(v)) throw new EventCodecError(`${at}: expected a list`);
+      v.forEach((item: unknown, i) => {
+        if (!isPlainObject(item)) throw new EventCodecError(`${at}[${i}]: expected an object`);
+        check(item, kind.fields, `${at}[${i}]`);
+      });
+      continue;
+    }
     if (typeof kind !== "string") {
       if (isStringList(kind)) {
         if (typeof v !== "string" || !kind.includes(v)) throw new EventCodecError(`${at}: expected one of ${kind.join(", ")}`);

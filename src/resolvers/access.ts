@@ -1,5 +1,8 @@
 import type { RequestContext } from "../context.js";
 import { forbidden, notFound, unauthenticated } from "../errors.js";
+import { channelPermissions, guildPermissions, highestPosition } from "../permissions/compute.js";
+import type { MemberAccess } from "../permissions/permission-cache.js";
+import { has, PERMISSIONS, type PermissionName } from "../permissions/permission-set.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import type { GuildRecord } from "../stores/guild-store.js";
@@ -8,7 +11,14 @@ import { MissingReferenceError } from "../stores/store-errors.js";
 /**
  * Who may see and do what. The rule of thumb: what a viewer may not see answers NOT_FOUND (so
  * private ids cannot be probed); what they can see but may not change answers FORBIDDEN.
+ *
+ * Guild permissions are Discord's (roles, channel overwrites; src/permissions/compute.ts),
+ * computed from the instance's permission cache: no store read when it is warm. DMs are not
+ * governed by roles: their recipients may view, read and send.
  */
+
+/** What a recipient of a DM or group DM may do in it. */
+export const DIRECT_MESSAGE_PERMISSIONS = PERMISSIONS.VIEW_CHANNEL | PERMISSIONS.SEND_MESSAGES | PERMISSIONS.READ_MESSAGE_HISTORY;
 
 /** The signed-in user, or UNAUTHENTICATED. */
 export function requireViewer(ctx: RequestContext): UserRecord {
@@ -36,13 +46,76 @@ export async function ownedGuild(ctx: RequestContext, guildId: bigint, action: s
   return guild;
 }
 
-/** A channel the viewer may read, or NOT_FOUND. One store read for the channel and the permission. */
+/**
+ * A channel the viewer can see (VIEW_CHANNEL), or NOT_FOUND: a channel of a guild they belong to
+ * whose overwrites do not hide it from them, or a DM they are a recipient of. One store read for
+ * the channel and the membership (and, on a cold permission cache, one more).
+ */
 export async function readableChannel(ctx: RequestContext, channelId: bigint): Promise<ChannelRecord> {
   requireViewer(ctx);
   const channel = await ctx.loaders.readableChannel.load(channelId);
-  if (!channel) throw notFound("Channel", String(channelId));
+  if (!channel || !has(await channelPermissionsOf(ctx, channel), PERMISSIONS.VIEW_CHANNEL)) throw notFound("Channel", String(channelId));
   ctx.loaders.channel.prime(channel.id, channel);
   return channel;
+}
+
+/** The viewer's place in a guild (the guild's access and their role ids: null when not a member), from the cache. */
+export async function memberAccess(ctx: RequestContext, guildId: bigint): Promise<MemberAccess | null> {
+  const viewer = requireViewer(ctx);
+  return ctx.services.permissions.get(guildId, viewer.id);
+}
+
+/** The viewer's guild-level permissions: everything for the owner and administrators, 0 when not a member. */
+export async function guildPermissionsOf(ctx: RequestContext, guildId: bigint): Promise<bigint> {
+  const state = await memberAccess(ctx, guildId);
+  if (!state || state.roleIds === null) return 0n;
+  return guildPermissions(state.access, requireViewer(ctx).id, state.roleIds);
+}
+
+/**
+ * The viewer's permissions in a channel, assuming they belong to its guild (or are a recipient
+ * of a DM, which the caller checked): guild channels by roles and overwrites, DMs
+ * {@link DIRECT_MESSAGE_PERMISSIONS}.
+ */
+export async function channelPermissionsOf(ctx: RequestContext, channel: ChannelRecord): Promise<bigint> {
+  if (channel.guildId === null) return DIRECT_MESSAGE_PERMISSIONS;
+  const state = await memberAccess(ctx, channel.guildId);
+  if (!state) return 0n;
+  // The membership was just read from the store with the channel; a cache entry saying
+  // otherwise is one announcement behind: count the member with no roles until it arrives.
+  return channelPermissions(state.access, requireViewer(ctx).id, state.roleIds ?? [], channel.id);
+}
+
+/**
+ * A guild the viewer belongs to and has `permission` in (guild-wide): NOT_FOUND if they cannot
+ * see it, FORBIDDEN saying what is missing otherwise. Returns the guild and the viewer's access.
+ */
+export async function guildWithPermission(ctx: RequestContext, guildId: bigint, permission: PermissionName, action: string): Promise<{ guild: GuildRecord; state: MemberAccess }> {
+  const guild = await visibleGuild(ctx, guildId);
+  const state = await memberAccess(ctx, guildId);
+  if (!state || state.roleIds === null) throw notFound("Guild", String(guildId));
+  if (!has(guildPermissions(state.access, requireViewer(ctx).id, state.roleIds), PERMISSIONS[permission])) {
+    throw forbidden(`You need the ${permission} permission to ${action}.`);
+  }
+  return { guild, state };
+}
+
+/** A visible channel in which the viewer has `permission`: NOT_FOUND if they cannot see it, FORBIDDEN otherwise. */
+export async function channelWithPermission(ctx: RequestContext, channelId: bigint, permission: PermissionName, action: string): Promise<ChannelRecord> {
+  const channel = await readableChannel(ctx, channelId);
+  if (!has(await channelPermissionsOf(ctx, channel), PERMISSIONS[permission])) throw forbidden(`You need the ${permission} permission in this channel to ${action}.`);
+  return channel;
+}
+
+/**
+ * Where the viewer stands in a guild's role hierarchy, and where `userId` stands: the viewer may
+ * act on them (kick, ban, change their roles) only from above. The owner stands above everyone.
+ */
+export async function outranks(ctx: RequestContext, state: MemberAccess, userId: bigint): Promise<boolean> {
+  const viewer = requireViewer(ctx);
+  if (userId === state.access.ownerId) return false;
+  const target = await ctx.services.permissions.get(state.access.guildId, userId);
+  return highestPosition(state.access, viewer.id, state.roleIds ?? []) > highestPosition(state.access, userId, target?.roleIds ?? []);
 }
 
 /**

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { RequestContext } from "../context.js";
-import { badInput, ConcordError, conflict, notFound } from "../errors.js";
+import { badInput, ConcordError, conflict, forbidden, notFound } from "../errors.js";
 import { topics } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { GuildRecord, InviteRecord, MemberRecord } from "../stores/guild-store.js";
-import { intoGuild, ownedGuild, requireViewer, visibleGuild } from "./access.js";
+import { guildWithPermission, intoGuild, outranks, ownedGuild, requireViewer, visibleGuild } from "./access.js";
+import { announcePermissionChange } from "./permission-changes.js";
 import { capReached, withinCap } from "./resource-caps.js";
 import { charge, perUser } from "./rate-limit.js";
 import { nameText, optionalInt } from "./validate.js";
@@ -31,12 +32,12 @@ export async function createGuild(ctx: RequestContext, input: { name: string }):
   return guild;
 }
 
-/** Renames a guild (owner only). */
+/** Renames a guild (MANAGE_GUILD). */
 export async function updateGuild(ctx: RequestContext, input: { guildId: bigint; name: string }): Promise<GuildRecord> {
   requireViewer(ctx);
   await charge(ctx, perUser(ctx, "guild.manage"));
   const name = guildName("name", input.name);
-  await ownedGuild(ctx, input.guildId, "rename it");
+  await guildWithPermission(ctx, input.guildId, "MANAGE_GUILD", "rename it");
   const guild = await ctx.services.guilds.renameGuild(input.guildId, name);
   if (!guild) throw notFound("Guild", String(input.guildId));
   await ctx.services.bus.publish(topics.guild(guild.id), { type: "GuildUpdated", guild });
@@ -62,6 +63,7 @@ export async function deleteGuild(ctx: RequestContext, guildId: bigint): Promise
   }
   const deleted = await services.guilds.deleteGuild(guildId);
   if (!deleted) throw notFound("Guild", String(guildId));
+  await announcePermissionChange(services, { guildId, userId: null });
   await services.bus.publish(topics.guild(guildId), { type: "GuildDeleted", guildId });
   for (const channelId of deleted.channelIds) {
     await services.bus.publish(topics.channel(channelId), { type: "ChannelDeleted", channelId, guildId });
@@ -86,7 +88,7 @@ function inviteCode(): string {
   return [...bytes].map((b) => INVITE_ALPHABET[b % INVITE_ALPHABET.length]).join("");
 }
 
-/** Creates an invite to a guild the viewer belongs to; any member may invite. */
+/** Creates an invite to a guild (CREATE_INSTANT_INVITE, which @everyone has by default). */
 export async function createInvite(
   ctx: RequestContext,
   input: { guildId: bigint; maxUses?: number | null; expiresInSeconds?: number | null },
@@ -95,7 +97,7 @@ export async function createInvite(
   await charge(ctx, perUser(ctx, "invite.create"));
   const maxUses = optionalInt("maxUses", input.maxUses, 1, 1_000_000);
   const expiresIn = optionalInt("expiresInSeconds", input.expiresInSeconds, 1, 30 * 24 * 3600);
-  await visibleGuild(ctx, input.guildId);
+  await guildWithPermission(ctx, input.guildId, "CREATE_INSTANT_INVITE", "create invites");
   const now = ctx.services.now();
   return intoGuild(
     input.guildId,
@@ -132,6 +134,8 @@ export async function joinGuild(ctx: RequestContext, code: string): Promise<Guil
     case "already-member":
       throw conflict("You are already a member of this guild.");
   }
+  // This instance (and the others) may remember the viewer as not a member.
+  await announcePermissionChange(services, { guildId: result.guild.id, userId: viewer.id });
   await services.presence.joinGuild(viewer.id, result.guild.id, services.now());
   if (result.guild.memberCount >= services.settings.largeGuildThreshold) services.announcer.countChanged(result.guild.id);
   await services.bus.publish(topics.guild(result.guild.id), { type: "MemberJoined", guildId: result.guild.id, user: viewer });
@@ -143,6 +147,7 @@ async function removeMember(ctx: RequestContext, guild: GuildRecord, user: UserR
   const { services } = ctx;
   const removed = await services.guilds.removeMember(guild.id, user.id);
   if (!removed) throw notFound("Member", String(user.id));
+  await announcePermissionChange(services, { guildId: guild.id, userId: user.id });
   await services.presence.leaveGuild(user.id, guild.id);
   if (guild.memberCount >= services.settings.largeGuildThreshold) services.announcer.countChanged(guild.id);
   await services.bus.publish(topics.user(user.id), { type: "GuildLeft", userId: user.id, guildId: guild.id, reason });
@@ -158,12 +163,13 @@ export async function leaveGuild(ctx: RequestContext, guildId: bigint): Promise<
   return true;
 }
 
-/** Removes a member from a guild (owner only; not themselves). */
+/** Removes a member ranked below the viewer from a guild (KICK_MEMBERS; not themselves, never the owner). */
 export async function kickMember(ctx: RequestContext, input: { guildId: bigint; userId: bigint }): Promise<boolean> {
   const viewer = requireViewer(ctx);
   await charge(ctx, perUser(ctx, "guild.manage"));
-  const guild = await ownedGuild(ctx, input.guildId, "kick members");
-  if (input.userId === viewer.id) throw badInput("userId", "You cannot kick yourself; delete the guild instead.");
+  const { guild, state } = await guildWithPermission(ctx, input.guildId, "KICK_MEMBERS", "kick members");
+  if (input.userId === viewer.id) throw badInput("userId", "You cannot kick yourself; leave the guild instead.");
+  if (!(await outranks(ctx, state, input.userId))) throw forbidden("You can only kick members ranked below you (the owner cannot be kicked).");
   await removeMember(ctx, guild, { id: input.userId }, "KICKED");
   return true;
 }

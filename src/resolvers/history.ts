@@ -1,5 +1,7 @@
 import type { RequestContext } from "../context.js";
-import { badInput } from "../errors.js";
+import { badInput, forbidden } from "../errors.js";
+import { has, PERMISSIONS } from "../permissions/permission-set.js";
+import { channelPermissionsOf } from "./access.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import { MAX_SNOWFLAKE } from "../ids/snowflake.js";
 import type { MessageRecord } from "../stores/message-store.js";
@@ -36,6 +38,8 @@ export interface HistoryPage {
  * the Relay spec allows, which is exact unless that message was deleted meanwhile.
  */
 export async function channelHistory(ctx: RequestContext, channel: ChannelRecord, args: HistoryArgs): Promise<HistoryPage> {
+  // Live messages need VIEW_CHANNEL only; the history before them needs READ_MESSAGE_HISTORY.
+  if (!has(await channelPermissionsOf(ctx, channel), PERMISSIONS.READ_MESSAGE_HISTORY)) throw forbidden("You need the READ_MESSAGE_HISTORY permission in this channel to read its history.");
   const size = (field: "first" | "last", value: number | null | undefined) =>
     optionalInt(field, value, 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
   if (args.first != null && args.last != null) throw badInput("last", "Give first or last, not both.");

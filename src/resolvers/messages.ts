@@ -3,9 +3,12 @@ import { badInput, forbidden, notFound } from "../errors.js";
 import { topics } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { MessageRecord } from "../stores/message-store.js";
-import { readableChannel, requireViewer } from "./access.js";
+import { channelPermissionsOf, readableChannel, requireViewer } from "./access.js";
+import { has, PERMISSIONS } from "../permissions/permission-set.js";
+import type { ChannelRecord } from "../stores/channel-store.js";
 import { parseMentions } from "./mentions.js";
-import { charge, perUser } from "./rate-limit.js";
+import { checkDirectMessageSend, reopenAfterSend } from "./direct-messages.js";
+import { charge, perUser, rateLimited } from "./rate-limit.js";
 import { text } from "./validate.js";
 
 const content = (value: string) => text("content", value, 1, 2000, { multiline: true });
@@ -16,6 +19,30 @@ async function existingMentions(ctx: RequestContext, body: string): Promise<bigi
   if (ids.length === 0) return ids;
   const users = await ctx.loaders.user.loadMany(ids);
   return ids.filter((_, i) => users[i] !== null && !(users[i] instanceof Error));
+}
+
+/**
+ * A channel the viewer may send to: they can see it (NOT_FOUND otherwise), it holds messages (a
+ * category does not), they have SEND_MESSAGES there (FORBIDDEN), and its slowmode lets them
+ * (RATE_LIMITED, bucket "slowmode"; members with MANAGE_MESSAGES or MANAGE_CHANNELS there are
+ * exempt, as in Discord). Call it last before writing: the slowmode counts the attempt.
+ */
+export async function sendableChannel(ctx: RequestContext, channelId: bigint, options: { slowmode: boolean }): Promise<ChannelRecord> {
+  const viewer = requireViewer(ctx);
+  const channel = await readableChannel(ctx, channelId);
+  if (channel.kind === "GUILD_CATEGORY") throw badInput("channelId", "A category holds no messages; send to one of its channels.");
+  const permissions = await channelPermissionsOf(ctx, channel);
+  if (!has(permissions, PERMISSIONS.SEND_MESSAGES)) throw forbidden("You need the SEND_MESSAGES permission in this channel.");
+  // One-to-one DMs only (one read): a block or the other's DM setting closes them.
+  await checkDirectMessageSend(ctx, channel);
+  const limiter = ctx.services.rateLimiter;
+  const exempt = has(permissions, PERMISSIONS.MANAGE_MESSAGES) || has(permissions, PERMISSIONS.MANAGE_CHANNELS);
+  if (options.slowmode && channel.rateLimitPerUser > 0 && limiter && !exempt) {
+    const seconds = channel.rateLimitPerUser;
+    const decision = await limiter.cooldown(`u:${viewer.id}:${channel.id}:${seconds}`, seconds);
+    if (!decision.allowed) throw rateLimited(decision, "USER");
+  }
+  return channel;
 }
 
 /**
@@ -31,7 +58,7 @@ export async function sendMessage(
   await charge(ctx, perUser(ctx, "message.send.channel", input.channelId), perUser(ctx, viewer.bot ? "message.send.bot" : "message.send.person"));
   const body = content(input.content);
   const nonce = input.nonce === null || input.nonce === undefined ? null : text("nonce", input.nonce, 1, 64);
-  const channel = await readableChannel(ctx, input.channelId);
+  const channel = await sendableChannel(ctx, input.channelId, { slowmode: true });
   const { services } = ctx;
   if (input.replyToId !== null && input.replyToId !== undefined) {
     const target = await services.messages.get(channel.id, input.replyToId);
@@ -59,6 +86,8 @@ export async function sendMessage(
   const { message, created } = await write;
   await published;
   if (created) await afterSend(ctx, viewer, message);
+  // DMs only: brings a closed DM back to its recipients' lists.
+  if (created) await reopenAfterSend(ctx, channel);
   return message;
 }
 
@@ -124,9 +153,8 @@ export async function deleteMessage(ctx: RequestContext, input: { channelId: big
   const viewer = requireViewer(ctx);
   await charge(ctx, perUser(ctx, "message.change"));
   const { channel, message } = await readableMessage(ctx, input.channelId, input.messageId);
-  if (message.authorId !== viewer.id) {
-    const guild = channel.guildId === null ? null : await ctx.loaders.guild.load(channel.guildId);
-    if (guild?.ownerId !== viewer.id) throw forbidden("Only a message's author or the guild's owner can delete it.");
+  if (message.authorId !== viewer.id && !has(await channelPermissionsOf(ctx, channel), PERMISSIONS.MANAGE_MESSAGES)) {
+    throw forbidden("Only a message's author, or a member with MANAGE_MESSAGES in the channel, can delete it.");
   }
   const { services } = ctx;
   if (!(await services.messages.delete(channel.id, message.id))) throw notFound("Message", String(input.messageId));

@@ -4,24 +4,32 @@ import type { EventBus } from "../pubsub/event-bus.js";
 import type { EventOf } from "../pubsub/events.js";
 import { topics, type Topic } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
-import type { ChannelStore } from "../stores/channel-store.js";
 import type { GuildStore } from "../stores/guild-store.js";
 import type { PresenceStatus, PresenceStore } from "../stores/presence-store.js";
+import type { RelationshipStore } from "../stores/relationship-store.js";
 
-/** Who hears about one user's presence: their guilds (split by size) and their DM partners. */
+/**
+ * Who hears about one user's presence: their guilds (split by size) and their friends; never
+ * the users with a block between them and this user.
+ */
 export interface PresenceAudience {
   guildIds: bigint[];
   /** Guilds below the large-guild threshold: they get a PresenceUpdated per member change. */
   smallGuildIds: bigint[];
   /** Guilds at or above it: they get OnlineCountUpdated at a bounded rate instead. */
   largeGuildIds: bigint[];
-  /** Users sharing a DM or group DM with this user. */
-  partnerIds: bigint[];
+  /** The user's friends: told on their own user topic. */
+  friendIds: bigint[];
+  /**
+   * Guildmates with a block between them and this user, either way: the small guilds' events
+   * name them in `hiddenFrom`, and their subscriptions drop those events (no read per event).
+   */
+  hiddenFrom: bigint[];
 }
 
 export interface PresenceAnnouncerOptions {
   guilds: GuildStore;
-  channels: ChannelStore;
+  relationships: RelationshipStore;
   presence: PresenceStore;
   bus: EventBus;
   logger: Logger;
@@ -43,12 +51,13 @@ export function publicStatus(status: PresenceStatus): PresenceStatus {
 
 /**
  * Turns presence transitions into events, with bounded cost:
- * - one PresenceUpdated per small guild of the user, per DM partner and on the user's own topic,
+ * - one PresenceUpdated per small guild of the user, per friend and on the user's own topic,
  *   each coalesced to at most one per `coalesceMs` per (topic, user) with the last state winning;
+ *   guild events name the guildmates a block hides them from (`hiddenFrom`), who never get them;
  * - for large guilds, no per-member event: the guild is marked changed, and a timer publishes its
  *   online count (read from the PresenceStore in O(1)) at most once per `onlineCountRefreshMs`.
  *
- * So a user coming online costs O(guilds + DM partners) events whatever the guild sizes, and a
+ * So a user coming online costs O(guilds + friends) events whatever the guild sizes, and a
  * reconnect storm of N users costs O(N) of that, not O(N x members).
  */
 export class PresenceAnnouncer {
@@ -67,17 +76,18 @@ export class PresenceAnnouncer {
     this.timer.unref();
   }
 
-  /** The guilds and DM partners of a user, with guilds split by the large-guild threshold. */
+  /** The guilds and friends of a user, with guilds split by the large-guild threshold, and whom a block hides them from. */
   async audience(userId: bigint): Promise<PresenceAudience> {
-    const { guilds, channels, largeGuildThreshold } = this.options;
-    // Two reads in parallel, whatever the number of guilds and DMs.
-    const [sizes, partnerIds] = await Promise.all([guilds.listGuildSizesOfUser(userId), channels.listDirectPartners(userId)]);
+    const { guilds, relationships, largeGuildThreshold } = this.options;
+    // Two reads in parallel, whatever the number of guilds, friends and blocks.
+    const [sizes, circle] = await Promise.all([guilds.listGuildSizesOfUser(userId), relationships.presenceCircle(userId)]);
     const isLarge = (g: { memberCount: number }) => g.memberCount >= largeGuildThreshold;
     return {
       guildIds: sizes.map((g) => g.guildId),
       smallGuildIds: sizes.filter((g) => !isLarge(g)).map((g) => g.guildId),
       largeGuildIds: sizes.filter(isLarge).map((g) => g.guildId),
-      partnerIds,
+      friendIds: circle.friendIds,
+      hiddenFrom: circle.hiddenFromIds,
     };
   }
 
@@ -94,14 +104,23 @@ export class PresenceAnnouncer {
     options: { audience?: PresenceAudience; othersChanged?: boolean; toSelf?: boolean } = {},
   ): Promise<void> {
     const at = this.options.now();
-    const self: EventOf<"PresenceUpdated"> = { type: "PresenceUpdated", guildId: null, user, status, at };
+    const self: EventOf<"PresenceUpdated"> = { type: "PresenceUpdated", guildId: null, user, status, at, hiddenFrom: [] };
     if (options.toSelf !== false) this.offer(topics.user(user.id), self);
     if (options.othersChanged === false) return;
     const audience = options.audience ?? (await this.audience(user.id));
     const seen = publicStatus(status);
-    for (const guildId of audience.smallGuildIds) this.offer(topics.guild(guildId), { ...self, guildId, status: seen });
-    for (const partnerId of audience.partnerIds) this.offer(topics.user(partnerId), { ...self, status: seen });
+    for (const guildId of audience.smallGuildIds) this.offer(topics.guild(guildId), { ...self, guildId, status: seen, hiddenFrom: audience.hiddenFrom });
+    for (const friendId of audience.friendIds) this.offer(topics.user(friendId), { ...self, status: seen });
     for (const guildId of audience.largeGuildIds) this.changedLargeGuilds.add(guildId);
+  }
+
+  /**
+   * Tells one user (on their user topic) the presence of `user` as they may now see it, after
+   * the two became friends, stopped being friends, blocked or unblocked: `status` is what they
+   * see (OFFLINE when they may no longer see it). Coalesced with the user's other announcements.
+   */
+  tell(viewerId: bigint, user: UserRecord, status: PresenceStatus): void {
+    this.offer(topics.user(viewerId), { type: "PresenceUpdated", guildId: null, user, status: publicStatus(status), at: this.options.now(), hiddenFrom: [] });
   }
 
   /**

@@ -26,7 +26,7 @@ export async function setPresence(ctx: RequestContext, status: PresenceStatus): 
   return online ? status : "OFFLINE";
 }
 
-/** Presence of up to 100 users as the viewer may see it: OFFLINE for those they share no guild or DM with. */
+/** Presence of up to 100 users as the viewer may see it: OFFLINE for strangers (no friendship, no shared guild) and across a block. */
 export async function presenceOf(ctx: RequestContext, userIds: readonly bigint[]): Promise<{ user: UserRecord; status: PresenceStatus }[]> {
   requireViewer(ctx);
   if (userIds.length > 100) throw badInput("userIds", "Ask for at most 100 users at once.");

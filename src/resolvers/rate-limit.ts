@@ -13,7 +13,7 @@ export interface Charge {
 /** What a refused call tells the client (`extensions` of RATE_LIMITED, and the HTTP headers). */
 export interface RateLimitDetails {
   retryAfterMs: number;
-  bucket: BucketName;
+  bucket: BucketName | "slowmode";
   limit: number;
   remaining: number;
   resetAfterMs: number;
@@ -52,7 +52,7 @@ export async function charge(ctx: RequestContext, ...charges: Charge[]): Promise
   let refused: { decision: RateDecision; scope: RateLimitScope } | undefined;
   decisions.forEach((decision, i) => {
     noteDecision(ctx, decision, charges[i]!.scope);
-    if (!decision.allowed && !(BUCKETS[decision.bucket] as { absorb?: boolean }).absorb) {
+    if (!decision.allowed && !(BUCKETS[charges[i]!.bucket] as { absorb?: boolean }).absorb) {
       if (!refused || decision.retryAfterMs > refused.decision.retryAfterMs) refused = { decision, scope: charges[i]!.scope };
     }
   });
@@ -86,9 +86,12 @@ export function rateLimited(decision: RateDecision, scope: RateLimitScope): Conc
     scope,
   };
   const wait = decision.retryAfterMs < 1_000 ? `${decision.retryAfterMs} ms` : `${Math.ceil(decision.retryAfterMs / 1_000)} s`;
+  if (decision.bucket === "slowmode") {
+    return new ConcordError("RATE_LIMITED", `This channel has slowmode: one message per ${formatWindow(decision.windowSeconds)}; try again in ${wait}.`, { ...details });
+  }
   return new ConcordError(
     "RATE_LIMITED",
-    `Slow down: at most ${decision.limit} ${BUCKETS[decision.bucket].what} per ${formatWindow(decision.windowSeconds)}; try again in ${wait}.`,
+    `Slow down: at most ${decision.limit} ${BUCKETS[decision.bucket as BucketName].what} per ${formatWindow(decision.windowSeconds)}; try again in ${wait}.`,
     { ...details },
   );
 }

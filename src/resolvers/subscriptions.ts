@@ -4,6 +4,9 @@ import type { Unsubscribe } from "../pubsub/event-bus.js";
 import { createEventStream, type EventStream } from "../pubsub/event-stream.js";
 import type { ConcordEvent, EventOf } from "../pubsub/events.js";
 import { topics, type Topic } from "../pubsub/topics.js";
+import { channelPermissions, type GuildAccess } from "../permissions/compute.js";
+import type { MemberAccess, PermissionChange } from "../permissions/permission-cache.js";
+import { has, PERMISSIONS } from "../permissions/permission-set.js";
 import { readableChannel, requireViewer, visibleGuild } from "./access.js";
 import { revokes } from "./session-revocation.js";
 
@@ -11,10 +14,38 @@ import { revokes } from "./session-revocation.js";
 export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted" | "EventsMissed" | "TypingStarted">;
 /** Events `guildEvents` delivers to clients. */
 export type GuildEvent = EventOf<
-  "ChannelCreated" | "ChannelUpdated" | "ChannelDeleted" | "GuildUpdated" | "MemberJoined" | "MemberLeft" | "PresenceUpdated" | "OnlineCountUpdated"
+  | "ChannelCreated"
+  | "ChannelUpdated"
+  | "ChannelDeleted"
+  | "GuildUpdated"
+  | "MemberJoined"
+  | "MemberLeft"
+  | "PresenceUpdated"
+  | "OnlineCountUpdated"
+  | "RoleCreated"
+  | "RoleUpdated"
+  | "RoleDeleted"
+  | "MemberRolesUpdated"
 >;
 /** Events `userEvents` delivers to clients. */
-export type UserEvent = EventOf<"GuildJoined" | "GuildLeft" | "DirectMessageOpened" | "PresenceUpdated" | "ReadStateUpdated">;
+export type UserEvent = EventOf<
+  | "GuildJoined"
+  | "GuildLeft"
+  | "DirectMessageOpened"
+  | "PresenceUpdated"
+  | "ReadStateUpdated"
+  | "MemberRolesUpdated"
+  | "RelationshipChanged"
+  | "GroupRecipientAdded"
+  | "GroupRecipientRemoved"
+  | "DirectMessageUpdated"
+  | "DirectMessageClosed"
+>;
+
+/** A presence event unless a block between its user and the viewer hides it (the event names them: no read). */
+function presenceFor<T>(event: EventOf<"PresenceUpdated">, viewerId: bigint): { deliver: T } | null {
+  return event.hiddenFrom.includes(viewerId) ? null : { deliver: event as T };
+}
 
 /**
  * What one subscription does with each bus event, decided in memory (no store query per event):
@@ -26,7 +57,7 @@ type Route<T> = (event: ConcordEvent) => { deliver: T } | { end: ConcordError } 
  * Opens a bounded stream fed by several topics. Subscribing happens before the caller's second
  * access check, so a kick that lands between the first check and the subscription is not missed.
  */
-async function openStream<T>(ctx: RequestContext, routes: [Topic, Route<T>][]): Promise<EventStream<T>> {
+async function openStream<T>(ctx: RequestContext, routes: [Topic, Route<T>][], watch?: AccessWatch): Promise<EventStream<T>> {
   const unsubscribes: Unsubscribe[] = [];
   const stream = createEventStream<T>({
     capacity: ctx.services.settings.subscriptionBufferSize,
@@ -44,7 +75,40 @@ async function openStream<T>(ctx: RequestContext, routes: [Topic, Route<T>][]): 
     if (stream.ended) unsubscribe();
     else unsubscribes.push(unsubscribe);
   }
+  if (watch && !stream.ended) {
+    unsubscribes.push(
+      ctx.services.permissions.watch(watch.guildId, (change) => {
+        if (change.userId !== null && change.userId !== ctx.viewer?.id) return;
+        watch.onChange(change).then(
+          (lost) => lost && stream.end(lost),
+          (error: unknown) => {
+            // Access could not be re-checked: fail closed, the client subscribes again.
+            ctx.services.logger.warn("re-checking a live stream's access failed", { error, guildId: String(watch.guildId) });
+            stream.end(forbidden("Your access to this could not be re-checked; subscribe again."));
+          },
+        );
+      }),
+    );
+  }
   return stream;
+}
+
+/**
+ * A live stream that follows permission changes of one guild (roles, overwrites, the viewer's
+ * roles and membership): after each, `onChange` re-checks from the permission cache (no store
+ * read per stream: a change costs one read per instance) and returns the error to end the
+ * stream with when access was lost, or null.
+ */
+interface AccessWatch {
+  guildId: bigint;
+  onChange: (change: PermissionChange) => Promise<ConcordError | null>;
+}
+
+/** True if a member may see a channel, with the channel's overwrites as given (from an event) rather than as cached. */
+function canSee(state: MemberAccess, userId: bigint, channelId: bigint, overwrites?: GuildAccess["overwrites"] extends ReadonlyMap<bigint, infer O> ? O : never): boolean {
+  if (state.roleIds === null) return false;
+  const access = overwrites === undefined ? state.access : { ...state.access, overwrites: new Map([[channelId, overwrites]]) };
+  return has(channelPermissions(access, userId, state.roleIds, channelId), PERMISSIONS.VIEW_CHANNEL);
 }
 
 /**
@@ -67,6 +131,18 @@ function sessionRoute<T>(ctx: RequestContext): Route<T> {
 export async function channelEvents(ctx: RequestContext, channelId: bigint): Promise<EventStream<ChannelEvent>> {
   const viewer = requireViewer(ctx);
   const channel = await readableChannel(ctx, channelId);
+  const guildId = channel.guildId;
+  // Losing VIEW_CHANNEL (a role taken, an overwrite changed) ends the stream within a second.
+  const watch: AccessWatch | undefined =
+    guildId === null
+      ? undefined
+      : {
+          guildId,
+          onChange: async () => {
+            const state = await ctx.services.permissions.get(guildId, viewer.id);
+            return state && canSee(state, viewer.id, channel.id) ? null : forbidden("You can no longer see this channel.");
+          },
+        };
   const stream = await openStream<ChannelEvent>(ctx, [
     [
       topics.channel(channel.id),
@@ -95,32 +171,83 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint): Pro
         if (event.type === "GuildLeft" && event.guildId === channel.guildId) {
           return { end: forbidden(event.reason === "KICKED" ? "You were removed from this channel's guild." : "You are no longer a member of this channel's guild.") };
         }
+        if (event.type === "GroupRecipientRemoved" && event.channelId === channel.id && event.user.id === viewer.id) {
+          return { end: forbidden(event.reason === "REMOVED" ? "You were removed from this group DM." : "You left this group DM.") };
+        }
         return sessionRoute<ChannelEvent>(ctx)(event);
       },
     ],
-  ]);
+  ], watch);
   await recheck(ctx, stream, () => readableChannel(ctx, channel.id));
   return stream;
 }
 
-/** Channel, membership and settings changes of one guild the viewer belongs to. */
+const translated = new WeakMap<object, Map<string, GuildEvent>>();
+
+/**
+ * A ChannelUpdated as a member whose view of the channel it changed sees it: ChannelCreated when
+ * it just became visible to them, ChannelDeleted when it just disappeared. One object per
+ * source event and kind, shared by every stream (so it is serialised once, like the original).
+ */
+function asSeenBy(event: Extract<GuildEvent, { type: "ChannelUpdated" }>, as: "ChannelCreated" | "ChannelDeleted"): GuildEvent {
+  let forEvent = translated.get(event);
+  if (!forEvent) translated.set(event, (forEvent = new Map()));
+  let out = forEvent.get(as);
+  if (!out) {
+    out = as === "ChannelCreated" ? { type: as, guildId: event.guildId, channel: event.channel, overwrites: event.overwrites } : { type: as, guildId: event.guildId, channelId: event.channel.id };
+    forEvent.set(as, out);
+  }
+  return out;
+}
+
+/**
+ * Channel, role, membership and settings changes of one guild the viewer belongs to. Channel
+ * events come only for channels the viewer can see, decided from the event's own overwrites
+ * and the viewer's roles as this stream last knew them (kept current from MemberRolesUpdated,
+ * RoleUpdated and the permission cache): no store read per event.
+ */
 export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise<EventStream<GuildEvent>> {
   const viewer = requireViewer(ctx);
   const guild = await visibleGuild(ctx, guildId);
+  let known = await ctx.services.permissions.get(guild.id, viewer.id);
+  if (!known || known.roleIds === null) throw notFound("Guild", String(guildId));
+  const watch: AccessWatch = {
+    guildId: guild.id,
+    onChange: async () => {
+      const state = await ctx.services.permissions.get(guild.id, viewer.id);
+      if (state) known = state;
+      return null;
+    },
+  };
   const stream = await openStream<GuildEvent>(ctx, [
     [
       topics.guild(guild.id),
       (event) => {
         switch (event.type) {
           case "ChannelCreated":
-          case "ChannelUpdated":
+            return canSee(known!, viewer.id, event.channel.id, event.overwrites) ? { deliver: event } : null;
+          case "ChannelUpdated": {
+            const now = canSee(known!, viewer.id, event.channel.id, event.overwrites);
+            const before = canSee(known!, viewer.id, event.channel.id, event.previousOverwrites);
+            if (now) return { deliver: before ? event : asSeenBy(event, "ChannelCreated") };
+            return before ? { deliver: asSeenBy(event, "ChannelDeleted") } : null;
+          }
           case "ChannelDeleted":
+            return event.channelId === null || canSee(known!, viewer.id, event.channelId) ? { deliver: event } : null;
+          case "MemberRolesUpdated":
+            // The viewer's own roles changed: see with them from the next event on.
+            if (event.userId === viewer.id && known) known = { ...known, roleIds: event.roleIds };
+            return { deliver: event };
+          case "RoleCreated":
+          case "RoleUpdated":
+          case "RoleDeleted":
           case "GuildUpdated":
           case "MemberJoined":
           case "MemberLeft":
-          case "PresenceUpdated":
           case "OnlineCountUpdated":
             return { deliver: event };
+          case "PresenceUpdated":
+            return presenceFor(event, viewer.id);
           case "GuildDeleted":
             return { end: notFound("Guild", String(guild.id)) };
           default:
@@ -135,12 +262,15 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
           ? { end: forbidden("You are no longer a member of this guild.") }
           : sessionRoute<GuildEvent>(ctx)(event),
     ],
-  ]);
+  ], watch);
   await recheck(ctx, stream, () => visibleGuild(ctx, guild.id));
   return stream;
 }
 
-/** What concerns the viewer on every session: guilds joined and left (or kicked from), new DMs. */
+/**
+ * What concerns the viewer on every session: guilds joined and left (or kicked from), DMs opened,
+ * changed and closed, group recipients, relationships, friends' presence, read states.
+ */
 export async function userEvents(ctx: RequestContext): Promise<EventStream<UserEvent>> {
   const viewer = requireViewer(ctx);
   return openStream<UserEvent>(ctx, [
@@ -151,9 +281,16 @@ export async function userEvents(ctx: RequestContext): Promise<EventStream<UserE
           case "GuildJoined":
           case "GuildLeft":
           case "DirectMessageOpened":
-          case "PresenceUpdated":
           case "ReadStateUpdated":
+          case "MemberRolesUpdated":
+          case "RelationshipChanged":
+          case "GroupRecipientAdded":
+          case "GroupRecipientRemoved":
+          case "DirectMessageUpdated":
+          case "DirectMessageClosed":
             return { deliver: event };
+          case "PresenceUpdated":
+            return presenceFor(event, viewer.id);
           default:
             return sessionRoute<UserEvent>(ctx)(event);
         }

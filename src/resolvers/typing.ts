@@ -2,7 +2,8 @@ import type { RequestContext } from "../context.js";
 import { topics } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
-import { readableChannel, requireViewer } from "./access.js";
+import { requireViewer } from "./access.js";
+import { sendableChannel } from "./messages.js";
 import { charge, perUser } from "./rate-limit.js";
 
 /** How long one startTyping lasts. */
@@ -19,7 +20,7 @@ export async function startTyping(ctx: RequestContext, channelId: bigint): Promi
   const viewer = requireViewer(ctx);
   // Over budget, the call is absorbed like a repeat within the quiet period: true, nothing announced.
   if (!(await charge(ctx, perUser(ctx, "typing")))) return true;
-  const channel = await readableChannel(ctx, channelId);
+  const channel = await sendableChannel(ctx, channelId, { slowmode: false });
   const { presence, bus, announcer, now } = ctx.services;
   const at = now();
   if (await presence.startTyping(channel.id, viewer.id, at, TYPING_TTL_MS, TYPING_QUIET_MS)) {

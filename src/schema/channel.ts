@@ -1,5 +1,5 @@
 import { readableChannel } from "../resolvers/access.js";
-import { createChannel, deleteChannel, openDirectMessage, updateChannel } from "../resolvers/channels.js";
+import { openDirectMessage } from "../resolvers/channels.js";
 import { channelHistory, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../resolvers/history.js";
 import type { UserRecord } from "../stores/account-store.js";
 import { builder } from "./builder.js";
@@ -7,11 +7,12 @@ import { listCost, pageCost, perItemRead } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
 import { ChannelRef, GuildRef, MessageRef, UserRef } from "./refs.js";
 
-const ChannelKindEnum = builder.enumType("ChannelKind", {
+export const ChannelKindEnum = builder.enumType("ChannelKind", {
   values: {
-    GUILD_TEXT: { description: "A text channel of a guild; every member can read it." },
+    GUILD_TEXT: { description: "A text channel of a guild: members who have VIEW_CHANNEL there see it (see Channel.myPermissions)." },
     DM: { description: "A direct message between two users." },
     GROUP_DM: { description: "A direct message between 3 and MAX_GROUP_DM_MEMBERS (10 by default) users." },
+    GUILD_CATEGORY: { description: "A guild category: it groups channels (their `parent`) and holds no messages." },
   } as const,
 });
 
@@ -79,39 +80,7 @@ builder.queryField("channel", (t) =>
   }),
 );
 
-const CreateChannelInput = builder.inputType("CreateChannelInput", {
-  fields: (t) => ({
-    guildId: t.id({ required: true }),
-    name: t.string({ required: true, description: '1 to 100 characters; lower-cased, spaces become "-".' }),
-  }),
-});
-const UpdateChannelInput = builder.inputType("UpdateChannelInput", {
-  fields: (t) => ({
-    channelId: t.id({ required: true }),
-    name: t.string({ description: "New name." }),
-    position: t.int({ description: "New 0-based place in the list; the others shift to make room." }),
-  }),
-});
-
 builder.mutationFields((t) => ({
-  createChannel: t.field({
-    type: ChannelRef,
-    description: "Creates a text channel at the end of a guild's list (owner only); LIMIT_EXCEEDED once the guild has MAX_CHANNELS_PER_GUILD (500 by default).",
-    args: { input: t.arg({ type: CreateChannelInput, required: true }) },
-    resolve: (_r, { input }, ctx) => createChannel(ctx, { guildId: parseId("guildId", input.guildId), name: input.name }),
-  }),
-  updateChannel: t.field({
-    type: ChannelRef,
-    description: "Renames and/or moves a guild channel (owner only).",
-    args: { input: t.arg({ type: UpdateChannelInput, required: true }) },
-    resolve: (_r, { input }, ctx) =>
-      updateChannel(ctx, { channelId: parseId("channelId", input.channelId), name: input.name, position: input.position }),
-  }),
-  deleteChannel: t.boolean({
-    description: "Deletes a guild channel and its messages (owner only).",
-    args: { channelId: t.arg.id({ required: true }) },
-    resolve: (_r, args, ctx) => deleteChannel(ctx, parseId("channelId", args.channelId)),
-  }),
   openDirectMessage: t.field({
     type: ChannelRef,
     description:

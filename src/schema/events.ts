@@ -2,12 +2,15 @@ import type { StreamItem } from "../pubsub/event-stream.js";
 import type { EventOf } from "../pubsub/events.js";
 import { channelEvents, guildEvents, userEvents } from "../resolvers/subscriptions.js";
 import { builder } from "./builder.js";
-import { perItemRead } from "./cost.js";
+import { listCost, perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
 import { readStateOf } from "../resolvers/read-states.js";
 import { PresenceStatusEnum } from "./presence.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { ReadStateRef } from "./read-state.js";
+import { RoleRef } from "./permissions.js";
+import { RelationshipChanged } from "./relationship.js";
+import { DirectMessageClosed, DirectMessageUpdated, GroupRecipientAdded, GroupRecipientRemoved } from "./direct-message.js";
 import { ChannelRef, GuildRef, MessageRef, UserRef } from "./refs.js";
 
 /** Unwraps a stream item: events pass, a final error becomes this event's GraphQL error. */
@@ -93,9 +96,30 @@ const OnlineCountUpdated = builder.objectRef<EventOf<"OnlineCountUpdated">>("Onl
   fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), onlineCount: t.exposeInt("onlineCount") }),
 });
 
+const RoleCreated = builder.objectRef<EventOf<"RoleCreated">>("RoleCreated").implement({
+  description: "A role was created (clients refresh what it may change: Guild.channels, myPermissions).",
+  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), role: t.field({ type: RoleRef, resolve: (e) => e.role }) }),
+});
+const RoleUpdated = builder.objectRef<EventOf<"RoleUpdated">>("RoleUpdated").implement({
+  description: "A role's name, permissions, place or looks changed.",
+  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), role: t.field({ type: RoleRef, resolve: (e) => e.role }) }),
+});
+const RoleDeleted = builder.objectRef<EventOf<"RoleDeleted">>("RoleDeleted").implement({
+  description: "A role was deleted; its members lost it.",
+  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), roleId: t.id({ resolve: (o) => String(o.roleId) }) }),
+});
+const MemberRolesUpdated = builder.objectRef<EventOf<"MemberRolesUpdated">>("MemberRolesUpdated").implement({
+  description: "A member's roles changed: `roleIds` are all of them now (@everyone not listed).",
+  fields: (t) => ({
+    guildId: t.id({ resolve: (o) => String(o.guildId) }),
+    userId: t.id({ resolve: (o) => String(o.userId) }),
+    roleIds: t.idList({ extensions: listCost("rolesPerGuild"), resolve: (o) => o.roleIds.map(String) }),
+  }),
+});
+
 const GuildEventUnion = builder.unionType("GuildEvent", {
   description: "Changes to a guild's channels, settings and members, and its members' presence.",
-  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated],
+  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated, RoleCreated, RoleUpdated, RoleDeleted, MemberRolesUpdated],
   resolveType: (event) => event.type,
 });
 
@@ -119,8 +143,22 @@ const ReadStateUpdated = builder.objectRef<EventOf<"ReadStateUpdated">>("ReadSta
 });
 
 const UserEventUnion = builder.unionType("UserEvent", {
-  description: "What concerns you, on every session: guilds joined and left, new DMs, your DM partners' and your own presence, your read states.",
-  types: [GuildJoined, GuildLeft, DirectMessageOpened, PresenceUpdated, ReadStateUpdated],
+  description:
+    "What concerns you, on every session: guilds joined and left, DMs opened, changed and closed, group DM recipients, " +
+    "your relationships, your friends' and your own presence, your read states.",
+  types: [
+    GuildJoined,
+    GuildLeft,
+    DirectMessageOpened,
+    PresenceUpdated,
+    ReadStateUpdated,
+    MemberRolesUpdated,
+    RelationshipChanged,
+    GroupRecipientAdded,
+    GroupRecipientRemoved,
+    DirectMessageUpdated,
+    DirectMessageClosed,
+  ],
   resolveType: (event) => event.type,
 });
 
@@ -142,7 +180,7 @@ builder.subscriptionFields((t) => ({
   }),
   userEvents: t.field({
     type: UserEventUnion,
-    description: "Guilds you joined or left (or were removed from), and DMs opened with you.",
+    description: "Guilds you joined or left (or were removed from), DMs opened, changed and closed, relationships, friends' presence and read states.",
     subscribe: (_r, _a, ctx) => userEvents(ctx),
     resolve: unwrap,
   }),

@@ -1,13 +1,14 @@
 import { listMembers, createGuild, updateGuild, deleteGuild, createInvite, joinGuild, leaveGuild, kickMember } from "../resolvers/guilds.js";
 import { badInput } from "../errors.js";
 import { visibleGuild } from "../resolvers/access.js";
+import { listVisibleChannels } from "../resolvers/guild-channels.js";
 import type { InviteRecord, MemberRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
 import { listCost, pageCost, perItemRead } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
 
-const MemberRef = builder.objectRef<MemberRecord>("GuildMember").implement({
+export const MemberRef = builder.objectRef<MemberRecord>("GuildMember").implement({
   description: "A user's membership in a guild.",
   fields: (t) => ({
     user: t.field({ type: UserRef, nullable: true, resolve: (m, _a, ctx) => ctx.loaders.user.load(m.userId) }),
@@ -25,9 +26,10 @@ GuildRef.implement({
     createdAt: t.field({ type: "DateTime", resolve: (g) => g.createdAt }),
     channels: t.field({
       type: [ChannelRef],
-      description: "Text channels in display order; at most MAX_CHANNELS_PER_GUILD (500 by default), and the query cost counts that many.",
+      description:
+        "The channels and categories you can see (VIEW_CHANNEL), in display order; at most MAX_CHANNELS_PER_GUILD (500 by default), and the query cost counts that many.",
       extensions: { ...listCost("channelsPerGuild"), ...perItemRead() },
-      resolve: (g, _a, ctx) => ctx.services.channels.listGuildChannels(g.id),
+      resolve: (g, _a, ctx) => listVisibleChannels(ctx, g),
     }),
     members: t.connection({
       type: MemberRef,

@@ -6,6 +6,10 @@ import "./channel.js";
 import "./message.js";
 import "./presence.js";
 import "./read-state.js";
+import "./permissions.js";
+import "./guild-channel.js";
+import "./relationship.js";
+import "./direct-message.js";
 import "./events.js";
 import { freshReadsPerMutationField } from "./mutation-reads.js";
 

@@ -46,7 +46,7 @@ const TypingIndicatorRef = builder.objectRef<{ user: UserRecord; expiresAt: Date
 builder.objectField(UserRef, "presence", (t) =>
   t.field({
     type: PresenceStatusEnum,
-    description: "This user's presence as you may see it: OFFLINE unless you share a guild or a DM (or it is you).",
+    description: "This user's presence as you may see it: OFFLINE unless you are friends or share a guild (or it is you), and always OFFLINE across a block.",
     extensions: PER_VIEWER,
     resolve: (user, _a, ctx) => ctx.loaders.presence.load(user.id),
   }),
@@ -83,7 +83,7 @@ builder.objectField(ChannelRef, "typing", (t) =>
 builder.queryField("presence", (t) =>
   t.field({
     type: [PresenceRef],
-    description: "Presence of up to 100 users; unknown ids are left out, and users you share no guild or DM with show OFFLINE.",
+    description: "Presence of up to 100 users; unknown ids are left out; users who are not your friends and share no guild with you, and users with a block between you, show OFFLINE.",
     args: { userIds: t.arg.idList({ required: true }) },
     extensions: idListCost("userIds", 100),
     resolve: (_r, args, ctx) => presenceOf(ctx, args.userIds.map((id, i) => parseId(`userIds[${i}]`, id))),

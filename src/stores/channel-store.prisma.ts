@@ -4,7 +4,18 @@ import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
 import type { ChannelRecord, ChannelStore } from "./channel-store.js";
 
 /** The columns of a {@link ChannelRecord}. */
-export const CHANNEL_FIELDS = { id: true, kind: true, guildId: true, name: true, position: true, ownerId: true, createdAt: true } as const;
+export const CHANNEL_FIELDS = {
+  id: true,
+  kind: true,
+  guildId: true,
+  name: true,
+  position: true,
+  ownerId: true,
+  parentId: true,
+  topic: true,
+  rateLimitPerUser: true,
+  createdAt: true,
+} as const;
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
@@ -19,6 +30,11 @@ async function lockGuildChannels(tx: Tx, guildId: bigint): Promise<boolean> {
   return rows.length > 0;
 }
 
+/** True if `channelId` is a category of `guildId`. */
+async function isCategoryOf(tx: Tx, channelId: bigint, guildId: bigint): Promise<boolean> {
+  return (await tx.channel.count({ where: { id: channelId, guildId, kind: "GUILD_CATEGORY" } })) > 0;
+}
+
 /** Both users of a one-to-one DM, in a canonical order: the DM's unique key. */
 function dmKey(a: bigint, b: bigint): string {
   return a < b ? `${a}:${b}` : `${b}:${a}`;
@@ -28,16 +44,23 @@ function dmKey(a: bigint, b: bigint): string {
 export class PrismaChannelStore implements ChannelStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async createGuildChannel(input: { id: bigint; guildId: bigint; name: string; maxChannels?: number }): Promise<ChannelRecord> {
-    const { maxChannels, ...channel } = input;
+  async createGuildChannel(input: Parameters<ChannelStore["createGuildChannel"]>[0]): Promise<ChannelRecord> {
+    const { maxChannels, overwrites = [], kind = "GUILD_TEXT", parentId = null, ...channel } = input;
     return this.prisma.$transaction(async (tx) => {
       // Checked here, not only by the caller: the guild may have been deleted since (the insert
       // would then fail on the foreign key, an error the caller cannot tell from an outage).
       if (!(await lockGuildChannels(tx, input.guildId))) throw new MissingReferenceError("guild");
+      if (parentId !== null && !(await isCategoryOf(tx, parentId, input.guildId))) throw new MissingReferenceError("parent");
       const existing = await tx.channel.aggregate({ where: { guildId: input.guildId }, _max: { position: true }, _count: { _all: true } });
       if (maxChannels !== undefined && existing._count._all >= maxChannels) throw new LimitReachedError("channelsPerGuild", maxChannels);
       return tx.channel.create({
-        data: { ...channel, kind: "GUILD_TEXT", position: (existing._max.position ?? -1) + 1 },
+        data: {
+          ...channel,
+          kind,
+          parentId: kind === "GUILD_CATEGORY" ? null : parentId,
+          position: (existing._max.position ?? -1) + 1,
+          overwrites: { create: overwrites.map((o) => ({ targetKind: o.targetKind, targetId: o.targetId, allow: o.allow, deny: o.deny })) },
+        },
         select: CHANNEL_FIELDS,
       });
     });
@@ -63,11 +86,15 @@ export class PrismaChannelStore implements ChannelStore {
     return this.prisma.channel.findMany({ where: { guildId }, orderBy: [{ position: "asc" }, { id: "asc" }], select: CHANNEL_FIELDS });
   }
 
-  async updateGuildChannel(id: bigint, patch: { name?: string; position?: number }): Promise<ChannelRecord | null> {
+  async updateGuildChannel(id: bigint, patch: Parameters<ChannelStore["updateGuildChannel"]>[1]): Promise<ChannelRecord | null> {
     return this.prisma.$transaction(async (tx) => {
       const channel = await tx.channel.findUnique({ where: { id }, select: CHANNEL_FIELDS });
       if (!channel || channel.guildId === null) return null;
-      if (patch.name !== undefined) await tx.channel.update({ where: { id }, data: { name: patch.name } });
+      if (patch.parentId !== undefined && patch.parentId !== null) {
+        if (channel.kind === "GUILD_CATEGORY" || patch.parentId === id || !(await isCategoryOf(tx, patch.parentId, channel.guildId))) throw new MissingReferenceError("parent");
+      }
+      const fields = { name: patch.name, topic: patch.topic, rateLimitPerUser: patch.rateLimitPerUser, parentId: patch.parentId };
+      if (Object.values(fields).some((v) => v !== undefined)) await tx.channel.update({ where: { id }, data: fields });
       if (patch.position !== undefined) {
         await lockGuildChannels(tx, channel.guildId);
         const siblings = await tx.channel.findMany({
@@ -94,6 +121,8 @@ export class PrismaChannelStore implements ChannelStore {
       const channel = await tx.channel.findUnique({ where: { id }, select: { guildId: true, position: true } });
       if (!channel) return false;
       await tx.channel.delete({ where: { id } });
+      // A category's channels stay, outside any category (as in Discord).
+      await tx.channel.updateMany({ where: { parentId: id }, data: { parentId: null } });
       // Keep the guild's positions dense (0..n-1): close the gap the channel leaves.
       if (channel.guildId !== null) {
         await tx.channel.updateMany({
@@ -144,14 +173,6 @@ export class PrismaChannelStore implements ChannelStore {
     });
     for (const row of rows) result.get(row.channelId)?.push(row.userId);
     return result;
-  }
-
-  async listDirectPartners(userId: bigint): Promise<bigint[]> {
-    const rows = await this.prisma.$queryRaw<{ user_id: bigint }[]>`
-      SELECT DISTINCT other.user_id FROM channel_recipients mine
-      JOIN channel_recipients other ON other.channel_id = mine.channel_id AND other.user_id <> mine.user_id
-      WHERE mine.user_id = ${userId}`;
-    return rows.map((r) => BigInt(r.user_id));
   }
 
   async listDirectChannelsOfUser(userId: bigint, page: { beforeChannelId: bigint | null; limit: number }): Promise<ChannelRecord[]> {

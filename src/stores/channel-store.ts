@@ -1,4 +1,6 @@
-export type ChannelKind = "GUILD_TEXT" | "DM" | "GROUP_DM";
+import type { OverwriteRecord } from "./permission-store.js";
+
+export type ChannelKind = "GUILD_TEXT" | "GUILD_CATEGORY" | "DM" | "GROUP_DM";
 
 export interface ChannelRecord {
   id: bigint;
@@ -11,19 +13,37 @@ export interface ChannelRecord {
   position: number;
   /** Creator of a group DM; null otherwise. */
   ownerId: bigint | null;
+  /** The category a guild channel sits in; null when none (and for categories and DMs). */
+  parentId: bigint | null;
+  /** What the channel is about; null when not set. */
+  topic: string | null;
+  /** Slowmode: seconds a member must wait between two messages here; 0 when off. */
+  rateLimitPerUser: number;
   createdAt: Date;
 }
 
 /** Guild channels, DMs and group DMs, and who may read DMs. */
 export interface ChannelStore {
   /**
-   * Creates a text channel at the end of the guild's list. With `maxChannels`, a guild that
-   * already has that many channels gets none: `LimitReachedError("channelsPerGuild")`, nothing
-   * written. The count is taken under the same per-guild serialisation as the position, so
-   * concurrent creates at `maxChannels - 1` cannot both pass. A guild that does not exist (deleted
-   * since the caller checked it) gets none either: `MissingReferenceError("guild")`.
+   * Creates a guild channel (a text channel unless `kind` says category) at the end of the
+   * guild's list, with its overwrites, all or nothing. With `maxChannels`, a guild that already
+   * has that many channels gets none: `LimitReachedError("channelsPerGuild")`, nothing written.
+   * The count is taken under the same per-guild serialisation as the position, so concurrent
+   * creates at `maxChannels - 1` cannot both pass. A guild that does not exist (deleted since
+   * the caller checked it) gets none either: `MissingReferenceError("guild")`; nor does a
+   * `parentId` that is not a category of the same guild: `MissingReferenceError("parent")`.
    */
-  createGuildChannel(input: { id: bigint; guildId: bigint; name: string; maxChannels?: number }): Promise<ChannelRecord>;
+  createGuildChannel(input: {
+    id: bigint;
+    guildId: bigint;
+    name: string;
+    kind?: "GUILD_TEXT" | "GUILD_CATEGORY";
+    parentId?: bigint | null;
+    topic?: string | null;
+    rateLimitPerUser?: number;
+    overwrites?: readonly Omit<OverwriteRecord, "channelId">[];
+    maxChannels?: number;
+  }): Promise<ChannelRecord>;
 
   /** The channels among `ids` that exist, in no particular order. */
   getChannels(ids: readonly bigint[]): Promise<ChannelRecord[]>;
@@ -40,13 +60,17 @@ export interface ChannelStore {
   listGuildChannels(guildId: bigint): Promise<ChannelRecord[]>;
 
   /**
-   * Renames and/or moves a guild channel. Moving to `position` p places it at index p of the
-   * list (clamped to the end) and renumbers the others 0..n-1 in one transaction, so positions
-   * stay dense and unique. Null if the channel does not exist.
+   * Changes a guild channel. Moving to `position` p places it at index p of the list (clamped to
+   * the end) and renumbers the others 0..n-1 in one transaction, so positions stay dense and
+   * unique. `parentId` (null: out of any category) must be a category of the same guild, else
+   * `MissingReferenceError("parent")` and nothing changes. Null if the channel does not exist.
    */
-  updateGuildChannel(id: bigint, patch: { name?: string; position?: number }): Promise<ChannelRecord | null>;
+  updateGuildChannel(id: bigint, patch: { name?: string; position?: number; topic?: string | null; rateLimitPerUser?: number; parentId?: bigint | null }): Promise<ChannelRecord | null>;
 
-  /** Deletes a channel (and its recipients) and closes the gap in its guild's positions; false if it did not exist. */
+  /**
+   * Deletes a channel (and its recipients and overwrites) and closes the gap in its guild's
+   * positions; a deleted category's channels are left without a category. False if it did not exist.
+   */
   deleteChannel(id: bigint): Promise<boolean>;
 
   /**
@@ -62,14 +86,9 @@ export interface ChannelStore {
   getRecipients(channelIds: readonly bigint[]): Promise<Map<bigint, bigint[]>>;
 
   /**
-   * The users who share at least one DM or group DM with `userId` (never `userId` itself), in no
-   * particular order, in one read.
-   */
-  listDirectPartners(userId: bigint): Promise<bigint[]>;
-
-  /**
    * The DM and group DM channels `userId` is a recipient of, newest first (by channel id), only
-   * those older than `beforeChannelId` when given, at most `limit`.
+   * those older than `beforeChannelId` when given, at most `limit`; closed ones included (the
+   * user's own list leaves them out: DirectMessageStore.listOpen).
    */
   listDirectChannelsOfUser(userId: bigint, page: { beforeChannelId: bigint | null; limit: number }): Promise<ChannelRecord[]>;
 }

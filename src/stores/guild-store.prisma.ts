@@ -1,8 +1,9 @@
 import type { PrismaClient } from "./prisma/database.js";
+import { DEFAULT_EVERYONE_PERMISSIONS } from "../permissions/permission-set.js";
 import { CHANNEL_FIELDS } from "./channel-store.prisma.js";
 import { isForeignKeyViolation, isUniqueViolation } from "./prisma/prisma-errors.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
-import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, RedeemResult } from "./guild-store.js";
+import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, NewGuild, RedeemResult } from "./guild-store.js";
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
@@ -20,13 +21,16 @@ async function lockedGuildCount(tx: Tx, userId: bigint): Promise<number> {
 export class PrismaGuildStore implements GuildStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async createGuild(input: { id: bigint; name: string; ownerId: bigint; firstChannel: { id: bigint; name: string }; maxGuildsPerUser?: number }) {
+  async createGuild(input: NewGuild) {
     return this.prisma.$transaction(async (tx) => {
       if (input.maxGuildsPerUser !== undefined && (await lockedGuildCount(tx, input.ownerId)) >= input.maxGuildsPerUser) {
         throw new LimitReachedError("guildsPerUser", input.maxGuildsPerUser);
       }
       const guild = await tx.guild.create({ data: { id: input.id, name: input.name, ownerId: input.ownerId, memberCount: 1 } });
       await tx.member.create({ data: { guildId: input.id, userId: input.ownerId } });
+      await tx.role.create({
+        data: { id: input.id, guildId: input.id, name: "@everyone", permissions: input.everyonePermissions ?? DEFAULT_EVERYONE_PERMISSIONS, position: 0 },
+      });
       const channel = await tx.channel.create({
         data: { id: input.firstChannel.id, kind: "GUILD_TEXT", guildId: input.id, name: input.firstChannel.name, position: 0 },
         select: CHANNEL_FIELDS,

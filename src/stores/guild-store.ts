@@ -35,22 +35,28 @@ export type RedeemResult =
   /** The user already belongs to `maxGuildsPerUser` guilds. */
   | { status: "guild-limit"; limit: number };
 
+/** What GuildStore.createGuild makes: the guild, its first channel and, implicitly, @everyone. */
+export interface NewGuild {
+  id: bigint;
+  name: string;
+  ownerId: bigint;
+  firstChannel: { id: bigint; name: string };
+  maxGuildsPerUser?: number;
+  everyonePermissions?: bigint;
+}
+
 /** Guilds, memberships and invites. */
 export interface GuildStore {
   /**
    * Creates a guild owned by `ownerId`, makes the owner its first member and creates its first
-   * text channel, all or nothing. With `maxGuildsPerUser`, an owner who already belongs to that
+   * text channel, and its @everyone role (id = the guild's id, position 0, with
+   * `everyonePermissions`, by default what every member could do before roles existed), all or
+   * nothing. With `maxGuildsPerUser`, an owner who already belongs to that
    * many guilds gets none: `LimitReachedError("guildsPerUser")`, nothing written. Memberships
    * of one user are counted and added one transaction at a time (here and in
    * {@link redeemInvite}), so concurrent creates and joins cannot pass the cap together.
    */
-  createGuild(input: {
-    id: bigint;
-    name: string;
-    ownerId: bigint;
-    firstChannel: { id: bigint; name: string };
-    maxGuildsPerUser?: number;
-  }): Promise<{ guild: GuildRecord; channel: ChannelRecord }>;
+  createGuild(input: NewGuild): Promise<{ guild: GuildRecord; channel: ChannelRecord }>;
 
   /** The guilds among `ids` that exist, in no particular order. */
   getGuilds(ids: readonly bigint[]): Promise<GuildRecord[]>;

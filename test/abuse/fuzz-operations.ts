@@ -101,6 +101,7 @@ export interface Operation {
 export const WORLD_KEYS = {
   user: ["user.ada", "user.bob", "user.cy", "user.bot", "user.foreign"],
   guild: ["guild.main", "guild.foreign"],
+  role: ["role.mods", "role.everyone", "role.foreign"],
   channel: ["channel.general", "channel.second", "channel.dm", "channel.group", "channel.foreign"],
   message: ["message.mention", "message.reply", "message.second", "message.dm", "message.foreign"],
   session: ["session.ada", "session.ada2", "session.bob", "session.foreign"],
@@ -115,7 +116,7 @@ export const CHANNEL_OF_MESSAGE: Record<string, string> = {
   "message.dm": "channel.dm",
   "message.foreign": "channel.foreign",
 };
-const ALL_IDS = [...WORLD_KEYS.user, ...WORLD_KEYS.guild, ...WORLD_KEYS.channel, ...WORLD_KEYS.message, ...WORLD_KEYS.session];
+const ALL_IDS = [...WORLD_KEYS.user, ...WORLD_KEYS.guild, ...WORLD_KEYS.role, ...WORLD_KEYS.channel, ...WORLD_KEYS.message, ...WORLD_KEYS.session];
 
 /** The password every seeded person has (the one signUpFrom in hostile-client.ts registers with). */
 export const WORLD_PASSWORD = "correct horse battery";
@@ -132,6 +133,9 @@ const refs = (keys: readonly string[]) => fc.constantFrom(...keys).map((key) => 
 function idKeysFor({ owner, name }: Hint): readonly string[] {
   const where = `${owner}.${name}`;
   if (/session/i.test(where)) return WORLD_KEYS.session;
+  if (/^role/i.test(name)) return WORLD_KEYS.role;
+  if (name === "targetId") return [...WORLD_KEYS.role, ...WORLD_KEYS.user];
+  if (name === "parentId") return WORLD_KEYS.channel;
   if (/^(messages)\.(before|after|around)$/.test(where) || /message|reply|around/i.test(name)) return WORLD_KEYS.message;
   if (/^directMessages\.before$/.test(where)) return WORLD_KEYS.channel;
   if (/guild/i.test(name) || /^guild\.id$/.test(where)) return WORLD_KEYS.guild;

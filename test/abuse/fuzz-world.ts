@@ -54,6 +54,7 @@ async function seedForeign(server: TestServer): Promise<{ values: Map<string, st
     values: new Map([
       ["user.foreign", stranger.id],
       ["guild.foreign", guild.createGuild.id],
+      ["role.foreign", guild.createGuild.id], // the stranger's guild's @everyone
       ["channel.foreign", channelId],
       ["message.foreign", message.sendMessage.id],
       ["invite.foreign", invite.createInvite.code],
@@ -65,9 +66,10 @@ async function seedForeign(server: TestServer): Promise<{ values: Map<string, st
 let bots = 0;
 
 /**
- * A fresh world for one fuzz run, through the API as a client would build it (27 requests):
- * ada owns a guild with two channels and an invite, bob is a member, cy is not; bob's message
- * mentions ada and ada replied to it; ada has a DM with cy, a group DM with both (where bob
+ * A fresh world for one fuzz run, through the API as a client would build it (32 requests):
+ * ada owns a guild with two channels and an invite, bob is a member, cy is not; bob holds the
+ * Mods role, the only one (with ada) who can see #second; bob's message
+ * mentions ada and ada replied to it; ada is friends with both, has a DM with cy, a group DM with both (where bob
  * mentioned cy), a bot (a member of the guild) and two sessions; bob has acked the channel; a
  * stranger has a guild of its own.
  * Every user is new and signs up from an address of its own, so no rate-limit budget is spent
@@ -87,7 +89,7 @@ export async function seedWorld(server: TestServer): Promise<World> {
 }
 
 async function seedOwn(server: TestServer): Promise<{ values: Map<string, string>; tokens: Record<"ada" | "bob" | "cy" | "bot", string> }> {
-  // Independent requests go in parallel: a world costs 6 round trips, not 27.
+  // Independent requests go in parallel: a world costs 8 round trips, not 32.
   const [ada, bob, cy] = await Promise.all([signUpFrom(server, "ada"), signUpFrom(server, "bob"), signUpFrom(server, "cy")]);
   const botName = `fuzzbot_${process.pid}_${++bots}`;
   const [login, guild, bot] = await Promise.all([
@@ -98,6 +100,15 @@ async function seedOwn(server: TestServer): Promise<{ values: Map<string, string
   if (!login.body.data) throw new Error(`seeding failed: second login ${JSON.stringify(login.body.errors)}`);
   const guildId = guild.createGuild.id as string;
   const general = guild.createGuild.channels[0].id as string;
+  // DMs need a friendship (or a shared guild): ada befriends both before opening them.
+  const ask = `mutation($u: ID!) { sendFriendRequest(userId: $u) { type } }`;
+  const accept = `mutation($u: ID!) { acceptFriendRequest(userId: $u) { type } }`;
+  await Promise.all([must(server, ask, { u: cy.id }, ada), must(server, ask, { u: bob.id }, ada)]);
+  await Promise.all([
+    must(server, accept, { u: ada.id }, cy),
+    must(server, accept, { u: ada.id }, bob),
+    must(server, `mutation { updateSettings(input: { allowDirectMessagesFrom: FRIENDS }) { allowDirectMessagesFrom } }`, {}, cy),
+  ]);
   const open = `mutation($u: [ID!]!) { openDirectMessage(userIds: $u) { id } }`;
   const [second, code, dm, group] = await Promise.all([
     must(server, `mutation($g: ID!) { createChannel(input: { guildId: $g, name: "second" }) { id } }`, { g: guildId }, ada).then((d) => d.createChannel.id as string),
@@ -123,6 +134,12 @@ async function seedOwn(server: TestServer): Promise<{ values: Map<string, string
     sessionIds(server, ada),
     sessionIds(server, bob),
   ]);
+  // Governance: a role bob holds, and #second private to it (with an overwrite for cy too).
+  const role = (await must(server, `mutation($g: ID!) { createRole(input: { guildId: $g, name: "Mods", permissions: [MANAGE_MESSAGES] }) { id } }`, { g: guildId }, ada)).createRole.id as string;
+  await must(server, `mutation($g: ID!, $u: ID!, $r: ID!) { addMemberRole(input: { guildId: $g, userId: $u, roleId: $r }) }`, { g: guildId, u: bob.id, r: role }, ada);
+  const overwrite = `mutation($c: ID!, $k: OverwriteTarget!, $t: ID!, $a: [Permission!]!, $d: [Permission!]!) { setPermissionOverwrite(input: { channelId: $c, targetKind: $k, targetId: $t, allow: $a, deny: $d }) { targetId } }`;
+  await must(server, overwrite, { c: second, k: "ROLE", t: guildId, a: [], d: ["VIEW_CHANNEL"] }, ada);
+  await must(server, overwrite, { c: second, k: "ROLE", t: role, a: ["VIEW_CHANNEL"], d: [] }, ada);
   const [adaSession, adaOther] = adaSessions;
   const [bobSession] = bobSessions;
 
@@ -132,6 +149,8 @@ async function seedOwn(server: TestServer): Promise<{ values: Map<string, string
     ["user.cy", cy.id],
     ["user.bot", bot.user.id],
     ["guild.main", guildId],
+    ["role.mods", role],
+    ["role.everyone", guildId],
     ["channel.general", general],
     ["channel.second", second],
     ["channel.dm", dm],
@@ -173,8 +192,13 @@ const TABLES: Record<string, string> = {
   sessions: "token_hash, id, user_id, created_at, client_hint",
   guilds: "id, name, owner_id, member_count, created_at",
   members: "guild_id, user_id, joined_at",
-  channels: "id, kind, guild_id, name, position, dm_key, owner_id, created_at",
-  channel_recipients: "channel_id, user_id",
+  channels: "id, kind, guild_id, name, position, dm_key, owner_id, parent_id, topic, rate_limit_per_user, created_at",
+  roles: "id, guild_id, name, permissions, position, color, hoist, mentionable, created_at",
+  member_roles: "guild_id, user_id, role_id",
+  permission_overwrites: "channel_id, target_kind, target_id, allow, deny",
+  channel_recipients: "channel_id, user_id, hidden, added_at",
+  relationships: "user_id, other_id, kind, since",
+  user_settings: "user_id, allow_direct_messages_from",
   invites: "code, guild_id, inviter_id, max_uses, uses, expires_at, created_at",
   messages: "channel_id, id, author_id, content, edited_at, reply_to_id, mention_ids, nonce",
   read_states: "user_id, channel_id, last_read_message_id, updated_at",

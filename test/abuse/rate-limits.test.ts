@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/stores/prisma/database.js";
 import { openTestPglite } from "../support/databases.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { befriend } from "../support/people.js";
 import { DEFAULT_LIMITS_ENV, firstError, freshAddress, post, signUpFrom, wsFrom } from "./hostile-client.js";
 
 /**
@@ -140,6 +141,7 @@ describe("per-user budgets of other writes", () => {
   it("openDirectMessage: 20 per 10 minutes; group DMs also count against a daily budget", async () => {
     const hal = await signUpFrom(server, "hal");
     const others = await Promise.all(Array.from({ length: 3 }, () => signUpFrom(server, "pal")));
+    await befriend(server, hal, ...others);
     const open = `mutation($ids: [ID!]!) { openDirectMessage(userIds: $ids) { id } }`;
     for (let i = 0; i < 20; i++) {
       const ids = i % 2 === 0 ? [others[0]!.id] : [others[1]!.id, others[2]!.id];
@@ -147,6 +149,17 @@ describe("per-user budgets of other writes", () => {
     }
     expectRateLimited(await post(server, open, { ids: [others[0]!.id] }, hal), "dm.open", "USER");
     expect(await database.prisma.channel.count({ where: { ownerId: BigInt(hal.id), kind: "GROUP_DM" } })).toBe(10);
+  });
+
+  it("sendFriendRequest: 20 per 10 minutes, refused ones not stored", async () => {
+    const kay = await signUpFrom(server, "kay");
+    const others = await Promise.all(Array.from({ length: 21 }, () => signUpFrom(server, "ask")));
+    const ask = `mutation($u: ID!) { sendFriendRequest(userId: $u) { type } }`;
+    for (const other of others.slice(0, 20)) expect((await post(server, ask, { u: other.id }, kay)).body.errors).toBeUndefined();
+    expectRateLimited(await post(server, ask, { u: others[20]!.id }, kay), "relationship.request", "USER");
+    expect(await database.prisma.relationship.count({ where: { userId: BigInt(kay.id), kind: "OUTGOING" } })).toBe(20);
+    // Answering is not a request: the other side still accepts.
+    expect((await post(server, `mutation($u: ID!) { acceptFriendRequest(userId: $u) { type } }`, { u: kay.id }, others[0]!)).body.data).toEqual({ acceptFriendRequest: { type: "FRIEND" } });
   });
 
   it("setPresence: 5 per 20 s", async () => {

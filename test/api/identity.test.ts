@@ -245,7 +245,27 @@ describe("identity", () => {
       ["createChannel", `mutation($g: ID!) { createChannel(input: { guildId: $g, name: "anon" }) { id } }`, { g: guildId }],
       ["updateChannel", `mutation($c: ID!) { updateChannel(input: { channelId: $c, name: "renamed" }) { id } }`, { c: channelId }],
       ["deleteChannel", `mutation($c: ID!) { deleteChannel(channelId: $c) }`, { c: channelId }],
+      ["createRole", `mutation($g: ID!) { createRole(input: { guildId: $g, name: "anon", permissions: [ADMINISTRATOR] }) { id } }`, { g: guildId }],
+      ["updateRole", `mutation($g: ID!) { updateRole(input: { guildId: $g, roleId: $g, permissions: [ADMINISTRATOR] }) { id } }`, { g: guildId }],
+      ["deleteRole", `mutation($g: ID!) { deleteRole(input: { guildId: $g, roleId: $g }) }`, { g: guildId }],
+      ["moveRole", `mutation($g: ID!) { moveRole(input: { guildId: $g, roleId: $g, position: 1 }) { id } }`, { g: guildId }],
+      ["addMemberRole", `mutation($g: ID!, $u: ID!) { addMemberRole(input: { guildId: $g, userId: $u, roleId: $g }) }`, { g: guildId, u: other.id }],
+      ["removeMemberRole", `mutation($g: ID!, $u: ID!) { removeMemberRole(input: { guildId: $g, userId: $u, roleId: $g }) }`, { g: guildId, u: other.id }],
+      ["setPermissionOverwrite", `mutation($c: ID!, $g: ID!) { setPermissionOverwrite(input: { channelId: $c, targetKind: ROLE, targetId: $g, allow: [], deny: [VIEW_CHANNEL] }) { targetId } }`, { c: channelId, g: guildId }],
+      ["deletePermissionOverwrite", `mutation($c: ID!, $g: ID!) { deletePermissionOverwrite(input: { channelId: $c, targetKind: ROLE, targetId: $g }) }`, { c: channelId, g: guildId }],
       ["openDirectMessage", `mutation($u: ID!) { openDirectMessage(userIds: [$u]) { id } }`, { u: owner.id }],
+      ["sendFriendRequest", `mutation($u: ID!) { sendFriendRequest(userId: $u) { type } }`, { u: other.id }],
+      ["acceptFriendRequest", `mutation($u: ID!) { acceptFriendRequest(userId: $u) { type } }`, { u: other.id }],
+      ["declineFriendRequest", `mutation($u: ID!) { declineFriendRequest(userId: $u) }`, { u: other.id }],
+      ["removeFriend", `mutation($u: ID!) { removeFriend(userId: $u) }`, { u: other.id }],
+      ["blockUser", `mutation($u: ID!) { blockUser(userId: $u) { type } }`, { u: other.id }],
+      ["unblockUser", `mutation($u: ID!) { unblockUser(userId: $u) }`, { u: other.id }],
+      ["updateSettings", `mutation { updateSettings(input: { allowDirectMessagesFrom: EVERYONE }) { allowDirectMessagesFrom } }`, {}],
+      ["closeDirectMessage", `mutation($c: ID!) { closeDirectMessage(channelId: $c) }`, { c: channelId }],
+      ["leaveGroupDirectMessage", `mutation($c: ID!) { leaveGroupDirectMessage(channelId: $c) }`, { c: channelId }],
+      ["addGroupRecipient", `mutation($c: ID!, $u: ID!) { addGroupRecipient(input: { channelId: $c, userId: $u }) { id } }`, { c: channelId, u: other.id }],
+      ["removeGroupRecipient", `mutation($c: ID!, $u: ID!) { removeGroupRecipient(input: { channelId: $c, userId: $u }) { id } }`, { c: channelId, u: other.id }],
+      ["renameGroupDirectMessage", `mutation($c: ID!) { renameGroupDirectMessage(input: { channelId: $c, name: "Anon" }) { id } }`, { c: channelId }],
       ["sendMessage", `mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "anon" }) { id } }`, { c: channelId }],
       ["editMessage", `mutation($c: ID!, $m: ID!) { editMessage(input: { channelId: $c, messageId: $m, content: "edited" }) { id } }`, { c: channelId, m: messageId }],
       ["deleteMessage", `mutation($c: ID!, $m: ID!) { deleteMessage(input: { channelId: $c, messageId: $m }) }`, { c: channelId, m: messageId }],
@@ -351,7 +371,11 @@ describe("identity", () => {
       const seen = await server.gql(`query($u: ID!) { users(ids: [$u]) { id bots { id } } }`, { u: owner.id }, stranger.token);
       expect(seen.data.users).toEqual([{ id: owner.id, bots: [] }]);
 
-      // The bot posts in a DM with its owner; the owner reads it as the bot's message.
+      // The bot posts in a DM with its owner (bots have no friends: it joins the owner's guild
+      // to reach them); the owner reads it as the bot's message.
+      const guild = await server.gql(`mutation { createGuild(input: { name: "Bot Home" }) { id } }`, {}, owner.token);
+      const invite = await server.gql(`mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guild.data.createGuild.id }, owner.token);
+      expect((await server.gql(`mutation($c: String!) { joinGuild(code: $c) { id } }`, { c: invite.data.createInvite.code }, bot.token)).errors).toBeUndefined();
       const dm = await server.gql(`mutation($u: ID!) { openDirectMessage(userIds: [$u]) { id } }`, { u: owner.id }, bot.token);
       const channelId = dm.data.openDirectMessage.id;
       const sent = await server.gql(`mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "beep" }) { id author { id bot } } }`, { c: channelId }, bot.token);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { eventually } from "../support/assertions.js";
+import { befriend } from "../support/people.js";
 import { startTestServer, subscribe, waitForSubscribers, type Subscription, type TestServer } from "../support/server.js";
 
 /**
@@ -240,17 +241,25 @@ describe("chosen status", () => {
 });
 
 describe("who sees whose presence", () => {
-  it("shows OFFLINE to strangers, the truth to guildmates and DM partners, and tells DM partners", async () => {
-    const [bob, carol, dave] = await Promise.all([server.signUp("bob"), server.signUp("carol"), server.signUp("dave")]);
+  const SET_POLICY = `mutation($p: DirectMessagePolicy!) { updateSettings(input: { allowDirectMessagesFrom: $p }) { allowDirectMessagesFrom } }`;
+
+  it("shows OFFLINE to strangers, also to a DM partner, the truth to guildmates and friends, and tells friends", async () => {
+    const [bob, carol, dave, fay] = await Promise.all([server.signUp("bob"), server.signUp("carol"), server.signUp("dave"), server.signUp("fay")]);
     await guildWith([bob]);
+    await befriend(server, bob, fay);
+    // A DM alone grants no presence (dave lets anyone DM him, so bob can open one).
+    await server.ok(SET_POLICY, { p: "EVERYONE" }, dave.token);
     await server.ok(`mutation($u: [ID!]!) { openDirectMessage(userIds: $u) { id } }`, { u: [dave.id] }, bob.token);
+    const fayEvents = subscribe(server.ws(fay.token), USER_EVENTS);
     const daveEvents = subscribe(server.ws(dave.token), USER_EVENTS);
+    await waitForSubscribers(server, `user:${fay.id}`);
     await waitForSubscribers(server, `user:${dave.id}`);
     const socket = await connect(bob);
-    await eventually(() => expect(statusesOf(daveEvents, "userEvents", bob.id)).toEqual(["ONLINE"]));
+    await eventually(() => expect(statusesOf(fayEvents, "userEvents", bob.id)).toEqual(["ONLINE"]));
 
     expect(await presenceAs(owner, [bob.id])).toEqual({ [bob.id]: "ONLINE" });
-    expect(await presenceAs(dave, [bob.id])).toEqual({ [bob.id]: "ONLINE" });
+    expect(await presenceAs(fay, [bob.id])).toEqual({ [bob.id]: "ONLINE" });
+    expect(await presenceAs(dave, [bob.id])).toEqual({ [bob.id]: "OFFLINE" });
     expect(await presenceAs(carol, [bob.id])).toEqual({ [bob.id]: "OFFLINE" });
     const asField = await server.ok(`query($ids: [ID!]!) { users(ids: $ids) { id presence } }`, { ids: [bob.id] }, carol.token);
     expect(asField.users).toEqual([{ id: bob.id, presence: "OFFLINE" }]);
@@ -260,8 +269,67 @@ describe("who sees whose presence", () => {
     const carolEvents = subscribe(server.ws(carol.token), USER_EVENTS);
     await waitForSubscribers(server, `user:${carol.id}`);
     await disconnect(socket);
-    await eventually(() => expect(statusesOf(daveEvents, "userEvents", bob.id)).toEqual(["ONLINE", "OFFLINE"]));
+    await eventually(() => expect(statusesOf(fayEvents, "userEvents", bob.id)).toEqual(["ONLINE", "OFFLINE"]));
     expect(carolEvents.received).toEqual([]);
+    expect(statusesOf(daveEvents, "userEvents", bob.id)).toEqual([]);
+  });
+
+  it("friends see each other's presence from the moment they become friends, and no longer once they are not", async () => {
+    const [bob, fay] = await Promise.all([server.signUp("bob"), server.signUp("fay")]);
+    const fayEvents = subscribe(server.ws(fay.token), USER_EVENTS);
+    await waitForSubscribers(server, `user:${fay.id}`);
+    const socket = await connect(bob);
+    await server.ok(`mutation { setPresence(status: DND) }`, {}, bob.token);
+    expect(await presenceAs(fay, [bob.id])).toEqual({ [bob.id]: "OFFLINE" });
+    await befriend(server, bob, fay);
+    await eventually(() => expect(statusesOf(fayEvents, "userEvents", bob.id)).toEqual(["DND"]));
+    expect(await presenceAs(fay, [bob.id])).toEqual({ [bob.id]: "DND" });
+    await server.ok(`mutation($u: ID!) { removeFriend(userId: $u) }`, { u: bob.id }, fay.token);
+    await eventually(() => expect(statusesOf(fayEvents, "userEvents", bob.id)).toEqual(["DND", "OFFLINE"]), 3_000);
+    expect(await presenceAs(fay, [bob.id])).toEqual({ [bob.id]: "OFFLINE" });
+    await server.ok(`mutation { setPresence(status: ONLINE) }`, {}, bob.token);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(statusesOf(fayEvents, "userEvents", bob.id)).toEqual(["DND", "OFFLINE"]);
+    await disconnect(socket);
+  });
+
+  it("a block hides presence both ways, even between guildmates: each sees the other OFFLINE and gets none of their events", async () => {
+    const [bob, carol] = await Promise.all([server.signUp("bob"), server.signUp("carol")]);
+    const { guildId } = await guildWith([bob, carol]);
+    const ownerWatch = subscribe(server.ws(owner.token), GUILD_EVENTS, { g: guildId });
+    const bobClient = server.ws(bob.token);
+    const carolClient = server.ws(carol.token);
+    const [bobGuild, bobSelf] = [subscribe(bobClient, GUILD_EVENTS, { g: guildId }), subscribe(bobClient, USER_EVENTS)];
+    const [carolGuild, carolSelf] = [subscribe(carolClient, GUILD_EVENTS, { g: guildId }), subscribe(carolClient, USER_EVENTS)];
+    await waitForSubscribers(server, `guild:${guildId}`, 3);
+    await waitForSubscribers(server, `user:${bob.id}`);
+    await waitForSubscribers(server, `user:${carol.id}`);
+    await eventually(async () => expect(await presenceAs(carol, [bob.id])).toEqual({ [bob.id]: "ONLINE" }));
+
+    await server.ok(`mutation($u: ID!) { blockUser(userId: $u) { type } }`, { u: bob.id }, carol.token);
+    // Each is told the other is offline now, and the presence they may read says so.
+    await eventually(() => expect(statusesOf(carolSelf, "userEvents", bob.id).at(-1)).toBe("OFFLINE"));
+    await eventually(() => expect(statusesOf(bobSelf, "userEvents", carol.id).at(-1)).toBe("OFFLINE"));
+    expect(await presenceAs(carol, [bob.id, carol.id])).toEqual({ [bob.id]: "OFFLINE", [carol.id]: "ONLINE" });
+    expect(await presenceAs(bob, [carol.id])).toEqual({ [carol.id]: "OFFLINE" });
+    expect(await presenceAs(owner, [bob.id, carol.id])).toEqual({ [bob.id]: "ONLINE", [carol.id]: "ONLINE" });
+
+    const [carolSawBob, bobSawCarol] = [statusesOf(carolGuild, "guildEvents", bob.id).length, statusesOf(bobGuild, "guildEvents", carol.id).length];
+    await server.ok(`mutation { setPresence(status: DND) }`, {}, bob.token);
+    await server.ok(`mutation { setPresence(status: IDLE) }`, {}, carol.token);
+    await eventually(() => expect(statusesOf(ownerWatch, "guildEvents", bob.id).at(-1)).toBe("DND"));
+    await eventually(() => expect(statusesOf(ownerWatch, "guildEvents", carol.id).at(-1)).toBe("IDLE"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(statusesOf(carolGuild, "guildEvents", bob.id)).toHaveLength(carolSawBob);
+    expect(statusesOf(bobGuild, "guildEvents", carol.id)).toHaveLength(bobSawCarol);
+
+    // Unblocked guildmates see each other again at once.
+    await server.ok(`mutation($u: ID!) { unblockUser(userId: $u) }`, { u: bob.id }, carol.token);
+    await eventually(() => expect(statusesOf(carolSelf, "userEvents", bob.id).at(-1)).toBe("DND"), 3_000);
+    expect(await presenceAs(carol, [bob.id])).toEqual({ [bob.id]: "DND" });
+    await server.ok(`mutation { setPresence(status: ONLINE) }`, {}, bob.token);
+    await eventually(() => expect(statusesOf(carolGuild, "guildEvents", bob.id).at(-1)).toBe("ONLINE"), 3_000);
+    await Promise.all([bobClient.dispose(), carolClient.dispose()]);
   });
 
   it("rejects bad presence queries with codes", async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError, type User } from "../support/assertions.js";
 import { startTestServer, type GraphQLResponse, type TestServer } from "../support/server.js";
+import { befriend } from "../support/people.js";
 
 /**
  * Resource caps over real HTTP, on a server with small caps: the write past a cap is
@@ -83,6 +84,7 @@ describe("resource caps", () => {
   it("people per group DM: you and 3 others fit, you and 4 others are refused with nothing opened", async () => {
     const ada = await server.signUp("ada");
     const others = [await server.signUp("o"), await server.signUp("o"), await server.signUp("o"), await server.signUp("o")];
+    await befriend(server, ada, ...others);
     const group = (await ok(OPEN_DM, { u: others.slice(0, 3).map((u) => u.id) }, ada.token)).openDirectMessage;
     expect(group.recipients).toHaveLength(4);
     expectCap(await server.gql(OPEN_DM, { u: others.map((u) => u.id) }, ada.token), "groupDmMembers", 4, "MAX_GROUP_DM_MEMBERS", /at most 4 people/);
@@ -101,7 +103,11 @@ describe("lists that page or cap", () => {
   it("User.directMessages pages newest first with first and before, and checks first", async () => {
     const ada = await server.signUp("ada");
     const dms: string[] = [];
-    for (let i = 0; i < 3; i++) dms.push((await ok(OPEN_DM, { u: [(await server.signUp("dm")).id] }, ada.token)).openDirectMessage.id);
+    for (let i = 0; i < 3; i++) {
+      const other = await server.signUp("dm");
+      await befriend(server, ada, other);
+      dms.push((await ok(OPEN_DM, { u: [other.id] }, ada.token)).openDirectMessage.id);
+    }
     const ids = async (variables: Record<string, unknown>) => (await ok(MY_DMS, variables, ada.token)).me.directMessages.map((c: { id: string }) => c.id);
     expect(await ids({})).toEqual([...dms].reverse());
     expect(await ids({ first: 2 })).toEqual([dms[2], dms[1]]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, subscribe, waitForSubscribers, type TestServer } from "../support/server.js";
+import { befriend } from "../support/people.js";
 
 /** Typing indicators: announced to readers of the channel, absorbed when repeated, ended by a message, expired after 10 s. */
 
@@ -59,6 +60,7 @@ describe("startTyping", () => {
 
   it("expires after 10 s, after which a new call is announced again", async () => {
     const carol = await server.signUp("carol");
+    await befriend(server, bob, carol);
     const { services } = server.app;
     const dm = await server.ok(`mutation($u: [ID!]!) { openDirectMessage(userIds: $u) { id } }`, { u: [carol.id] }, bob.token);
     const dmId = dm.openDirectMessage.id;

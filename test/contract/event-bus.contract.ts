@@ -232,15 +232,17 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
         nonce: null,
       };
       const guild = { id: 11n, name: "Engines", ownerId: user.id, memberCount: 2, createdAt };
-      const channel = { id: 12n, kind: "GUILD_TEXT" as const, guildId: 11n, name: "general", position: 0, ownerId: null, createdAt };
-      const dm = { id: 13n, kind: "DM" as const, guildId: null, name: null, position: 0, ownerId: null, createdAt };
+      const channel = { id: 12n, kind: "GUILD_TEXT" as const, guildId: 11n, name: "general", position: 0, ownerId: null, parentId: null, topic: null, rateLimitPerUser: 0, createdAt };
+      const overwrite = { channelId: 12n, targetKind: "ROLE" as const, targetId: 11n, allow: 0n, deny: 1024n };
+      const dm = { id: 13n, kind: "DM" as const, guildId: null, name: null, position: 0, ownerId: null, parentId: null, topic: null, rateLimitPerUser: 0, createdAt };
       const events: ConcordEvent[] = [
         { type: "MessageCreated", channelId: 5n, message, author: user },
         { type: "MessageUpdated", channelId: 5n, eventId: 6n, message: { ...message, editedAt: new Date(createdAt.getTime() + 1), nonce: "n-1" }, author: bot },
         { type: "MessageDeleted", channelId: 5n, eventId: 7n, messageId: message.id },
         { type: "ChannelDeleted", channelId: 12n, guildId: null },
-        { type: "ChannelCreated", guildId: 11n, channel },
-        { type: "ChannelUpdated", guildId: 11n, channel: { ...channel, position: 3 } },
+        { type: "ChannelCreated", guildId: 11n, channel, overwrites: [overwrite] },
+        { type: "ChannelUpdated", guildId: 11n, channel: { ...channel, position: 3 }, overwrites: [], previousOverwrites: [overwrite] },
+        { type: "MemberRolesUpdated", guildId: 11n, userId: bot.id, roleIds: [14n] },
         { type: "GuildUpdated", guild },
         { type: "GuildDeleted", guildId: 11n },
         { type: "MemberJoined", guildId: 11n, user: bot },

@@ -452,6 +452,59 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     currentOnB.socket.close();
   }, 20_000);
 
+  it("a role taken on A ends the moderator's live stream on C within a second, and B refuses the private channel at once", async () => {
+    const ok = async (proc: ConcordProcess, query: string, variables: Record<string, unknown>, token: string) => {
+      const res = await proc.gql(query, variables, token);
+      if (!res.data || res.errors) throw new Error(withLogs(`${proc.name}: ${query.slice(0, 60)}… failed: ${JSON.stringify(res.errors)}`));
+      return res.data;
+    };
+    const guild = await ok(A, `mutation { createGuild(input: { name: "Private" }) { id } }`, {}, ada.token);
+    const guildId: string = guild.createGuild.id;
+    const invite = await ok(A, `mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guildId }, ada.token);
+    await ok(B, `mutation($c: String!) { joinGuild(code: $c) { id } }`, { c: invite.createInvite.code }, bob.token);
+    const role = await ok(A, `mutation($g: ID!) { createRole(input: { guildId: $g, name: "Mods", permissions: [] }) { id } }`, { g: guildId }, ada.token);
+    const roleId: string = role.createRole.id;
+    await ok(A, `mutation($g: ID!, $u: ID!, $r: ID!) { addMemberRole(input: { guildId: $g, userId: $u, roleId: $r }) }`, { g: guildId, u: bob.id, r: roleId }, ada.token);
+    const channel = await ok(
+      A,
+      `mutation($g: ID!, $r: ID!) { createChannel(input: { guildId: $g, name: "mods", permissionOverwrites: [
+        { targetKind: ROLE, targetId: $g, allow: [], deny: [VIEW_CHANNEL] }, { targetKind: ROLE, targetId: $r, allow: [VIEW_CHANNEL], deny: [] }] }) { id } }`,
+      { g: guildId, r: roleId },
+      ada.token,
+    );
+    const privateId: string = channel.createChannel.id;
+    // Every instance sees the private channel for bob (B and C may have cached him before the role).
+    for (const p of [B, C]) await eventually(async () => expect((await p.gql(`query($c: ID!) { channel(id: $c) { id } }`, { c: privateId }, bob.token)).data, p.name).toEqual({ channel: { id: privateId } }), 2_000);
+
+    const client = createClient({ url: C.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${bob.token}` } });
+    const received: string[] = [];
+    const ended = new Promise<unknown>((resolve) => {
+      client.subscribe(
+        { query: `subscription($c: ID!) { channelEvents(channelId: $c) { ... on MessageCreated { message { content } } } }`, variables: { c: privateId } },
+        { next: (r: any) => received.push(r.errors ? `error:${r.errors[0].extensions.code}` : r.data.channelEvents.message.content), error: resolve, complete: () => resolve("complete") },
+      );
+    });
+    try {
+      // Live on C: a message sent through B arrives.
+      await eventually(async () => {
+        await ok(B, `mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "probe" }) { id } }`, { c: privateId }, ada.token);
+        await sleep(150);
+        expect(received).toContain("probe");
+      }, 10_000);
+      const started = Date.now();
+      await ok(A, `mutation($g: ID!, $u: ID!, $r: ID!) { removeMemberRole(input: { guildId: $g, userId: $u, roleId: $r }) }`, { g: guildId, u: bob.id, r: roleId }, ada.token);
+      const outcome = await Promise.race([ended.then(() => "ended"), sleep(1_000).then(() => "still open")]);
+      const tookMs = Date.now() - started;
+      log(`role taken on A: bob's stream on C ended after ${tookMs} ms`);
+      expect(outcome).toBe("ended");
+      expect(received.at(-1)).toBe("error:FORBIDDEN");
+      const refused = await B.gql(`query($c: ID!) { channel(id: $c) { id } }`, { c: privateId }, bob.token);
+      expect(refused.errors?.[0]?.extensions?.code, "B refuses the private channel at once").toBe("NOT_FOUND");
+    } finally {
+      await client.dispose();
+    }
+  }, 30_000);
+
   it("Redis killed mid-stream and restarted: sends stay stored, instances recover, later messages flow in order", async () => {
     // The stream before the outage, delivered live as usual.
     const before: string[] = [];

@@ -196,6 +196,36 @@ describe.runIf(enabled)("presence, typing and read states across instances", () 
     expect(await readState(A)).toEqual({ lastReadMessageId: ids[5], unreadCount: 6, mentionCount: 1 });
   });
 
+  it("tells friends on other instances in userEvents, and keeps a blocked guildmate's presence from them across instances", async () => {
+    // A guild of its own: the shared one must stay small until the large-guild test below.
+    const guild = await ok(A, `mutation { createGuild(input: { name: "Friends" }) { id } }`, {}, owner.token);
+    const code = (await ok(A, `mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guild.createGuild.id }, owner.token)).createInvite.code;
+    const [gil, hal, ivy] = [await signUp(A, "gil"), await signUp(A, "hal"), await signUp(A, "ivy")];
+    for (const user of [gil, ivy]) await ok(A, `mutation($c: String!) { joinGuild(code: $c) { id } }`, { c: code }, user.token);
+    // hal is gil's friend and shares no guild with him; ivy shares the guild and blocked him.
+    await ok(A, `mutation($u: ID!) { sendFriendRequest(userId: $u) { type } }`, { u: hal.id }, gil.token);
+    await ok(B, `mutation($u: ID!) { acceptFriendRequest(userId: $u) { type } }`, { u: gil.id }, hal.token);
+    await ok(B, `mutation($u: ID!) { blockUser(userId: $u) { type } }`, { u: gil.id }, ivy.token);
+    const friend = session(B, hal);
+    friend.subscribe("user", USER_EVENTS);
+    const blocker = session(B, ivy);
+    blocker.subscribe("guild", GUILD_EVENTS, { g: guild.createGuild.id });
+    const watcher = session(B, owner);
+    watcher.subscribe("guild", GUILD_EVENTS, { g: guild.createGuild.id });
+    await sleep(300);
+    const statuses = (s: Session, op: string) => s.events(op, "PresenceUpdated").filter((e) => e.user.id === gil.id).map((e) => e.status);
+
+    const gilOnA = session(A, gil);
+    await eventually(() => expect(statuses(friend, "user")).toEqual(["ONLINE"]));
+    await eventually(() => expect(statuses(watcher, "guild")).toEqual(["ONLINE"]));
+    expect(await presenceOn(B, hal, gil.id)).toBe("ONLINE");
+    expect(await presenceOn(B, ivy, gil.id)).toBe("OFFLINE");
+    await gilOnA.client.dispose();
+    await eventually(() => expect(statuses(friend, "user")).toEqual(["ONLINE", "OFFLINE"]));
+    await eventually(() => expect(statuses(watcher, "guild")).toEqual(["ONLINE", "OFFLINE"]));
+    expect(statuses(blocker, "guild")).toEqual([]);
+  });
+
   it("gives a large guild a right online count across instances and no per-member presence", async () => {
     // The guild now has the owner and 5 members: one more makes it large (threshold 6).
     const crowd = [await member(A, "crowd1"), await member(A, "crowd2")];

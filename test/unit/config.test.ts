@@ -37,6 +37,10 @@ describe("loadConfig", () => {
       maxGuildsPerUser: 200,
       maxBotsPerUser: 25,
       maxGroupDmMembers: 10,
+      maxRolesPerGuild: 250,
+      maxFriendsPerUser: 1_000,
+      maxPendingFriendRequests: 100,
+      maxBlocksPerUser: 1_000,
       subscriptionBufferSize: 1_000,
       maxSocketBufferedBytes: 1_000_000,
       presenceHeartbeatMs: 15_000,
@@ -93,6 +97,9 @@ describe("loadConfig", () => {
         MAX_GUILDS_PER_USER: "100",
         MAX_BOTS_PER_USER: "0",
         MAX_GROUP_DM_MEMBERS: "25",
+        MAX_FRIENDS_PER_USER: "5",
+        MAX_PENDING_FRIEND_REQUESTS: "2",
+        MAX_BLOCKS_PER_USER: "100000",
         SUBSCRIPTION_BUFFER_SIZE: "1",
         MAX_SOCKET_BUFFERED_BYTES: "10000",
         PRESENCE_HEARTBEAT_MS: "500",
@@ -144,6 +151,10 @@ describe("loadConfig", () => {
       maxGuildsPerUser: 100,
       maxBotsPerUser: 0,
       maxGroupDmMembers: 25,
+      maxRolesPerGuild: 250,
+      maxFriendsPerUser: 5,
+      maxPendingFriendRequests: 2,
+      maxBlocksPerUser: 100_000,
       subscriptionBufferSize: 1,
       maxSocketBufferedBytes: 10_000,
       presenceHeartbeatMs: 500,
@@ -231,6 +242,19 @@ describe("loadConfig", () => {
       'MAX_GUILDS_PER_USER="10001": expected an integer from 1 to 10000',
       'MAX_BOTS_PER_USER="-1": expected an integer from 0 to 1000',
       'MAX_GROUP_DM_MEMBERS="2": expected an integer from 3 to 100',
+    ]);
+  });
+
+  it("bounds the people caps: at least one friend, pending request and block", () => {
+    expect(loadConfig({ MAX_FRIENDS_PER_USER: "1", MAX_PENDING_FRIEND_REQUESTS: "10000", MAX_BLOCKS_PER_USER: "100000" })).toMatchObject({
+      maxFriendsPerUser: 1,
+      maxPendingFriendRequests: 10_000,
+      maxBlocksPerUser: 100_000,
+    });
+    expect(problemsOf({ MAX_FRIENDS_PER_USER: "0", MAX_PENDING_FRIEND_REQUESTS: "10001", MAX_BLOCKS_PER_USER: "lots" })).toEqual([
+      'MAX_FRIENDS_PER_USER="0": expected an integer from 1 to 100000',
+      'MAX_PENDING_FRIEND_REQUESTS="10001": expected an integer from 1 to 10000',
+      'MAX_BLOCKS_PER_USER="lots": expected an integer from 1 to 100000',
     ]);
   });
 

@@ -18,8 +18,13 @@ const message = {
   nonce: null,
 };
 const guild = { id: MAX, name: '{"$d":"x"}', ownerId: MAX, memberCount: 500_000, createdAt };
-const channel = { id: MAX, kind: "GUILD_TEXT" as const, guildId: MAX, name: "général", position: 7, ownerId: null, createdAt };
-const groupDm = { id: 1n, kind: "GROUP_DM" as const, guildId: null, name: null, position: 0, ownerId: MAX, createdAt };
+const channel = { id: MAX, kind: "GUILD_TEXT" as const, guildId: MAX, name: "général", position: 7, ownerId: null, parentId: MAX - 1n, topic: "ça va 🚀", rateLimitPerUser: 21_600, createdAt };
+const groupDm = { id: 1n, kind: "GROUP_DM" as const, guildId: null, name: null, position: 0, ownerId: MAX, parentId: null, topic: null, rateLimitPerUser: 0, createdAt };
+const role = { id: MAX, guildId: MAX, name: "@everyone", permissions: (1n << 63n) - 1n, position: 0, color: 0xffffff, hoist: true, mentionable: false, createdAt };
+const overwrites = [
+  { channelId: MAX, targetKind: "ROLE" as const, targetId: MAX, allow: 0n, deny: 1n << 10n },
+  { channelId: MAX, targetKind: "MEMBER" as const, targetId: 1n, allow: (1n << 41n) - 1n, deny: 0n },
+];
 
 /** One of each event type, at the edges: largest ids, Dates, nulls, unicode, text that looks like a tag. */
 const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
@@ -34,8 +39,13 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
   MessageDeleted: { type: "MessageDeleted", channelId: MAX, eventId: 1n, messageId: MAX },
   EventsMissed: { type: "EventsMissed", channelId: MAX },
   ChannelDeleted: { type: "ChannelDeleted", channelId: MAX, guildId: null },
-  ChannelCreated: { type: "ChannelCreated", guildId: MAX, channel },
-  ChannelUpdated: { type: "ChannelUpdated", guildId: MAX, channel: { ...channel, name: "{}" } },
+  ChannelCreated: { type: "ChannelCreated", guildId: MAX, channel, overwrites },
+  ChannelUpdated: { type: "ChannelUpdated", guildId: MAX, channel: { ...channel, name: "{}", kind: "GUILD_CATEGORY", parentId: null }, overwrites: [], previousOverwrites: overwrites },
+  RoleCreated: { type: "RoleCreated", guildId: MAX, role },
+  RoleUpdated: { type: "RoleUpdated", guildId: MAX, role: { ...role, name: '{"$n":"1"}', position: 249 } },
+  RoleDeleted: { type: "RoleDeleted", guildId: MAX, roleId: 1n },
+  MemberRolesUpdated: { type: "MemberRolesUpdated", guildId: MAX, userId: MAX, roleIds: [MAX, 1n] },
+  PermissionsChanged: { type: "PermissionsChanged", guildId: MAX, userId: null },
   GuildUpdated: { type: "GuildUpdated", guild },
   GuildDeleted: { type: "GuildDeleted", guildId: MAX },
   MemberJoined: { type: "MemberJoined", guildId: MAX, user: bot },
@@ -45,9 +55,14 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
   DirectMessageOpened: { type: "DirectMessageOpened", userId: MAX, channel: groupDm },
   SessionRevoked: { type: "SessionRevoked", userId: MAX, tokenHash: "*", keepTokenHash: "f".repeat(64) },
   TypingStarted: { type: "TypingStarted", channelId: MAX, user, expiresAt: new Date("2026-01-02T03:04:15.678Z") },
-  PresenceUpdated: { type: "PresenceUpdated", guildId: null, user: bot, status: "DND", at: createdAt },
+  PresenceUpdated: { type: "PresenceUpdated", guildId: MAX, user: bot, status: "DND", at: createdAt, hiddenFrom: [MAX, 1n] },
   OnlineCountUpdated: { type: "OnlineCountUpdated", guildId: MAX, onlineCount: 499_999 },
   ReadStateUpdated: { type: "ReadStateUpdated", userId: MAX, channelId: 1n, lastReadMessageId: MAX },
+  RelationshipChanged: { type: "RelationshipChanged", userId: MAX, user, kind: "NONE", since: null },
+  GroupRecipientAdded: { type: "GroupRecipientAdded", userId: 1n, channelId: MAX, user: bot },
+  GroupRecipientRemoved: { type: "GroupRecipientRemoved", userId: MAX, channelId: 1n, user, reason: "REMOVED" },
+  DirectMessageUpdated: { type: "DirectMessageUpdated", userId: MAX, channel: { ...groupDm, name: '{"$d":"x"} 🚀' } },
+  DirectMessageClosed: { type: "DirectMessageClosed", userId: MAX, channelId: MAX },
 };
 
 describe("event codec", () => {
@@ -142,6 +157,9 @@ describe("event codec", () => {
     ["an id list with a number", variant((e) => (e.message.mentionIds = [1]))],
     ["a boolean as a string", variant((e) => (e.author.bot = "false"))],
     ["a bad enum value", '{"type":"MemberLeft","guildId":{"$n":"1"},"userId":{"$n":"2"},"reason":"BANNED"}'],
+    ["a record list that is not a list", JSON.stringify({ ...JSON.parse(encodeEvent(examples.ChannelCreated)), overwrites: { targetKind: "ROLE" } })],
+    ["a bad record in a list", JSON.stringify({ ...JSON.parse(encodeEvent(examples.ChannelCreated)), overwrites: [{ ...JSON.parse(encodeEvent(examples.ChannelCreated)).overwrites[0], targetKind: "EVERYONE" }] })],
+    ["a list item that is not a record", JSON.stringify({ ...JSON.parse(encodeEvent(examples.ChannelCreated)), overwrites: [1] })],
     ["a fractional count", JSON.stringify({ ...JSON.parse(encodeEvent(examples.GuildUpdated)), guild: { ...JSON.parse(encodeEvent(examples.GuildUpdated)).guild, memberCount: 1.5 } })],
   ])("throws EventCodecError on %s", (_what, text) => {
     expect(() => decodeEvent(text)).toThrow(EventCodecError);
@@ -156,5 +174,16 @@ describe("events from an instance one release behind", () => {
   it("fills in fields added since (SessionRevoked without keepTokenHash keeps nothing), instead of dropping the event", () => {
     const old = JSON.stringify({ type: "SessionRevoked", userId: { $n: "42" }, tokenHash: "*" });
     expect(decodeEvent(old)).toEqual({ type: "SessionRevoked", userId: 42n, tokenHash: "*", keepTokenHash: null });
+  });
+
+  it("reads a PresenceUpdated without hiddenFrom as hidden from nobody", () => {
+    const old = encodeEvent(examples.PresenceUpdated).replace(/,"hiddenFrom":\[[^\]]*\]/, "");
+    expect(old).not.toContain("hiddenFrom");
+    expect(decodeEvent(old)).toEqual({ ...examples.PresenceUpdated, hiddenFrom: [] });
+  });
+
+  it("refuses a RelationshipChanged of an unknown kind", () => {
+    const bad = encodeEvent(examples.RelationshipChanged).replace('"NONE"', '"ENEMY"');
+    expect(() => decodeEvent(bad)).toThrow(EventCodecError);
   });
 });

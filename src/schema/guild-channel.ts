@@ -1,0 +1,104 @@
+import { createChannel, deleteChannel, MAX_SLOWMODE_SECONDS, updateChannel } from "../resolvers/guild-channels.js";
+import { toBits } from "../permissions/permission-set.js";
+import { builder } from "./builder.js";
+import { optionalId, parseId } from "./ids.js";
+import { OverwriteTargetEnum, PermissionEnum } from "./permissions.js";
+import { ChannelRef } from "./refs.js";
+
+const GuildChannelKindEnum = builder.enumType("GuildChannelKind", {
+  values: {
+    GUILD_TEXT: { description: "A text channel." },
+    GUILD_CATEGORY: { description: "A category that groups channels." },
+  } as const,
+});
+
+builder.objectFields(ChannelRef, (t) => ({
+  parent: t.field({
+    type: ChannelRef,
+    nullable: true,
+    description: "The category this channel sits in, if any (and if you can see it).",
+    resolve: async (c, _a, ctx) => (c.parentId === null ? null : ctx.loaders.readableChannel.load(c.parentId)),
+  }),
+  topic: t.exposeString("topic", { nullable: true, description: "What the channel is about." }),
+  rateLimitPerUser: t.exposeInt("rateLimitPerUser", {
+    description: `Slowmode: seconds a member waits between two messages here (0 to ${MAX_SLOWMODE_SECONDS}; 0: off). MANAGE_MESSAGES and MANAGE_CHANNELS are exempt.`,
+  }),
+}));
+
+const OverwriteInput = builder.inputType("PermissionOverwriteInput", {
+  fields: (t) => ({
+    targetKind: t.field({ type: OverwriteTargetEnum, required: true }),
+    targetId: t.id({ required: true, description: "A role of the guild (its id for @everyone) or a member." }),
+    allow: t.field({ type: [PermissionEnum], required: true }),
+    deny: t.field({ type: [PermissionEnum], required: true }),
+  }),
+});
+
+const CreateChannelInput = builder.inputType("CreateChannelInput", {
+  fields: (t) => ({
+    guildId: t.id({ required: true }),
+    name: t.string({ required: true, description: '1 to 100 characters; for text channels lower-cased, spaces become "-".' }),
+    kind: t.field({ type: GuildChannelKindEnum, description: "GUILD_TEXT (the default) or GUILD_CATEGORY." }),
+    parentId: t.id({ description: "A category of the guild to put the channel in." }),
+    topic: t.string({ description: "Up to 1024 characters." }),
+    rateLimitPerUser: t.int({ description: `Slowmode seconds, 0 to ${MAX_SLOWMODE_SECONDS}.` }),
+    permissionOverwrites: t.field({
+      type: [OverwriteInput],
+      description: "Initial overwrites (MANAGE_ROLES; only permissions you have). Deny @everyone VIEW_CHANNEL for a private channel.",
+    }),
+  }),
+});
+const UpdateChannelInput = builder.inputType("UpdateChannelInput", {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    name: t.string({ description: "New name." }),
+    position: t.int({ description: "New 0-based place in the list; the others shift to make room." }),
+    topic: t.string({ description: "New topic; an empty string removes it." }),
+    rateLimitPerUser: t.int({ description: `Slowmode seconds, 0 to ${MAX_SLOWMODE_SECONDS}.` }),
+    parentId: t.id({ description: "Move into this category." }),
+    clearParent: t.boolean({ description: "Take the channel out of its category." }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createChannel: t.field({
+    type: ChannelRef,
+    description: "Creates a text channel or a category at the end of a guild's list (MANAGE_CHANNELS); LIMIT_EXCEEDED at MAX_CHANNELS_PER_GUILD (500 by default).",
+    args: { input: t.arg({ type: CreateChannelInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      createChannel(ctx, {
+        guildId: parseId("guildId", input.guildId),
+        name: input.name,
+        kind: input.kind,
+        parentId: optionalId("parentId", input.parentId),
+        topic: input.topic,
+        rateLimitPerUser: input.rateLimitPerUser,
+        permissionOverwrites: input.permissionOverwrites?.map((o, i) => ({
+          targetKind: o.targetKind,
+          targetId: parseId(`permissionOverwrites[${i}].targetId`, o.targetId),
+          allow: toBits(o.allow),
+          deny: toBits(o.deny),
+        })),
+      }),
+  }),
+  updateChannel: t.field({
+    type: ChannelRef,
+    description: "Renames, moves, re-parents a guild channel, or changes its topic or slowmode (MANAGE_CHANNELS in it).",
+    args: { input: t.arg({ type: UpdateChannelInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      updateChannel(ctx, {
+        channelId: parseId("channelId", input.channelId),
+        name: input.name,
+        position: input.position,
+        topic: input.topic,
+        rateLimitPerUser: input.rateLimitPerUser,
+        parentId: optionalId("parentId", input.parentId),
+        clearParent: input.clearParent,
+      }),
+  }),
+  deleteChannel: t.boolean({
+    description: "Deletes a guild channel and its messages (MANAGE_CHANNELS in it); a category's channels stay, outside any category.",
+    args: { channelId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => deleteChannel(ctx, parseId("channelId", args.channelId)),
+  }),
+}));

@@ -1,0 +1,141 @@
+import type { EventOf } from "../pubsub/events.js";
+import {
+  acceptFriendRequest,
+  blockUser,
+  declineFriendRequest,
+  listMyRelationships,
+  MAX_RELATIONSHIPS_PAGE,
+  removeFriend,
+  sendFriendRequest,
+  unblockUser,
+  type RelationshipView,
+} from "../resolvers/relationships.js";
+import { mySettings, updateMySettings } from "../resolvers/user-settings.js";
+import type { UserSettingsRecord } from "../stores/relationship-store.js";
+import { builder } from "./builder.js";
+import { pageCost, perItemRead } from "./cost.js";
+import { optionalId, parseId } from "./ids.js";
+import { PER_VIEWER } from "./per-viewer.js";
+import { UserRef } from "./refs.js";
+
+const RelationshipTypeEnum = builder.enumType("RelationshipType", {
+  values: {
+    FRIEND: { description: "You are friends." },
+    INCOMING: { description: "They sent you a friend request: acceptFriendRequest or declineFriendRequest." },
+    OUTGOING: { description: "You sent them a friend request; declineFriendRequest withdraws it." },
+    BLOCKED: { description: "You blocked them (they are not told, and cannot see it)." },
+  } as const,
+});
+
+export const RelationshipRef = builder.objectRef<RelationshipView>("Relationship").implement({
+  description: "Your relationship with another user, keyed by that user (as in Discord).",
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (r) => r.user }),
+    type: t.field({ type: RelationshipTypeEnum, resolve: (r) => r.kind }),
+    since: t.field({ type: "DateTime", description: "When it became what it is: the request, the friendship, the block.", resolve: (r) => r.since }),
+  }),
+});
+
+const DirectMessagePolicyEnum = builder.enumType("DirectMessagePolicy", {
+  values: {
+    EVERYONE: { description: "Anyone may DM you (except users you blocked or who blocked you)." },
+    GUILD_MEMBERS: { description: "Friends and people you share a guild with (the default)." },
+    FRIENDS: { description: "Friends only." },
+  } as const,
+});
+
+const UserSettingsRef = builder.objectRef<UserSettingsRecord>("UserSettings").implement({
+  description: "Your settings.",
+  fields: (t) => ({
+    allowDirectMessagesFrom: t.field({
+      type: DirectMessagePolicyEnum,
+      description: "Who may open a DM with you and send into one. Checked at every message, so a change closes existing DMs too.",
+      resolve: (s) => s.allowDirectMessagesFrom,
+    }),
+  }),
+});
+
+builder.objectFields(UserRef, (t) => ({
+  relationships: t.field({
+    type: [RelationshipRef],
+    description:
+      "Your friends, friend requests both ways and the users you blocked, ordered by the other user's id: `first` of them " +
+      "(1 to 1,000, default 1,000) after the user id `after`. Only readable on yourself (`me`).",
+    args: { first: t.arg.int(), after: t.arg.id() },
+    extensions: { ...PER_VIEWER, ...pageCost({ default: MAX_RELATIONSHIPS_PAGE, max: MAX_RELATIONSHIPS_PAGE }), ...perItemRead() },
+    resolve: (user, args, ctx) => listMyRelationships(ctx, user, { first: args.first, after: optionalId("after", args.after) }),
+  }),
+  settings: t.field({
+    type: UserSettingsRef,
+    description: "Your settings. Only readable on yourself (`me`).",
+    extensions: { ...PER_VIEWER, ...perItemRead() },
+    resolve: (user, _a, ctx) => mySettings(ctx, user),
+  }),
+}));
+
+/** RelationshipChanged: your side of a relationship, now. */
+export const RelationshipChanged = builder.objectRef<EventOf<"RelationshipChanged">>("RelationshipChanged").implement({
+  description:
+    "Your relationship with `user` changed (on any of your sessions, or by their doing): `relationship` is what it is now, " +
+    "null when there is none any more (removed, declined, withdrawn).",
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (e) => e.user }),
+    relationship: t.field({
+      type: RelationshipRef,
+      nullable: true,
+      resolve: (e) => (e.kind === "NONE" ? null : { user: e.user, kind: e.kind, since: e.since ?? new Date(0) }),
+    }),
+  }),
+});
+
+const UpdateSettingsInput = builder.inputType("UpdateSettingsInput", {
+  fields: (t) => ({
+    allowDirectMessagesFrom: t.field({ type: DirectMessagePolicyEnum, description: "Who may DM you." }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  sendFriendRequest: t.field({
+    type: RelationshipRef,
+    description:
+      "Asks a user to be friends: OUTGOING, or FRIEND at once if they had asked you. Asking again is harmless. " +
+      "FORBIDDEN across a block and for bots, CONFLICT between friends, LIMIT_EXCEEDED at MAX_FRIENDS_PER_USER or MAX_PENDING_FRIEND_REQUESTS.",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => sendFriendRequest(ctx, parseId("userId", args.userId)),
+  }),
+  acceptFriendRequest: t.field({
+    type: RelationshipRef,
+    description: "Accepts the friend request a user sent you; NOT_FOUND if there is none (any more).",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => acceptFriendRequest(ctx, parseId("userId", args.userId)),
+  }),
+  declineFriendRequest: t.boolean({
+    description: "Declines the friend request a user sent you, or withdraws the one you sent them; NOT_FOUND if there is none.",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => declineFriendRequest(ctx, parseId("userId", args.userId)),
+  }),
+  removeFriend: t.boolean({
+    description: "Ends a friendship, for both of you; NOT_FOUND if you are not friends.",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => removeFriend(ctx, parseId("userId", args.userId)),
+  }),
+  blockUser: t.field({
+    type: RelationshipRef,
+    description:
+      "Blocks a user: any friendship or request between you ends; they cannot DM you, add you to a group DM, ask to be friends " +
+      "or see your presence (nor you theirs). They are not told. Your messages in shared guild channels stay visible to them.",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => blockUser(ctx, parseId("userId", args.userId)),
+  }),
+  unblockUser: t.boolean({
+    description: "Lifts your block of a user; NOT_FOUND if you had not blocked them.",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => unblockUser(ctx, parseId("userId", args.userId)),
+  }),
+  updateSettings: t.field({
+    type: UserSettingsRef,
+    description: "Changes your settings (the fields given).",
+    args: { input: t.arg({ type: UpdateSettingsInput, required: true }) },
+    resolve: (_r, { input }, ctx) => updateMySettings(ctx, { allowDirectMessagesFrom: input.allowDirectMessagesFrom }),
+  }),
+}));

@@ -1,0 +1,24 @@
+import { PrismaAccountStore } from "../../src/stores/account-store.prisma.js";
+import { PrismaChannelStore } from "../../src/stores/channel-store.prisma.js";
+import { PrismaGuildStore } from "../../src/stores/guild-store.prisma.js";
+import type { Database } from "../../src/stores/prisma/database.js";
+import { PrismaRelationshipStore } from "../../src/stores/relationship-store.prisma.js";
+import { openTestPglite, openTestPostgres } from "../support/databases.js";
+import { requireService, TEST_POSTGRES_URL } from "../support/services.js";
+import { relationshipStoreContract, type RelationshipStoreFixture } from "./relationship-store.contract.js";
+
+/** The Prisma adapters on a fresh database from `open`, closed (and dropped) after the suite. */
+const prisma = (open: () => Promise<Database>) => async (): Promise<RelationshipStoreFixture> => {
+  const db = await open();
+  return {
+    accounts: new PrismaAccountStore(db.prisma),
+    guilds: new PrismaGuildStore(db.prisma),
+    channels: new PrismaChannelStore(db.prisma),
+    relationships: new PrismaRelationshipStore(db.prisma),
+    close: () => db.close(),
+  };
+};
+const postgres = { available: () => requireService("Postgres", TEST_POSTGRES_URL) };
+
+relationshipStoreContract("Prisma on PGlite", prisma(openTestPglite));
+relationshipStoreContract("Prisma on Postgres", prisma(openTestPostgres), postgres);
