@@ -162,7 +162,7 @@ const ROLE: FieldsOf<RoleRecord> = {
 };
 const OVERWRITES = new ListOf({ channelId: "id", targetKind: ["ROLE", "MEMBER"], targetId: "id", allow: "id", deny: "id" } satisfies FieldsOf<OverwriteRecord>);
 const GUILD: FieldsOf<GuildRecord> = { id: "id", name: "string", ownerId: "id", memberCount: "int", createdAt: "date" };
-const REASON = ["LEFT", "KICKED", "GUILD_DELETED"] as const;
+const REASON = ["LEFT", "KICKED", "BANNED", "GUILD_DELETED"] as const;
 const STATUS = ["ONLINE", "IDLE", "DND", "INVISIBLE", "OFFLINE"] as const;
 
 const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type">> } = {

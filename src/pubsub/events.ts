@@ -7,7 +7,7 @@ import type { RelationshipKind } from "../stores/relationship-store.js";
 import type { OverwriteRecord, RoleRecord } from "../stores/permission-store.js";
 
 /** Why a user stopped being a guild member. */
-export type LeaveReason = "LEFT" | "KICKED" | "GUILD_DELETED";
+export type LeaveReason = "LEFT" | "KICKED" | "BANNED" | "GUILD_DELETED";
 
 /**
  * Everything published on the event bus, one discriminated union. Events carry what

@@ -113,7 +113,8 @@ export async function createInvite(
 
 /**
  * Joins the guild of an invite. Joining a guild one already belongs to is a CONFLICT; one more
- * than MAX_GUILDS_PER_USER is LIMIT_EXCEEDED (and does not use the invite).
+ * than MAX_GUILDS_PER_USER is LIMIT_EXCEEDED, and a banned user is FORBIDDEN (neither uses the
+ * invite).
  */
 export async function joinGuild(ctx: RequestContext, code: string): Promise<GuildRecord> {
   const viewer = requireViewer(ctx);
@@ -133,6 +134,8 @@ export async function joinGuild(ctx: RequestContext, code: string): Promise<Guil
       throw new ConcordError("NOT_FOUND", `Invite ${trimmed} has been used its maximum number of times; ask for a new one.`);
     case "already-member":
       throw conflict("You are already a member of this guild.");
+    case "banned":
+      throw forbidden("You are banned from this guild.");
   }
   // This instance (and the others) may remember the viewer as not a member.
   await announcePermissionChange(services, { guildId: result.guild.id, userId: viewer.id });
@@ -144,14 +147,23 @@ export async function joinGuild(ctx: RequestContext, code: string): Promise<Guil
 }
 
 async function removeMember(ctx: RequestContext, guild: GuildRecord, user: UserRecord | { id: bigint }, reason: "LEFT" | "KICKED") {
-  const { services } = ctx;
-  const removed = await services.guilds.removeMember(guild.id, user.id);
+  const removed = await ctx.services.guilds.removeMember(guild.id, user.id);
   if (!removed) throw notFound("Member", String(user.id));
-  await announcePermissionChange(services, { guildId: guild.id, userId: user.id });
-  await services.presence.leaveGuild(user.id, guild.id);
+  await announceDeparture(ctx, guild, user.id, reason);
+}
+
+/**
+ * Tells everyone concerned that a member is gone (their membership already removed): every
+ * instance's permission cache, presence, the member's sessions (GuildLeft, which ends their
+ * streams of the guild) and the guild (MemberLeft).
+ */
+export async function announceDeparture(ctx: RequestContext, guild: GuildRecord, userId: bigint, reason: "LEFT" | "KICKED" | "BANNED"): Promise<void> {
+  const { services } = ctx;
+  await announcePermissionChange(services, { guildId: guild.id, userId });
+  await services.presence.leaveGuild(userId, guild.id);
   if (guild.memberCount >= services.settings.largeGuildThreshold) services.announcer.countChanged(guild.id);
-  await services.bus.publish(topics.user(user.id), { type: "GuildLeft", userId: user.id, guildId: guild.id, reason });
-  await services.bus.publish(topics.guild(guild.id), { type: "MemberLeft", guildId: guild.id, userId: user.id, reason });
+  await services.bus.publish(topics.user(userId), { type: "GuildLeft", userId, guildId: guild.id, reason });
+  await services.bus.publish(topics.guild(guild.id), { type: "MemberLeft", guildId: guild.id, userId, reason });
 }
 
 /** Leaves a guild. The owner cannot leave: they delete the guild instead. */

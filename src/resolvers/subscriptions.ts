@@ -2,7 +2,7 @@ import { clearLoaders, type RequestContext } from "../context.js";
 import { ConcordError, forbidden, notFound, unauthenticated } from "../errors.js";
 import type { Unsubscribe } from "../pubsub/event-bus.js";
 import { createEventStream, type EventStream } from "../pubsub/event-stream.js";
-import type { ConcordEvent, EventOf } from "../pubsub/events.js";
+import type { ConcordEvent, EventOf, LeaveReason } from "../pubsub/events.js";
 import { topics, type Topic } from "../pubsub/topics.js";
 import { channelPermissions, type GuildAccess } from "../permissions/compute.js";
 import type { MemberAccess, PermissionChange } from "../permissions/permission-cache.js";
@@ -111,6 +111,18 @@ function canSee(state: MemberAccess, userId: bigint, channelId: bigint, overwrit
   return has(channelPermissions(access, userId, state.roleIds, channelId), PERMISSIONS.VIEW_CHANNEL);
 }
 
+/** Why a stream of a guild the viewer is no longer in ended, in words. */
+function departureMessage(reason: LeaveReason, what: string): string {
+  switch (reason) {
+    case "KICKED":
+      return `You were removed from ${what}.`;
+    case "BANNED":
+      return `You were banned from ${what}.`;
+    default:
+      return `You are no longer a member of ${what}.`;
+  }
+}
+
 /**
  * Ends any stream of the viewer when a revocation covers its session (logout, revokeSession,
  * revokeOtherSessions and changePassword from another session, bot token reset).
@@ -169,7 +181,7 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint): Pro
       topics.user(viewer.id),
       (event) => {
         if (event.type === "GuildLeft" && event.guildId === channel.guildId) {
-          return { end: forbidden(event.reason === "KICKED" ? "You were removed from this channel's guild." : "You are no longer a member of this channel's guild.") };
+          return { end: forbidden(departureMessage(event.reason, "this channel's guild")) };
         }
         if (event.type === "GroupRecipientRemoved" && event.channelId === channel.id && event.user.id === viewer.id) {
           return { end: forbidden(event.reason === "REMOVED" ? "You were removed from this group DM." : "You left this group DM.") };
@@ -259,7 +271,7 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
       topics.user(viewer.id),
       (event) =>
         event.type === "GuildLeft" && event.guildId === guild.id
-          ? { end: forbidden("You are no longer a member of this guild.") }
+          ? { end: forbidden(departureMessage(event.reason, "this guild")) }
           : sessionRoute<GuildEvent>(ctx)(event),
     ],
   ], watch);

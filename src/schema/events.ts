@@ -22,7 +22,8 @@ function unwrap<T>(item: StreamItem<T>): T {
 const LeaveReasonEnum = builder.enumType("LeaveReason", {
   values: {
     LEFT: { description: "The member left." },
-    KICKED: { description: "The owner removed the member." },
+    KICKED: { description: "A member with KICK_MEMBERS removed them." },
+    BANNED: { description: "A member with BAN_MEMBERS banned them: they cannot rejoin until unbanned." },
     GUILD_DELETED: { description: "The guild was deleted." },
   } as const,
 });

@@ -128,7 +128,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, args, ctx) => leaveGuild(ctx, parseId("guildId", args.guildId)),
   }),
   kickMember: t.boolean({
-    description: "Removes a member from a guild (owner only). Their live subscriptions to it end at once.",
+    description: "Removes a member ranked below you from a guild (KICK_MEMBERS). Their live subscriptions to it end at once; they may rejoin with an invite.",
     args: { input: t.arg({ type: KickMemberInput, required: true }) },
     resolve: (_r, { input }, ctx) =>
       kickMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId) }),

@@ -10,6 +10,7 @@ import "./permissions.js";
 import "./guild-channel.js";
 import "./relationship.js";
 import "./direct-message.js";
+import "./moderation.js";
 import "./events.js";
 import { freshReadsPerMutationField } from "./mutation-reads.js";
 

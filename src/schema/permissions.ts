@@ -18,14 +18,14 @@ const PERMISSION_DESCRIPTIONS: Record<PermissionName, string> = {
   ADMINISTRATOR: "Every permission, in every channel; channel overwrites do not apply.",
   MANAGE_CHANNELS: "Create, edit and delete channels and categories.",
   MANAGE_GUILD: "Rename the guild and change its settings.",
-  VIEW_AUDIT_LOG: "Read the guild's audit log.",
+  VIEW_AUDIT_LOG: "Read the guild's audit log (reserved: the audit log is not built yet).",
   VIEW_CHANNEL: "See a channel and its live messages; without it a channel does not exist for you.",
   SEND_MESSAGES: "Send messages and show typing.",
   MANAGE_MESSAGES: "Delete other members' messages; not slowed by slowmode.",
   READ_MESSAGE_HISTORY: "Read a channel's history (without it, only what arrives live).",
-  MENTION_EVERYONE: "Make @everyone, @here and every role mention notify.",
+  MENTION_EVERYONE: "Make @everyone, @here and every role mention notify (reserved: only <@user> mentions notify today).",
   MANAGE_ROLES: "Create, edit, move and give roles below your highest one, and set channel overwrites.",
-  MODERATE_MEMBERS: "Time out members ranked below you.",
+  MODERATE_MEMBERS: "Time out members ranked below you (reserved: timeouts are not built yet).",
 };
 
 export const PermissionEnum = builder.enumType("Permission", {

@@ -18,6 +18,9 @@ async function lockedGuildCount(tx: Tx, userId: bigint): Promise<number> {
 }
 
 /** {@link GuildStore} on Postgres through Prisma (embedded PGlite or a real server). */
+/** Thrown inside a join's transaction to roll it back: the user is banned. */
+class Banned extends Error {}
+
 export class PrismaGuildStore implements GuildStore {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -117,7 +120,16 @@ export class PrismaGuildStore implements GuildStore {
     }
   }
 
-  private redeemOnce(code: string, userId: bigint, now: Date, maxGuildsPerUser: number | undefined): Promise<RedeemResult> {
+  private async redeemOnce(code: string, userId: bigint, now: Date, maxGuildsPerUser: number | undefined): Promise<RedeemResult> {
+    try {
+      return await this.joinOnce(code, userId, now, maxGuildsPerUser);
+    } catch (error) {
+      if (error instanceof Banned) return { status: "banned" };
+      throw error;
+    }
+  }
+
+  private joinOnce(code: string, userId: bigint, now: Date, maxGuildsPerUser: number | undefined): Promise<RedeemResult> {
     return this.prisma.$transaction(async (tx): Promise<RedeemResult> => {
       const invite = await tx.invite.findUnique({ where: { code } });
       if (!invite) return { status: "unknown" };
@@ -136,8 +148,49 @@ export class PrismaGuildStore implements GuildStore {
       if (count === 0) return { status: "exhausted" };
       const member = await tx.member.create({ data: { guildId: invite.guildId, userId } });
       const guild = await tx.guild.update({ where: { id: invite.guildId }, data: { memberCount: { increment: 1 } } });
+      // Checked holding the guild row's lock (the update above took it), which banMember takes
+      // first: a ban committed before this point is seen here, and a later one removes this join.
+      // Throwing rolls back the membership and the invite use.
+      if (await tx.ban.findUnique({ where: { guildId_userId: { guildId: invite.guildId, userId } }, select: { userId: true } })) throw new Banned();
       return { status: "joined", guild, member };
     });
+  }
+
+  async banMember(input: { guildId: bigint; userId: bigint; moderatorId: bigint; reason: string | null }) {
+    const { guildId, userId } = input;
+    return this.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<{ id: bigint }[]>`SELECT id FROM guilds WHERE id = ${guildId} FOR UPDATE`;
+      if (locked.length === 0) return null;
+      if (!(await tx.user.findUnique({ where: { id: userId }, select: { id: true } }))) return null;
+      const standing = await tx.ban.findUnique({ where: { guildId_userId: { guildId, userId } } });
+      if (standing) return { ban: standing, removedMember: false, guild: await tx.guild.findUniqueOrThrow({ where: { id: guildId } }) };
+      const ban = await tx.ban.create({ data: { guildId, userId, moderatorId: input.moderatorId, reason: input.reason } });
+      const { count } = await tx.member.deleteMany({ where: { guildId, userId } });
+      const guild = count === 0 ? await tx.guild.findUniqueOrThrow({ where: { id: guildId } }) : await tx.guild.update({ where: { id: guildId }, data: { memberCount: { decrement: 1 } } });
+      return { ban, removedMember: count > 0, guild };
+    });
+  }
+
+  async unbanMember(guildId: bigint, userId: bigint): Promise<boolean> {
+    const { count } = await this.prisma.ban.deleteMany({ where: { guildId, userId } });
+    return count > 0;
+  }
+
+  listBans(guildId: bigint, page: { afterUserId: bigint | null; limit: number }) {
+    return this.prisma.ban.findMany({
+      where: { guildId, ...(page.afterUserId === null ? {} : { userId: { gt: page.afterUserId } }) },
+      orderBy: { userId: "asc" },
+      take: page.limit,
+    });
+  }
+
+  async transferOwnership(guildId: bigint, fromUserId: bigint, toUserId: bigint): Promise<GuildRecord | null> {
+    const rows = await this.prisma.$queryRaw<{ id: bigint }[]>`
+      UPDATE guilds SET owner_id = ${toUserId}
+      WHERE id = ${guildId} AND owner_id = ${fromUserId}
+        AND EXISTS (SELECT 1 FROM members WHERE guild_id = ${guildId} AND user_id = ${toUserId})
+      RETURNING id`;
+    return rows.length === 0 ? null : this.prisma.guild.findUnique({ where: { id: guildId } });
   }
 
   async removeMember(guildId: bigint, userId: bigint): Promise<boolean> {

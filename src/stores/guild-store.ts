@@ -27,11 +27,23 @@ export interface InviteRecord {
   createdAt: Date;
 }
 
+/** A user barred from a guild until unbanned. */
+export interface BanRecord {
+  guildId: bigint;
+  userId: bigint;
+  /** Who banned them; null if unknown. */
+  moderatorId: bigint | null;
+  reason: string | null;
+  createdAt: Date;
+}
+
 /** Outcome of {@link GuildStore.redeemInvite}. */
 export type RedeemResult =
   | { status: "joined"; guild: GuildRecord; member: MemberRecord }
   | { status: "already-member"; guild: GuildRecord }
   | { status: "unknown" | "expired" | "exhausted" }
+  /** The user is banned from the guild. */
+  | { status: "banned" }
   /** The user already belongs to `maxGuildsPerUser` guilds. */
   | { status: "guild-limit"; limit: number };
 
@@ -105,6 +117,29 @@ export interface GuildStore {
    * neither does a refusal.
    */
   redeemInvite(code: string, userId: bigint, now: Date, options?: { maxGuildsPerUser?: number }): Promise<RedeemResult>;
+
+  /**
+   * Bans a user from a guild, in one transaction under the guild row's lock: writes the ban and,
+   * if they were a member, removes the membership (with its roles) and decrements the member
+   * count. Joins take the same lock before they commit (see {@link redeemInvite}), so a join
+   * racing a ban either lands first and is removed by it, or is refused as "banned". Banning a
+   * banned user changes nothing and returns the ban that stands (idempotent). Null if there is
+   * no such guild or no such user (nothing written).
+   */
+  banMember(input: { guildId: bigint; userId: bigint; moderatorId: bigint; reason: string | null }): Promise<{ ban: BanRecord; removedMember: boolean; guild: GuildRecord } | null>;
+
+  /** Lifts a ban; false if there was none. */
+  unbanMember(guildId: bigint, userId: bigint): Promise<boolean>;
+
+  /** A guild's bans ordered by user id, strictly after `afterUserId` when given; at most `limit`. */
+  listBans(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<BanRecord[]>;
+
+  /**
+   * Makes `toUserId` the owner of a guild owned by `fromUserId`, if they are a member: one
+   * conditional write, so two transfers racing cannot both succeed. Null (nothing written) if the
+   * guild is gone, is no longer owned by `fromUserId`, or `toUserId` is not a member.
+   */
+  transferOwnership(guildId: bigint, fromUserId: bigint, toUserId: bigint): Promise<GuildRecord | null>;
 
   /** Removes a membership and decrements the member count; false if there was none. */
   removeMember(guildId: bigint, userId: bigint): Promise<boolean>;

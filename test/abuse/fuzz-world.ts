@@ -71,7 +71,7 @@ let bots = 0;
  * Mods role, the only one (with ada) who can see #second; bob's message
  * mentions ada and ada replied to it; ada is friends with both, has a DM with cy, a group DM with both (where bob
  * mentioned cy), a bot (a member of the guild) and two sessions; bob has acked the channel; a
- * stranger has a guild of its own.
+ * stranger has a guild of its own, and is banned from ada's.
  * Every user is new and signs up from an address of its own, so no rate-limit budget is spent
  * before the fuzzing starts, and no run depends on what an earlier run did (fast-check replays
  * and shrinks runs one by one).
@@ -80,6 +80,8 @@ export async function seedWorld(server: TestServer): Promise<World> {
   const [foreign, own] = await Promise.all([seedForeign(server), seedOwn(server)]);
   const values = new Map([...own.values, ...foreign.values]);
   for (const key of Object.values(WORLD_KEYS).flat()) if (!values.has(key)) throw new Error(`the seeded world has no ${key}`);
+  // The stranger is banned from ada's guild ahead of ever joining it.
+  await must(server, `mutation($g: ID!, $u: ID!) { banMember(input: { guildId: $g, userId: $u, reason: "fuzz" }) { createdAt } }`, { g: values.get("guild.main"), u: values.get("user.foreign") }, own.ada);
   const tokens: Record<Actor, string | undefined> = { ...own.tokens, stranger: foreign.token, anonymous: undefined, forged: FORGED_TOKEN };
   return {
     values,
@@ -88,7 +90,7 @@ export async function seedWorld(server: TestServer): Promise<World> {
   };
 }
 
-async function seedOwn(server: TestServer): Promise<{ values: Map<string, string>; tokens: Record<"ada" | "bob" | "cy" | "bot", string> }> {
+async function seedOwn(server: TestServer): Promise<{ values: Map<string, string>; tokens: Record<"ada" | "bob" | "cy" | "bot", string>; ada: { token: string; address: string } }> {
   // Independent requests go in parallel: a world costs 8 round trips, not 32.
   const [ada, bob, cy] = await Promise.all([signUpFrom(server, "ada"), signUpFrom(server, "bob"), signUpFrom(server, "cy")]);
   const botName = `fuzzbot_${process.pid}_${++bots}`;
@@ -168,7 +170,7 @@ async function seedOwn(server: TestServer): Promise<{ values: Map<string, string
     ["username.cy", cy.username],
     ["username.bot", botName],
   ]);
-  return { values, tokens: { ada: ada.token, bob: bob.token, cy: cy.token, bot: bot.token } };
+  return { values, tokens: { ada: ada.token, bob: bob.token, cy: cy.token, bot: bot.token }, ada };
 }
 
 /**
@@ -200,6 +202,7 @@ const TABLES: Record<string, string> = {
   relationships: "user_id, other_id, kind, since",
   user_settings: "user_id, allow_direct_messages_from",
   invites: "code, guild_id, inviter_id, max_uses, uses, expires_at, created_at",
+  bans: "guild_id, user_id, moderator_id, reason, created_at",
   messages: "channel_id, id, author_id, content, edited_at, reply_to_id, mention_ids, nonce",
   read_states: "user_id, channel_id, last_read_message_id, updated_at",
   mentions: "user_id, channel_id, message_id",

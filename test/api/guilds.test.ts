@@ -389,7 +389,7 @@ describe("guilds", () => {
       expect((await events.waitFor(1))[0]!.data).toEqual({ userEvents: { __typename: "GuildLeft", guildId: guild.id, reason: "KICKED" } });
       // Their live subscriptions to the guild end at once.
       expectError(await ending(channelSub), "FORBIDDEN", /removed/);
-      expectError(await ending(guildSub), "FORBIDDEN", /no longer a member/);
+      expectError(await ending(guildSub), "FORBIDDEN", /You were removed from this guild/);
       expect(await memberCount(guild.id, ada.token)).toBe(1);
       expectError(await server.gql(GUILD, { g: guild.id }, bob.token), "NOT_FOUND", /not found/);
       // Kicking again: not a member any more.

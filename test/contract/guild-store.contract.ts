@@ -487,5 +487,109 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
       expect((await f.guilds.redeemInvite(invite.code, a.id, new Date())).status).toBe("joined");
       expect(await memberCount(f, guild.id)).toBe(3);
     });
+
+    describe("bans", () => {
+      const ban = (guildId: bigint, userId: bigint, moderatorId: bigint, reason: string | null) => ({ guildId, userId, moderatorId, reason, createdAt: expect.any(Date) as Date });
+
+      it("banMember removes a member (memberCount down) and stores the ban; banning again changes nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild);
+        const target = await makeUser(f);
+        await f.guilds.redeemInvite(invite.code, target.id, new Date());
+        const first = await f.guilds.banMember({ guildId: guild.id, userId: target.id, moderatorId: guild.ownerId, reason: "spam" });
+        expect(first).toEqual({ ban: ban(guild.id, target.id, guild.ownerId, "spam"), removedMember: true, guild: { ...guild, memberCount: 1 } });
+        expect(await f.guilds.getMember(guild.id, target.id)).toBeNull();
+        expect(await memberCount(f, guild.id)).toBe(1);
+        const again = await f.guilds.banMember({ guildId: guild.id, userId: target.id, moderatorId: guild.ownerId, reason: "other" });
+        expect(again).toEqual({ ban: first!.ban, removedMember: false, guild: { ...guild, memberCount: 1 } });
+        expect(await f.guilds.listBans(guild.id, { afterUserId: null, limit: 10 })).toEqual([first!.ban]);
+      });
+
+      it("a banned user cannot redeem an invite (no use counted) until unbanned; a non-member can be banned ahead", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 1 });
+        const stranger = await makeUser(f);
+        const result = await f.guilds.banMember({ guildId: guild.id, userId: stranger.id, moderatorId: guild.ownerId, reason: null });
+        expect(result).toEqual({ ban: ban(guild.id, stranger.id, guild.ownerId, null), removedMember: false, guild });
+        expect(await f.guilds.redeemInvite(invite.code, stranger.id, new Date())).toEqual({ status: "banned" });
+        expect(await f.inviteUses(invite.code)).toBe(0);
+        expect(await f.guilds.getMember(guild.id, stranger.id)).toBeNull();
+        expect(await memberCount(f, guild.id)).toBe(1);
+        expect(await f.guilds.unbanMember(guild.id, stranger.id)).toBe(true);
+        expect(await f.guilds.unbanMember(guild.id, stranger.id)).toBe(false);
+        expect((await f.guilds.redeemInvite(invite.code, stranger.id, new Date())).status).toBe("joined");
+        expect(await f.guilds.listBans(guild.id, { afterUserId: null, limit: 10 })).toEqual([]);
+      });
+
+      it("banMember answers null for an unknown guild or user, writing nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        expect(await f.guilds.banMember({ guildId: nextId(), userId: guild.ownerId, moderatorId: guild.ownerId, reason: null })).toBeNull();
+        expect(await f.guilds.banMember({ guildId: guild.id, userId: nextId(), moderatorId: guild.ownerId, reason: null })).toBeNull();
+        expect(await f.guilds.listBans(guild.id, { afterUserId: null, limit: 10 })).toEqual([]);
+      });
+
+      it("listBans orders by user id, starts strictly after afterUserId, returns at most limit; bans go with the guild", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const users = await Promise.all(Array.from({ length: 5 }, () => makeUser(f)));
+        for (const u of users) await f.guilds.banMember({ guildId: guild.id, userId: u.id, moderatorId: guild.ownerId, reason: null });
+        const ids = ascending(users.map((u) => u.id));
+        expect((await f.guilds.listBans(guild.id, { afterUserId: null, limit: 3 })).map((b) => b.userId)).toEqual(ids.slice(0, 3));
+        expect((await f.guilds.listBans(guild.id, { afterUserId: ids[2]!, limit: 3 })).map((b) => b.userId)).toEqual(ids.slice(3));
+        await f.guilds.deleteGuild(guild.id);
+        expect(await f.guilds.listBans(guild.id, { afterUserId: null, limit: 10 })).toEqual([]);
+      });
+
+      it("concurrency: joins racing a ban never leave the banned user a member (each join is refused or removed)", async (ctx) => {
+        const f = stores(ctx);
+        for (let round = 0; round < 10; round++) {
+          const { guild } = await makeGuild(f);
+          const invite = await makeInvite(f, guild);
+          const target = await makeUser(f);
+          const [joined, banned] = await Promise.all([
+            f.guilds.redeemInvite(invite.code, target.id, new Date()),
+            f.guilds.banMember({ guildId: guild.id, userId: target.id, moderatorId: guild.ownerId, reason: null }),
+          ]);
+          expect(["joined", "banned"]).toContain(joined.status);
+          expect(banned!.removedMember).toBe(joined.status === "joined");
+          expect(await f.guilds.getMember(guild.id, target.id)).toBeNull();
+          expect(await memberCount(f, guild.id)).toBe(1);
+        }
+      });
+    });
+
+    describe("transferOwnership", () => {
+      it("hands the guild to a member; refuses a non-member or a caller who is not the owner, writing nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild);
+        const [heir, outsider] = [await makeUser(f), await makeUser(f)];
+        await f.guilds.redeemInvite(invite.code, heir.id, new Date());
+        expect(await f.guilds.transferOwnership(guild.id, guild.ownerId, outsider.id)).toBeNull();
+        expect(await f.guilds.transferOwnership(guild.id, heir.id, heir.id)).toBeNull();
+        expect(await f.guilds.transferOwnership(nextId(), guild.ownerId, heir.id)).toBeNull();
+        expect((await f.guilds.getGuilds([guild.id]))[0]!.ownerId).toBe(guild.ownerId);
+        expect(await f.guilds.transferOwnership(guild.id, guild.ownerId, heir.id)).toEqual({ ...guild, ownerId: heir.id, memberCount: 2 });
+        // The old owner stays a member and can no longer transfer it.
+        expect(await f.guilds.getMember(guild.id, guild.ownerId)).toEqual(member(guild.id, guild.ownerId));
+        expect(await f.guilds.transferOwnership(guild.id, guild.ownerId, guild.ownerId)).toBeNull();
+      });
+
+      it("concurrency: two transfers by the owner racing: exactly one wins", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild);
+        const [a, b] = [await makeUser(f), await makeUser(f)];
+        await f.guilds.redeemInvite(invite.code, a.id, new Date());
+        await f.guilds.redeemInvite(invite.code, b.id, new Date());
+        const results = await Promise.all([f.guilds.transferOwnership(guild.id, guild.ownerId, a.id), f.guilds.transferOwnership(guild.id, guild.ownerId, b.id)]);
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+        const winner = results.find((r) => r !== null)!.ownerId;
+        expect((await f.guilds.getGuilds([guild.id]))[0]!.ownerId).toBe(winner);
+      });
+    });
   });
 }

@@ -156,7 +156,7 @@ describe("event codec", () => {
     ["null where not nullable", variant((e) => (e.message.content = null))],
     ["an id list with a number", variant((e) => (e.message.mentionIds = [1]))],
     ["a boolean as a string", variant((e) => (e.author.bot = "false"))],
-    ["a bad enum value", '{"type":"MemberLeft","guildId":{"$n":"1"},"userId":{"$n":"2"},"reason":"BANNED"}'],
+    ["a bad enum value", '{"type":"MemberLeft","guildId":{"$n":"1"},"userId":{"$n":"2"},"reason":"EXPELLED"}'],
     ["a record list that is not a list", JSON.stringify({ ...JSON.parse(encodeEvent(examples.ChannelCreated)), overwrites: { targetKind: "ROLE" } })],
     ["a bad record in a list", JSON.stringify({ ...JSON.parse(encodeEvent(examples.ChannelCreated)), overwrites: [{ ...JSON.parse(encodeEvent(examples.ChannelCreated)).overwrites[0], targetKind: "EVERYONE" }] })],
     ["a list item that is not a record", JSON.stringify({ ...JSON.parse(encodeEvent(examples.ChannelCreated)), overwrites: [1] })],
