@@ -13,6 +13,7 @@ import { RecentDeletions } from "./pubsub/recent-deletions.js";
 import { PermissionCache } from "./permissions/permission-cache.js";
 import { PrismaPermissionStore } from "./stores/permission-store.prisma.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
+import { stopBanPurges } from "./resolvers/ban-message-purge.js";
 import { CredentialCache } from "./resolvers/credential-cache.js";
 import { createSessionPolicy } from "./resolvers/session-expiry.js";
 import { lookupSession } from "./resolvers/session-lookup.js";
@@ -20,6 +21,8 @@ import { topics } from "./pubsub/topics.js";
 import { PrismaAccountStore } from "./stores/account-store.prisma.js";
 import { PrismaChannelStore } from "./stores/channel-store.prisma.js";
 import { PrismaGuildStore } from "./stores/guild-store.prisma.js";
+import { PrismaAuditLogStore } from "./stores/audit-log-store.prisma.js";
+import { startAuditLogPrune } from "./resolvers/audit-log.js";
 import { PostgresMessageStore } from "./stores/message-store.postgres.js";
 import { openDatabase, type Database } from "./stores/prisma/database.js";
 import { openCassandra, type Cassandra } from "./stores/cassandra/client.js";
@@ -239,6 +242,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     rateLimiter,
     deletions: new RecentDeletions(),
     roles,
+    auditLog: new PrismaAuditLogStore(db.prisma),
     permissions,
     newId: createIdGenerator(config.workerId),
     sequencer: new ChannelSequencer((error) => logger.error("publish failed", { error })),
@@ -249,6 +253,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       subscriptionBufferSize: config.subscriptionBufferSize,
       largeGuildThreshold: config.largeGuildThreshold,
       sessionPolicy,
+      auditLogRetentionDays: config.auditLogRetentionDays,
       caps: {
         channelsPerGuild: config.maxChannelsPerGuild,
         guildsPerUser: config.maxGuildsPerUser,
@@ -291,6 +296,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   });
 
   let stopping: Promise<void> | undefined;
+  let stopPrune: (() => Promise<void>) | undefined;
   const app: App = {
     services,
     gateway,
@@ -298,6 +304,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     url: "",
     async start() {
       app.port = await gateway.listen(config.port, config.host);
+      stopPrune ??= startAuditLogPrune(services);
       app.url = `http://${config.host && config.host !== "0.0.0.0" ? config.host : "localhost"}:${app.port}${GRAPHQL_PATH}`;
       logger.info("serving", { url: app.url, websocket: app.url.replace(/^http/, "ws") });
     },
@@ -306,6 +313,8 @@ export async function createApp(config: Config, options: { logger?: Logger; data
         // Sockets close first (their users go offline), then what is batched is written and
         // announced before the bus and the stores close.
         await gateway.close().catch((error) => logger.error("closing the gateway failed", { error }));
+        await stopBanPurges(services);
+        await stopPrune?.();
         await services.sequencer.drain();
         await services.acks.close();
         await services.announcer.close();

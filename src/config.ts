@@ -78,6 +78,8 @@ export interface Config {
   sessionIdleDays: number;
   /** A session expires this many days after sign-in however much it is used; fractions allowed. */
   sessionMaxDays: number;
+  /** Audit log entries older than this many days are no longer shown and are pruned; fractions allowed. */
+  auditLogRetentionDays: number;
   /** Call budgets per bucket (RATE_LIMIT_<BUCKET>); null when RATE_LIMITS=off. */
   rateLimits: RateLimitRules | null;
   /** Proxies in front of the instances that append to X-Forwarded-For (0: use the TCP peer's address). */
@@ -249,6 +251,7 @@ export function loadConfig(env: Env): Config {
     sessionCacheMaxEntries: int("SESSION_CACHE_MAX_ENTRIES", 100_000, 1, 10_000_000),
     sessionIdleDays: days("SESSION_IDLE_DAYS", 30),
     sessionMaxDays: days("SESSION_MAX_DAYS", 365),
+    auditLogRetentionDays: days("AUDIT_LOG_RETENTION_DAYS", 45),
     rateLimits,
     trustProxyHops: int("TRUST_PROXY_HOPS", 0, 0, 10),
     maxSubscriptionsPerSocket: int("MAX_SUBSCRIPTIONS_PER_SOCKET", 100, 1, 100_000),

@@ -12,7 +12,7 @@ import type { AckBuffer } from "./resolvers/ack-buffer.js";
 import type { CredentialCache } from "./resolvers/credential-cache.js";
 import { publicStatus, type PresenceAnnouncer } from "./resolvers/presence-announcer.js";
 import type { PresenceStatus, PresenceStore } from "./stores/presence-store.js";
-import type { ReadStateStore } from "./stores/read-state-store.js";
+import { NO_BROAD_MENTIONS, type BroadMentions, type MentionCountQuery, type ReadStateStore } from "./stores/read-state-store.js";
 import type { RelationshipStore } from "./stores/relationship-store.js";
 import type { DirectMessageStore } from "./stores/direct-message-store.js";
 import type { ResourceCaps } from "./resolvers/resource-caps.js";
@@ -21,6 +21,7 @@ import type { RateLimiter } from "./limits/rate-limiter.js";
 import type { RecentDeletions } from "./pubsub/recent-deletions.js";
 import type { PermissionCache } from "./permissions/permission-cache.js";
 import type { PermissionStore, RoleRecord } from "./stores/permission-store.js";
+import type { AuditLogStore } from "./stores/audit-log-store.js";
 import type { RateLimitDetails } from "./resolvers/rate-limit.js";
 
 /** The long-lived dependencies of every use case, built once by the composition root (app.ts). */
@@ -50,6 +51,8 @@ export interface Services {
   deletions: RecentDeletions;
   /** Roles, member roles and channel overwrites (what permissions are computed from). */
   roles: PermissionStore;
+  /** Guilds' audit logs (entries are written by the governance writes themselves). */
+  auditLog: AuditLogStore;
   /** This instance's view of guilds' permissions, invalidated over the bus (see permissions/permission-cache.ts). */
   permissions: PermissionCache;
   newId: IdGenerator;
@@ -64,6 +67,8 @@ export interface Services {
     caps: ResourceCaps;
     /** When sessions expire (SESSION_IDLE_DAYS, SESSION_MAX_DAYS; see resolvers/session-expiry.ts). */
     sessionPolicy: SessionPolicy;
+    /** Audit log entries are shown and kept this many days (AUDIT_LOG_RETENTION_DAYS). */
+    auditLogRetentionDays: number;
   };
 }
 
@@ -83,8 +88,10 @@ export interface Loaders {
   presence: DataLoader<bigint, PresenceStatus>;
   /** The viewer's stored read pointer per channel id (null: never acked). */
   readPointer: DataLoader<bigint, bigint | null>;
-  /** Key: `${channelId}:${pointer or ""}`; the viewer's unread mentions there, counted up to READ_COUNT_CAP. */
-  mentionCount: DataLoader<string, number>;
+  /** The viewer's unread mentions in a channel after `after`, with their roles there (see ReadStateStore.countMentions), counted up to READ_COUNT_CAP. */
+  mentionCount: DataLoader<MentionCountQuery, number, string>;
+  /** Key: `${channelId}:${messageId}`; what the message mentions broadly (none when nothing was indexed); one store read per channel per batch. */
+  broadMentions: DataLoader<string, BroadMentions>;
   /** Key: `${guildId}:${userId}`; a member's role ids (null: not a member); one store read per guild per batch. */
   memberRoles: DataLoader<string, bigint[] | null>;
   /** A guild's roles, highest first. */
@@ -107,6 +114,8 @@ export interface RequestContext {
   client: ClientInfo;
   /** The tightest rate-limit budget this request touched, for the X-RateLimit-* response headers. */
   rateLimit?: RateLimitDetails;
+  /** The request's X-Audit-Log-Reason header (URL-decoded, unvalidated), as in Discord's API; null without one. */
+  auditLogReason?: string | null;
 }
 
 /** The caller of a request, as far as the transport knows it. */
@@ -159,6 +168,7 @@ for (const key of [
   "presence",
   "readPointer",
   "mentionCount",
+  "broadMentions",
   "memberRoles",
   "guildRoles",
 ] satisfies (keyof Loaders)[]) {
@@ -231,14 +241,24 @@ function loaderFactories(services: Services, options: { cache: boolean; viewerId
       const pointers = await services.readStates.pointers(viewerId, channelIds);
       return channelIds.map((id) => pointers.get(id) ?? null);
     }, { cache }),
-    mentionCount: () => new DataLoader(async (keys) => {
-      if (viewerId === null) return keys.map(() => 0);
-      const channels = keys.map((key) => {
-        const [channelId, after] = key.split(":") as [string, string];
-        return { channelId: BigInt(channelId), after: after === "" ? null : BigInt(after) };
-      });
-      const counts = await services.readStates.countMentions(viewerId, channels, MENTION_COUNT_LIMIT);
-      return channels.map((c) => counts.get(c.channelId) ?? 0);
+    mentionCount: () => new DataLoader(async (queries: readonly MentionCountQuery[]) => {
+      if (viewerId === null) return queries.map(() => 0);
+      const counts = await services.readStates.countMentions(viewerId, queries, MENTION_COUNT_LIMIT);
+      return queries.map((q) => counts.get(q.channelId) ?? 0);
+    }, { cache, cacheKeyFn: (q) => `${q.channelId}:${q.after ?? ""}:${q.roleIds?.join(",") ?? "-"}` }),
+    broadMentions: () => new DataLoader(async (keys) => {
+      const byChannel = new Map<bigint, bigint[]>();
+      for (const key of keys) {
+        const [channelId, id] = key.split(":").map(BigInt) as [bigint, bigint];
+        byChannel.set(channelId, [...(byChannel.get(channelId) ?? []), id]);
+      }
+      const found = new Map<string, BroadMentions>();
+      await Promise.all(
+        [...byChannel].map(async ([channelId, ids]) => {
+          for (const [id, broad] of await services.readStates.getBroadMentions(channelId, ids)) found.set(`${channelId}:${id}`, broad);
+        }),
+      );
+      return keys.map((key) => found.get(key) ?? NO_BROAD_MENTIONS);
     }, { cache }),
     memberRoles: () => new DataLoader(async (keys) => {
       const byGuild = new Map<bigint, bigint[]>();
@@ -282,12 +302,13 @@ async function visibleUsers(services: Services, viewerId: bigint, ids: readonly 
 export function createContext(
   services: Services,
   auth: { viewer: UserRecord | null; tokenHash: string | null; sessionId?: bigint | null; authFailure: string | null },
-  options: { longLived?: boolean; client?: ClientInfo } = {},
+  options: { longLived?: boolean; client?: ClientInfo; auditLogReason?: string | null } = {},
 ): RequestContext {
   return {
     services,
     ...auth,
     sessionId: auth.sessionId ?? null,
+    auditLogReason: options.auditLogReason ?? null,
     loaders: createLoaders(services, { cache: !options.longLived, viewerId: auth.viewer?.id ?? null }),
     client: options.client ?? { address: "unknown", transport: "http" },
   };

@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 /**
  * Request headers a cross-origin app may send. Concord authenticates with the Authorization
  * header, never with cookies, so this list (not credentials) is what browser apps need.
+ * X-Audit-Log-Reason carries the reason for a governance action, as in Discord's API.
  */
-const ALLOWED_HEADERS = "Authorization, Content-Type, Accept";
+const ALLOWED_HEADERS = "Authorization, Content-Type, Accept, X-Audit-Log-Reason";
 const ALLOWED_METHODS = "GET, POST, OPTIONS";
 /** Response headers a cross-origin app may read: without them it cannot honour a rate limit. */
 const EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset-After, X-RateLimit-Bucket";

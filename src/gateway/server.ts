@@ -66,6 +66,16 @@ function tooLarge(res: ServerResponse, max: number) {
   res.end(JSON.stringify({ errors: [{ message: `Request body too large: at most ${max} bytes.`, extensions: { code: "BAD_USER_INPUT" } }] }));
 }
 
+/** Discord's X-Audit-Log-Reason header, URL-decoded (a malformed encoding is taken as written). */
+function auditLogReasonOf(header: string | null | undefined): string | null {
+  if (!header) return null;
+  try {
+    return decodeURIComponent(header);
+  } catch {
+    return header;
+  }
+}
+
 /**
  * The transport: GraphQL over HTTP (yoga, with GraphiQL at GET /graphql, assets served locally)
  * and over WebSocket (graphql-ws, same port and path). Both run the same envelop pipeline, so
@@ -92,7 +102,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         transport: initial.wsAuth ? ("ws" as const) : ("http" as const),
         hint: clientHintOf(initial.req?.headers, initial.connectionParams),
       };
-      return createContext(services, auth, { longLived: initial.longLived === true, client });
+      return createContext(services, auth, { longLived: initial.longLived === true, client, auditLogReason: auditLogReasonOf(initial.request?.headers.get("x-audit-log-reason")) });
     },
   });
 

@@ -25,18 +25,34 @@ export interface GuildAccess {
   ownerId: bigint;
   roles: ReadonlyMap<bigint, RoleRank>;
   overwrites: ReadonlyMap<bigint, readonly Overwrite[]>;
+  /**
+   * Members timed out when this was read, by user id: until when (ms since the epoch). Checked
+   * against the clock at each computation, so a timeout ends on time without an invalidation.
+   */
+  timeouts: ReadonlyMap<bigint, number>;
+}
+
+/** What a timed-out member keeps: reading, as in Discord. */
+export const TIMED_OUT_PERMISSIONS = PERMISSIONS.VIEW_CHANNEL | PERMISSIONS.READ_MESSAGE_HISTORY;
+
+/** Until when `userId` is timed out in the guild (ms since the epoch), or null if they are not (any more). */
+export function timedOutUntil(access: GuildAccess, userId: bigint, now: number = Date.now()): number | null {
+  const until = access.timeouts.get(userId);
+  return until !== undefined && until > now ? until : null;
 }
 
 /**
  * A member's guild-level permissions, as Discord computes them: @everyone's permissions plus
  * every role's; the owner, and anyone with ADMINISTRATOR, has every permission. Role ids the
- * guild no longer has are ignored.
+ * guild no longer has are ignored. A timed-out member (never the owner or an administrator)
+ * keeps only {@link TIMED_OUT_PERMISSIONS} of theirs, until the timeout passes.
  */
-export function guildPermissions(access: GuildAccess, userId: bigint, roleIds: readonly bigint[]): bigint {
+export function guildPermissions(access: GuildAccess, userId: bigint, roleIds: readonly bigint[], now?: number): bigint {
   if (userId === access.ownerId) return ALL_PERMISSIONS;
   let bits = access.roles.get(access.guildId)?.permissions ?? 0n;
   for (const roleId of roleIds) bits |= access.roles.get(roleId)?.permissions ?? 0n;
   if ((bits & PERMISSIONS.ADMINISTRATOR) !== 0n) return ALL_PERMISSIONS;
+  if (access.timeouts.size > 0 && timedOutUntil(access, userId, now) !== null) bits &= TIMED_OUT_PERMISSIONS;
   return known(bits);
 }
 
@@ -49,8 +65,8 @@ export function guildPermissions(access: GuildAccess, userId: bigint, roleIds: r
  * VIEW_CHANNEL a member has no permission in the channel at all; without SEND_MESSAGES they
  * cannot mention @everyone there.
  */
-export function channelPermissions(access: GuildAccess, userId: bigint, roleIds: readonly bigint[], channelId: bigint): bigint {
-  const base = guildPermissions(access, userId, roleIds);
+export function channelPermissions(access: GuildAccess, userId: bigint, roleIds: readonly bigint[], channelId: bigint, now?: number): bigint {
+  const base = guildPermissions(access, userId, roleIds, now);
   if (base === ALL_PERMISSIONS) return ALL_PERMISSIONS;
   const overwrites = access.overwrites.get(channelId);
   let bits = base;
@@ -77,6 +93,8 @@ export function channelPermissions(access: GuildAccess, userId: bigint, roleIds:
     if (member) apply(member.allow, member.deny);
   }
   if ((bits & PERMISSIONS.VIEW_CHANNEL) === 0n) return 0n;
+  // A channel's overwrites cannot lift a timeout.
+  if (access.timeouts.size > 0 && timedOutUntil(access, userId, now) !== null) bits &= TIMED_OUT_PERMISSIONS;
   if ((bits & PERMISSIONS.SEND_MESSAGES) === 0n) bits &= ~PERMISSIONS.MENTION_EVERYONE;
   return known(bits);
 }

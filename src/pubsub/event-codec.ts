@@ -178,6 +178,7 @@ const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type
   RoleUpdated: { guildId: "id", role: ROLE },
   RoleDeleted: { guildId: "id", roleId: "id" },
   MemberRolesUpdated: { guildId: "id", userId: "id", roleIds: "ids" },
+  MemberTimeoutUpdated: { guildId: "id", userId: "id", until: "date?" },
   PermissionsChanged: { guildId: "id", userId: "id?" },
   GuildUpdated: { guild: GUILD },
   GuildDeleted: { guildId: "id" },

@@ -44,6 +44,8 @@ export type ConcordEvent =
   | { type: "RoleDeleted"; guildId: bigint; roleId: bigint }
   // guild:<id> and user:<id> topics: a member's roles now (all of them, so no one needs to read them)
   | { type: "MemberRolesUpdated"; guildId: bigint; userId: bigint; roleIds: bigint[] }
+  // guild:<id> and user:<id> topics: a member was timed out until `until`, or their timeout lifted (null)
+  | { type: "MemberTimeoutUpdated"; guildId: bigint; userId: bigint; until: Date | null }
   // the fleet-wide "permissions" topic: every instance's permission cache forgets what changed
   // (a guild's roles, overwrites or owner when userId is null; else one member's roles or
   // membership) and re-checks the live streams it affects

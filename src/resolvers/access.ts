@@ -1,6 +1,6 @@
 import type { RequestContext } from "../context.js";
 import { forbidden, notFound, unauthenticated } from "../errors.js";
-import { channelPermissions, guildPermissions, highestPosition } from "../permissions/compute.js";
+import { channelPermissions, guildPermissions, highestPosition, timedOutUntil } from "../permissions/compute.js";
 import type { MemberAccess } from "../permissions/permission-cache.js";
 import { has, PERMISSIONS, type PermissionName } from "../permissions/permission-set.js";
 import type { UserRecord } from "../stores/account-store.js";
@@ -70,6 +70,13 @@ export async function guildPermissionsOf(ctx: RequestContext, guildId: bigint): 
   const state = await memberAccess(ctx, guildId);
   if (!state || state.roleIds === null) return 0n;
   return guildPermissions(state.access, requireViewer(ctx).id, state.roleIds);
+}
+
+/** Until when the viewer is timed out in a guild, or null (from the permission cache). */
+export async function timedOutIn(ctx: RequestContext, guildId: bigint): Promise<Date | null> {
+  const state = await memberAccess(ctx, guildId);
+  const until = state ? timedOutUntil(state.access, requireViewer(ctx).id, ctx.services.now().getTime()) : null;
+  return until === null ? null : new Date(until);
 }
 
 /**

@@ -10,6 +10,8 @@ import type { OverwriteRecord } from "../stores/permission-store.js";
 import { MissingReferenceError } from "../stores/store-errors.js";
 import { channelPermissionsOf, guildWithPermission, intoGuild, readableChannel, requireViewer } from "./access.js";
 import { announcePermissionChange } from "./permission-changes.js";
+import { checkLockPermissions, intoCategory } from "./permission-sync.js";
+import { auditActor } from "./audit-log.js";
 import { charge, perUser } from "./rate-limit.js";
 import { withinCap } from "./resource-caps.js";
 import { nameText, optionalInt, text } from "./validate.js";
@@ -99,6 +101,8 @@ export async function createChannel(
   const topic = kind === "GUILD_CATEGORY" ? null : topicText(input.topic);
   const rateLimitPerUser = optionalInt("rateLimitPerUser", input.rateLimitPerUser, 0, MAX_SLOWMODE_SECONDS) ?? 0;
   const overwrites = input.permissionOverwrites ?? [];
+  // No overwrites given: a text channel in a category gets a copy of the category's (Discord's sync).
+  const inherits = input.permissionOverwrites == null && input.parentId != null && kind === "GUILD_TEXT";
   if (overwrites.length > 100) throw badInput("permissionOverwrites", "At most 100 overwrites per channel.");
   const { state } = await guildWithPermission(ctx, input.guildId, "MANAGE_CHANNELS", "create channels");
   if (overwrites.length > 0) {
@@ -115,11 +119,11 @@ export async function createChannel(
     input.guildId,
     withinCap(
       intoParent(
-        ctx.services.channels.createGuildChannel({ id: ctx.services.newId(), guildId: input.guildId, name, kind, parentId: input.parentId ?? null, topic, rateLimitPerUser, overwrites, maxChannels }),
+        ctx.services.channels.createGuildChannel({ id: ctx.services.newId(), guildId: input.guildId, name, kind, parentId: input.parentId ?? null, topic, rateLimitPerUser, overwrites: inherits ? undefined : overwrites, maxChannels }, auditActor(ctx)),
       ),
     ),
   );
-  if (overwrites.length > 0) await announcePermissionChange(ctx.services, { guildId: input.guildId, userId: null });
+  if (overwrites.length > 0 || inherits) await announcePermissionChange(ctx.services, { guildId: input.guildId, userId: null });
   await announceCreated(ctx, channel as ChannelRecord & { guildId: bigint });
   return channel;
 }
@@ -142,10 +146,14 @@ async function managedChannel(ctx: RequestContext, channelId: bigint, action: st
   return channel as ChannelRecord & { guildId: bigint };
 }
 
-/** Renames, moves, re-parents or re-topics a guild channel, or sets its slowmode (MANAGE_CHANNELS there). */
+/**
+ * Renames, moves, re-parents or re-topics a guild channel, or sets its slowmode (MANAGE_CHANNELS
+ * there). Re-parenting keeps the channel's overwrites; `lockPermissions: true` replaces them with
+ * its (new) category's in the same transaction (also MANAGE_ROLES; see resolvers/permission-sync.ts).
+ */
 export async function updateChannel(
   ctx: RequestContext,
-  input: { channelId: bigint; name?: string | null; position?: number | null; topic?: string | null; rateLimitPerUser?: number | null; parentId?: bigint | null; clearParent?: boolean | null },
+  input: { channelId: bigint; name?: string | null; position?: number | null; topic?: string | null; rateLimitPerUser?: number | null; parentId?: bigint | null; clearParent?: boolean | null; lockPermissions?: boolean | null },
 ): Promise<ChannelRecord> {
   requireViewer(ctx);
   await charge(ctx, perUser(ctx, "guild.manage"));
@@ -155,13 +163,16 @@ export async function updateChannel(
   const name = input.name === null || input.name === undefined ? undefined : channelName("name", input.name, current.kind === "GUILD_CATEGORY" ? "GUILD_CATEGORY" : "GUILD_TEXT");
   const topic = input.topic === undefined ? undefined : topicText(input.topic);
   const parentId = input.clearParent ? null : (input.parentId ?? undefined);
-  if ([name, position, topic, rateLimitPerUser, parentId].every((v) => v === undefined)) {
-    throw badInput("name", "Give something to change: name, position, topic, rateLimitPerUser, parentId or clearParent.");
+  if ([name, position, topic, rateLimitPerUser, parentId, input.lockPermissions || undefined].every((v) => v === undefined)) {
+    throw badInput("name", "Give something to change: name, position, topic, rateLimitPerUser, parentId, clearParent or lockPermissions.");
   }
-  const channel = await intoParent(ctx.services.channels.updateGuildChannel(input.channelId, { name, position, topic, rateLimitPerUser, parentId }));
+  const sync = input.lockPermissions ? await checkLockPermissions(ctx, current, parentId) : null;
+  const patch = { name, position, topic, rateLimitPerUser, parentId, ...(sync ? { lockPermissions: true } : {}) };
+  const channel = await intoParent(intoCategory(ctx.services.channels.updateGuildChannel(input.channelId, patch, auditActor(ctx))));
   if (!channel || channel.guildId === null) throw notFound("Channel", String(input.channelId));
   const overwrites = await overwritesNow(ctx, channel.id);
-  await ctx.services.bus.publish(topics.guild(channel.guildId), { type: "ChannelUpdated", guildId: channel.guildId, channel, overwrites, previousOverwrites: overwrites });
+  if (sync) await announcePermissionChange(ctx.services, { guildId: channel.guildId, userId: null });
+  await ctx.services.bus.publish(topics.guild(channel.guildId), { type: "ChannelUpdated", guildId: channel.guildId, channel, overwrites, previousOverwrites: sync?.before ?? overwrites });
   return channel;
 }
 
@@ -171,7 +182,7 @@ export async function deleteChannel(ctx: RequestContext, channelId: bigint): Pro
   await charge(ctx, perUser(ctx, "guild.manage"));
   const channel = await managedChannel(ctx, channelId, "delete it");
   const { services } = ctx;
-  if (!(await services.channels.deleteChannel(channelId))) throw notFound("Channel", String(channelId));
+  if (!(await services.channels.deleteChannel(channelId, auditActor(ctx)))) throw notFound("Channel", String(channelId));
   const event = { type: "ChannelDeleted", channelId, guildId: channel.guildId } as const;
   await services.bus.publish(topics.channel(channelId), event);
   await services.bus.publish(topics.guild(channel.guildId), event);
@@ -198,7 +209,7 @@ export async function setPermissionOverwrite(ctx: RequestContext, input: { chann
   checkOverwriteFlags("input", input, held);
   await checkTarget(ctx, state, "input", input);
   const before = await overwritesNow(ctx, channel.id);
-  const overwrite = await intoChannel(input.channelId, ctx.services.roles.setOverwrite({ channelId: channel.id, targetKind: input.targetKind, targetId: input.targetId, allow: input.allow, deny: input.deny }));
+  const overwrite = await intoChannel(input.channelId, ctx.services.roles.setOverwrite({ channelId: channel.id, targetKind: input.targetKind, targetId: input.targetId, allow: input.allow, deny: input.deny }, auditActor(ctx)));
   await announcePermissionChange(ctx.services, { guildId: channel.guildId, userId: null });
   await announceUpdated(ctx, channel as ChannelRecord & { guildId: bigint }, before);
   return overwrite;
@@ -212,7 +223,7 @@ export async function deletePermissionOverwrite(ctx: RequestContext, input: { ch
   if (channel.guildId === null) throw forbidden("Direct message channels have no permission overwrites.");
   if (!has(await channelPermissionsOf(ctx, channel), PERMISSIONS.MANAGE_ROLES)) throw forbidden("You need the MANAGE_ROLES permission in this channel to change its permission overwrites.");
   const before = await overwritesNow(ctx, channel.id);
-  const removed = await ctx.services.roles.deleteOverwrite(channel.id, input.targetKind, input.targetId);
+  const removed = await ctx.services.roles.deleteOverwrite(channel.id, input.targetKind, input.targetId, auditActor(ctx));
   if (removed) {
     await announcePermissionChange(ctx.services, { guildId: channel.guildId, userId: null });
     await announceUpdated(ctx, channel as ChannelRecord & { guildId: bigint }, before);

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { AuditActor } from "../stores/audit-log-store.js";
 import type { RequestContext } from "../context.js";
 import { badInput, ConcordError, conflict, forbidden, notFound } from "../errors.js";
 import { topics } from "../pubsub/topics.js";
@@ -7,6 +8,7 @@ import type { GuildRecord, InviteRecord, MemberRecord } from "../stores/guild-st
 import { guildWithPermission, intoGuild, outranks, ownedGuild, requireViewer, visibleGuild } from "./access.js";
 import { announcePermissionChange } from "./permission-changes.js";
 import { capReached, withinCap } from "./resource-caps.js";
+import { auditActor, auditReason } from "./audit-log.js";
 import { charge, perUser } from "./rate-limit.js";
 import { nameText, optionalInt } from "./validate.js";
 
@@ -38,7 +40,7 @@ export async function updateGuild(ctx: RequestContext, input: { guildId: bigint;
   await charge(ctx, perUser(ctx, "guild.manage"));
   const name = guildName("name", input.name);
   await guildWithPermission(ctx, input.guildId, "MANAGE_GUILD", "rename it");
-  const guild = await ctx.services.guilds.renameGuild(input.guildId, name);
+  const guild = await ctx.services.guilds.renameGuild(input.guildId, name, auditActor(ctx));
   if (!guild) throw notFound("Guild", String(input.guildId));
   await ctx.services.bus.publish(topics.guild(guild.id), { type: "GuildUpdated", guild });
   return guild;
@@ -107,7 +109,7 @@ export async function createInvite(
       inviterId: viewer.id,
       maxUses,
       expiresAt: expiresIn === null ? null : new Date(now.getTime() + expiresIn * 1000),
-    }),
+    }, auditActor(ctx)),
   );
 }
 
@@ -146,8 +148,8 @@ export async function joinGuild(ctx: RequestContext, code: string): Promise<Guil
   return result.guild;
 }
 
-async function removeMember(ctx: RequestContext, guild: GuildRecord, user: UserRecord | { id: bigint }, reason: "LEFT" | "KICKED") {
-  const removed = await ctx.services.guilds.removeMember(guild.id, user.id);
+async function removeMember(ctx: RequestContext, guild: GuildRecord, user: UserRecord | { id: bigint }, reason: "LEFT" | "KICKED", audit?: AuditActor) {
+  const removed = await ctx.services.guilds.removeMember(guild.id, user.id, audit);
   if (!removed) throw notFound("Member", String(user.id));
   await announceDeparture(ctx, guild, user.id, reason);
 }
@@ -175,14 +177,15 @@ export async function leaveGuild(ctx: RequestContext, guildId: bigint): Promise<
   return true;
 }
 
-/** Removes a member ranked below the viewer from a guild (KICK_MEMBERS; not themselves, never the owner). */
-export async function kickMember(ctx: RequestContext, input: { guildId: bigint; userId: bigint }): Promise<boolean> {
+/** Removes a member ranked below the viewer from a guild (KICK_MEMBERS; not themselves, never the owner); audited with `reason`. */
+export async function kickMember(ctx: RequestContext, input: { guildId: bigint; userId: bigint; reason?: string | null }): Promise<boolean> {
   const viewer = requireViewer(ctx);
   await charge(ctx, perUser(ctx, "guild.manage"));
+  const reason = auditReason(input.reason);
   const { guild, state } = await guildWithPermission(ctx, input.guildId, "KICK_MEMBERS", "kick members");
   if (input.userId === viewer.id) throw badInput("userId", "You cannot kick yourself; leave the guild instead.");
   if (!(await outranks(ctx, state, input.userId))) throw forbidden("You can only kick members ranked below you (the owner cannot be kicked).");
-  await removeMember(ctx, guild, { id: input.userId }, "KICKED");
+  await removeMember(ctx, guild, { id: input.userId }, "KICKED", auditActor(ctx, reason));
   return true;
 }
 

@@ -1,3 +1,5 @@
+import { MAX_SNOWFLAKE } from "../ids/snowflake.js";
+
 /** Most mentions kept per message; more are ignored (and not notified), as a spam bound. */
 export const MAX_MENTIONS = 50;
 
@@ -18,4 +20,50 @@ export function parseMentions(content: string): bigint[] {
     if (ids.length === MAX_MENTIONS) break;
   }
   return ids;
+}
+
+/** What a message's text asks to mention broadly, before anyone checks who may. */
+export interface BroadMentionText {
+  /** `@everyone` appears as a word. */
+  everyone: boolean;
+  /** `@here` appears as a word. */
+  here: boolean;
+  /** Role ids mentioned as `<@&id>`, in order of first appearance, without duplicates, at most {@link MAX_MENTIONS}. */
+  roleIds: bigint[];
+}
+
+const ROLE_MENTION = /<@&(\d{1,19})>/g;
+/** `@everyone` / `@here` as words: not inside an address such as `a@everyone.example` or `@@here`. */
+const EVERYONE_OR_HERE = /(?<![\w@])@(everyone|here)(?!\w)/g;
+
+/**
+ * `@everyone`, `@here` and `<@&roleId>` role mentions in a message's text. Pure parsing: whether
+ * they notify (the author's MENTION_EVERYONE, the role existing and being mentionable) is the
+ * caller's to decide.
+ */
+export function parseBroadMentions(content: string): BroadMentionText {
+  const roleIds: bigint[] = [];
+  const seen = new Set<bigint>();
+  for (const match of content.matchAll(ROLE_MENTION)) {
+    const id = BigInt(match[1]!);
+    if (id > MAX_SNOWFLAKE || seen.has(id)) continue;
+    seen.add(id);
+    roleIds.push(id);
+    if (roleIds.length === MAX_MENTIONS) break;
+  }
+  let everyone = false;
+  let here = false;
+  for (const match of content.matchAll(EVERYONE_OR_HERE)) {
+    if (match[1] === "everyone") everyone = true;
+    else here = true;
+  }
+  return { everyone, here, roleIds };
+}
+
+/**
+ * False when the text cannot mention anyone broadly, so nothing broad was indexed for it: a
+ * cheap test that spares a store read (or write) for almost every message.
+ */
+export function mayMentionBroadly(content: string): boolean {
+  return content.includes("<@&") || content.includes("@everyone") || content.includes("@here");
 }

@@ -3,11 +3,14 @@ import { badInput, forbidden, notFound } from "../errors.js";
 import { topics } from "../pubsub/topics.js";
 import type { UserRecord } from "../stores/account-store.js";
 import type { MessageRecord } from "../stores/message-store.js";
-import { channelPermissionsOf, readableChannel, requireViewer } from "./access.js";
+import { channelPermissionsOf, readableChannel, requireViewer, timedOutIn } from "./access.js";
 import { has, PERMISSIONS } from "../permissions/permission-set.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
-import { parseMentions } from "./mentions.js";
+import { mayMentionBroadly, parseMentions } from "./mentions.js";
+import { broadMentionsOf } from "./broad-mentions.js";
+import { hasBroadMentions, NO_BROAD_MENTIONS, type BroadMentions } from "../stores/read-state-store.js";
 import { checkDirectMessageSend, reopenAfterSend } from "./direct-messages.js";
+import { announceMessageDeleted } from "./message-deletion.js";
 import { charge, perUser, rateLimited } from "./rate-limit.js";
 import { text } from "./validate.js";
 
@@ -32,7 +35,11 @@ export async function sendableChannel(ctx: RequestContext, channelId: bigint, op
   const channel = await readableChannel(ctx, channelId);
   if (channel.kind === "GUILD_CATEGORY") throw badInput("channelId", "A category holds no messages; send to one of its channels.");
   const permissions = await channelPermissionsOf(ctx, channel);
-  if (!has(permissions, PERMISSIONS.SEND_MESSAGES)) throw forbidden("You need the SEND_MESSAGES permission in this channel.");
+  if (!has(permissions, PERMISSIONS.SEND_MESSAGES)) {
+    const until = channel.guildId === null ? null : await timedOutIn(ctx, channel.guildId);
+    if (until !== null) throw forbidden(`You are timed out in this guild until ${until.toISOString()}: you can read, not send or type.`);
+    throw forbidden("You need the SEND_MESSAGES permission in this channel.");
+  }
   // One-to-one DMs only (one read): a block or the other's DM setting closes them.
   await checkDirectMessageSend(ctx, channel);
   const limiter = ctx.services.rateLimiter;
@@ -65,6 +72,7 @@ export async function sendMessage(
     if (!target) throw badInput("replyToId", "replyToId must be a message of the same channel.");
   }
   const mentionIds = await existingMentions(ctx, body);
+  const broad = await broadMentionsOf(ctx, channel, body);
 
   // The id is taken and the publish step enqueued in one synchronous turn: that is what keeps
   // this channel's events in id order (see ChannelSequencer).
@@ -81,6 +89,8 @@ export async function sendMessage(
   const published = services.sequencer.enqueue(channel.id, async () => {
     const result = await write.catch(() => null);
     if (!result?.created) return;
+    // Before the event, so that a subscriber reading Message.mentionEveryone sees it.
+    if (hasBroadMentions(broad)) await indexBroadMentionsOfSend(ctx, result.message, broad);
     await services.bus.publish(topics.channel(channel.id), { type: "MessageCreated", channelId: channel.id, message: result.message, author: viewer });
   });
   const { message, created } = await write;
@@ -107,6 +117,18 @@ async function afterSend(ctx: RequestContext, author: UserRecord, message: Messa
   }
 }
 
+/**
+ * Indexes a new message's broad mentions (one row, whatever the guild's size). Like the rest of
+ * the bookkeeping of a send, a failure is logged and does not fail the stored send.
+ */
+async function indexBroadMentionsOfSend(ctx: RequestContext, message: MessageRecord, broad: BroadMentions): Promise<void> {
+  try {
+    await ctx.services.readStates.setBroadMentions(message.channelId, message.id, broad);
+  } catch (error) {
+    ctx.services.logger.error("indexing broad mentions failed", { error, channelId: String(message.channelId) });
+  }
+}
+
 /** A message of a readable channel, or NOT_FOUND. */
 async function readableMessage(ctx: RequestContext, channelId: bigint, messageId: bigint) {
   const channel = await readableChannel(ctx, channelId);
@@ -122,17 +144,28 @@ export async function editMessage(ctx: RequestContext, input: { channelId: bigin
   const body = content(input.content);
   const { channel, message } = await readableMessage(ctx, input.channelId, input.messageId);
   if (message.authorId !== viewer.id) throw forbidden("Only a message's author can edit it.");
+  // A timeout disables communication: rewriting old messages (and notifying new mentions) would get around it.
+  const timedOutUntil = channel.guildId === null ? null : await timedOutIn(ctx, channel.guildId);
+  if (timedOutUntil !== null) throw forbidden(`You are timed out in this guild until ${timedOutUntil.toISOString()}: you can read, not edit your messages.`);
   const { services } = ctx;
   const mentionIds = await existingMentions(ctx, body);
+  // Re-evaluated with the author's permissions now, as user mentions are re-indexed on edit.
+  const broad = await broadMentionsOf(ctx, channel, body);
   const edited = await services.messages.edit(channel.id, message.id, { content: body, mentionIds, editedAt: services.now() });
   if (!edited) throw notFound("Message", String(input.messageId));
-  if (message.mentionIds.length > 0 || edited.mentionIds.length > 0) {
-    await services.readStates.setMentions(channel.id, edited.id, edited.mentionIds);
+  const users = message.mentionIds.length > 0 || edited.mentionIds.length > 0;
+  // Nothing broad can have been indexed for a text that could not mention broadly: no write.
+  const broadly = hasBroadMentions(broad) || mayMentionBroadly(message.content);
+  if (users || broadly) {
+    await Promise.all([
+      users ? services.readStates.setMentions(channel.id, edited.id, edited.mentionIds) : null,
+      broadly ? services.readStates.setBroadMentions(channel.id, edited.id, broad) : null,
+    ]);
     // A delete may have run since the edit was stored, and its mention cleanup before the write
     // above: look again, so no mention row outlives its message. (If the delete lands after this
     // read, its own cleanup comes after our write.)
     if (!(await services.messages.get(channel.id, edited.id))) {
-      await services.readStates.setMentions(channel.id, edited.id, []);
+      await Promise.all([services.readStates.setMentions(channel.id, edited.id, []), services.readStates.setBroadMentions(channel.id, edited.id, NO_BROAD_MENTIONS)]);
       throw notFound("Message", String(input.messageId));
     }
   }
@@ -158,12 +191,8 @@ export async function deleteMessage(ctx: RequestContext, input: { channelId: big
   }
   const { services } = ctx;
   if (!(await services.messages.delete(channel.id, message.id))) throw notFound("Message", String(input.messageId));
-  // Always, not only when the copy read above had mentions: an edit racing this delete may have
-  // added some since (see editMessage).
-  await services.readStates.setMentions(channel.id, message.id, []);
-  await services.sequencer.enqueue(channel.id, () =>
-    services.bus.publish(topics.channel(channel.id), { type: "MessageDeleted", channelId: channel.id, eventId: services.newId(), messageId: message.id }),
-  );
+  // Mention cleanup and MessageDeleted, shared with a ban's message purge (ban-message-purge.ts).
+  await announceMessageDeleted(services, channel.id, message.id);
   return true;
 }
 

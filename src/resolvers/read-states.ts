@@ -1,7 +1,10 @@
 import { READ_COUNT_CAP, type RequestContext } from "../context.js";
 import { notFound } from "../errors.js";
+import { snowflakeAt } from "../ids/snowflake.js";
+import { channelPermissions } from "../permissions/compute.js";
+import { has, PERMISSIONS } from "../permissions/permission-set.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
-import { readableChannel, requireViewer } from "./access.js";
+import { memberAccess, readableChannel, requireViewer } from "./access.js";
 
 /** The viewer's read state of one channel. Counts are exact up to 100; 100 means "100 or more". */
 export interface ReadState {
@@ -38,9 +41,32 @@ export async function readState(ctx: RequestContext, channel: ChannelRecord): Pr
   const pointer = pending !== undefined && (stored === null || pending > stored) ? pending : stored;
   const [unread, mentionCount] = await Promise.all([
     ctx.services.messages.page(channel.id, { after: pointer ?? undefined, limit: READ_COUNT_CAP, from: "oldest" }),
-    ctx.loaders.mentionCount.load(`${channel.id}:${pointer ?? ""}`),
+    unreadMentions(ctx, channel, pointer),
   ]);
   return { channelId: channel.id, lastReadMessageId: pointer, unreadCount: unread.length, mentionCount: Math.min(mentionCount, READ_COUNT_CAP) };
+}
+
+/**
+ * The viewer's unread mentions in a channel after `pointer`: mentions of them by name, and in a
+ * guild channel `@everyone`, `@here` and mentions of roles they hold now. Evaluated here, per
+ * request, from the permission cache (no store read when warm), never per member at send time:
+ * - only if they can read the channel (VIEW_CHANNEL): a mention of someone who cannot counts
+ *   for nobody;
+ * - only messages newer than when they joined the guild (a new member is not notified of old
+ *   announcements; to the precision of the two clocks, the database's and the id generator's).
+ * Role mentions follow the roles they hold now, not those they held when the message was sent.
+ */
+async function unreadMentions(ctx: RequestContext, channel: ChannelRecord, pointer: bigint | null): Promise<number> {
+  if (channel.guildId === null) return ctx.loaders.mentionCount.load({ channelId: channel.id, after: pointer, roleIds: null });
+  const viewer = requireViewer(ctx);
+  const [state, member] = await Promise.all([memberAccess(ctx, channel.guildId), ctx.loaders.member.load(`${channel.guildId}:${viewer.id}`)]);
+  if (!state || !member) return 0;
+  // A cache entry saying "not a member" is one announcement behind the membership just read.
+  const roleIds = state.roleIds ?? [];
+  if (!has(channelPermissions(state.access, viewer.id, roleIds, channel.id), PERMISSIONS.VIEW_CHANNEL)) return 0;
+  const joined = snowflakeAt(member.joinedAt.getTime()) - 1n;
+  const after = pointer === null || pointer < joined ? joined : pointer;
+  return ctx.loaders.mentionCount.load({ channelId: channel.id, after, roleIds });
 }
 
 /** Read state of a channel by id, for the viewer (NOT_FOUND if they cannot read it). */

@@ -7,6 +7,7 @@ import { topics } from "../pubsub/topics.js";
 import type { RolePatch, RoleRecord } from "../stores/permission-store.js";
 import { guildWithPermission, intoGuild, outranks, requireViewer } from "./access.js";
 import { announcePermissionChange } from "./permission-changes.js";
+import { auditActor } from "./audit-log.js";
 import { charge, perUser } from "./rate-limit.js";
 import { withinCap } from "./resource-caps.js";
 import { nameText, optionalInt } from "./validate.js";
@@ -63,6 +64,7 @@ export async function createRole(
   const colour = color(input.color) ?? 0;
   const { held } = await roleManager(ctx, input.guildId);
   const permissions = grantable(input.permissions, held);
+  const audit = auditActor(ctx);
   const role = await intoGuild(
     input.guildId,
     withinCap(
@@ -75,7 +77,7 @@ export async function createRole(
         hoist: input.hoist ?? false,
         mentionable: input.mentionable ?? false,
         maxRoles: ctx.services.settings.caps.rolesPerGuild,
-      }),
+      }, audit),
     ),
   );
   await announceRole(ctx, { type: "RoleCreated", role });
@@ -107,7 +109,7 @@ export async function updateRole(
     patch.permissions = known(input.permissions);
   }
   if (Object.keys(patch).length === 0) throw badInput("name", "Give something to change: name, permissions, color, hoist or mentionable.");
-  const role = await ctx.services.roles.updateRole(input.guildId, input.roleId, patch);
+  const role = await ctx.services.roles.updateRole(input.guildId, input.roleId, patch, auditActor(ctx));
   if (!role) throw notFound("Role", String(input.roleId));
   await announceRole(ctx, { type: "RoleUpdated", role });
   return role;
@@ -120,7 +122,7 @@ export async function deleteRole(ctx: RequestContext, input: { guildId: bigint; 
   if (input.roleId === input.guildId) throw badInput("roleId", "@everyone cannot be deleted.");
   const { state, rank } = await roleManager(ctx, input.guildId);
   manageableRole(state, input.roleId, rank, "delete");
-  if (!(await ctx.services.roles.deleteRole(input.guildId, input.roleId))) throw notFound("Role", String(input.roleId));
+  if (!(await ctx.services.roles.deleteRole(input.guildId, input.roleId, auditActor(ctx)))) throw notFound("Role", String(input.roleId));
   await announceRole(ctx, { type: "RoleDeleted", guildId: input.guildId, roleId: input.roleId });
   return true;
 }
@@ -134,7 +136,7 @@ export async function moveRole(ctx: RequestContext, input: { guildId: bigint; ro
   const { state, rank } = await roleManager(ctx, input.guildId);
   manageableRole(state, input.roleId, rank, "move");
   if (position >= rank) throw forbidden("You can only move roles to a place below your highest role.");
-  const roles = await ctx.services.roles.moveRole(input.guildId, input.roleId, position);
+  const roles = await ctx.services.roles.moveRole(input.guildId, input.roleId, position, auditActor(ctx));
   if (!roles) throw notFound("Role", String(input.roleId));
   await announcePermissionChange(ctx.services, { guildId: input.guildId, userId: null });
   for (const role of roles) await ctx.services.bus.publish(topics.guild(input.guildId), { type: "RoleUpdated", guildId: input.guildId, role });
@@ -152,14 +154,15 @@ async function changeMemberRole(ctx: RequestContext, input: { guildId: bigint; u
   if (!target || target.roleIds === null) throw notFound("Member", String(input.userId));
   if (input.userId !== requireViewer(ctx).id && !(await outranks(ctx, state, input.userId))) throw forbidden("You can only change the roles of members ranked below you.");
   const { roles, bus } = ctx.services;
+  const audit = auditActor(ctx);
   let changed: boolean;
   if (add) {
-    const result = await roles.addMemberRole(input.guildId, input.userId, input.roleId);
+    const result = await roles.addMemberRole(input.guildId, input.userId, input.roleId, audit);
     if (result === "not-member") throw notFound("Member", String(input.userId));
     if (result === "no-role") throw notFound("Role", String(input.roleId));
     changed = result === "added";
   } else {
-    changed = await roles.removeMemberRole(input.guildId, input.userId, input.roleId);
+    changed = await roles.removeMemberRole(input.guildId, input.userId, input.roleId, audit);
   }
   if (changed) {
     await announcePermissionChange(ctx.services, { guildId: input.guildId, userId: input.userId });

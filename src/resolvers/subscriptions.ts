@@ -26,6 +26,7 @@ export type GuildEvent = EventOf<
   | "RoleUpdated"
   | "RoleDeleted"
   | "MemberRolesUpdated"
+  | "MemberTimeoutUpdated"
 >;
 /** Events `userEvents` delivers to clients. */
 export type UserEvent = EventOf<
@@ -35,6 +36,7 @@ export type UserEvent = EventOf<
   | "PresenceUpdated"
   | "ReadStateUpdated"
   | "MemberRolesUpdated"
+  | "MemberTimeoutUpdated"
   | "RelationshipChanged"
   | "GroupRecipientAdded"
   | "GroupRecipientRemoved"
@@ -253,6 +255,7 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
           case "RoleCreated":
           case "RoleUpdated":
           case "RoleDeleted":
+          case "MemberTimeoutUpdated":
           case "GuildUpdated":
           case "MemberJoined":
           case "MemberLeft":
@@ -295,6 +298,7 @@ export async function userEvents(ctx: RequestContext): Promise<EventStream<UserE
           case "DirectMessageOpened":
           case "ReadStateUpdated":
           case "MemberRolesUpdated":
+          case "MemberTimeoutUpdated":
           case "RelationshipChanged":
           case "GroupRecipientAdded":
           case "GroupRecipientRemoved":

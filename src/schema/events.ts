@@ -118,9 +118,18 @@ const MemberRolesUpdated = builder.objectRef<EventOf<"MemberRolesUpdated">>("Mem
   }),
 });
 
+const MemberTimeoutUpdated = builder.objectRef<EventOf<"MemberTimeoutUpdated">>("MemberTimeoutUpdated").implement({
+  description: "A member was timed out (they may read, not send, react or type, until `until`), or their timeout was lifted (`until` null).",
+  fields: (t) => ({
+    guildId: t.id({ resolve: (o) => String(o.guildId) }),
+    userId: t.id({ resolve: (o) => String(o.userId) }),
+    until: t.field({ type: "DateTime", nullable: true, resolve: (o) => o.until }),
+  }),
+});
+
 const GuildEventUnion = builder.unionType("GuildEvent", {
   description: "Changes to a guild's channels, settings and members, and its members' presence.",
-  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated, RoleCreated, RoleUpdated, RoleDeleted, MemberRolesUpdated],
+  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated, RoleCreated, RoleUpdated, RoleDeleted, MemberRolesUpdated, MemberTimeoutUpdated],
   resolveType: (event) => event.type,
 });
 
@@ -154,6 +163,7 @@ const UserEventUnion = builder.unionType("UserEvent", {
     PresenceUpdated,
     ReadStateUpdated,
     MemberRolesUpdated,
+    MemberTimeoutUpdated,
     RelationshipChanged,
     GroupRecipientAdded,
     GroupRecipientRemoved,

@@ -1,5 +1,7 @@
 import { createChannel, deleteChannel, MAX_SLOWMODE_SECONDS, updateChannel } from "../resolvers/guild-channels.js";
-import { toBits } from "../permissions/permission-set.js";
+import { permissionsSynced } from "../resolvers/permission-sync.js";
+import { has, PERMISSIONS, toBits } from "../permissions/permission-set.js";
+import { channelPermissionsOf } from "../resolvers/access.js";
 import { builder } from "./builder.js";
 import { optionalId, parseId } from "./ids.js";
 import { OverwriteTargetEnum, PermissionEnum } from "./permissions.js";
@@ -17,7 +19,18 @@ builder.objectFields(ChannelRef, (t) => ({
     type: ChannelRef,
     nullable: true,
     description: "The category this channel sits in, if any (and if you can see it).",
-    resolve: async (c, _a, ctx) => (c.parentId === null ? null : ctx.loaders.readableChannel.load(c.parentId)),
+    resolve: async (c, _a, ctx) => {
+      if (c.parentId === null) return null;
+      // The loader checks membership only: a category hidden from the viewer (no VIEW_CHANNEL) is not shown.
+      const parent = await ctx.loaders.readableChannel.load(c.parentId);
+      return parent && has(await channelPermissionsOf(ctx, parent), PERMISSIONS.VIEW_CHANNEL) ? parent : null;
+    },
+  }),
+  permissionsSynced: t.boolean({
+    nullable: true,
+    description:
+      "True when this channel's permission overwrites are exactly its category's (a channel created in a category without permissionOverwrites starts synced; updateChannel(lockPermissions: true) syncs it again); false once they differ; null for channels in no category, categories and DMs.",
+    resolve: (c, _a, ctx) => permissionsSynced(ctx, c),
   }),
   topic: t.exposeString("topic", { nullable: true, description: "What the channel is about." }),
   rateLimitPerUser: t.exposeInt("rateLimitPerUser", {
@@ -44,7 +57,8 @@ const CreateChannelInput = builder.inputType("CreateChannelInput", {
     rateLimitPerUser: t.int({ description: `Slowmode seconds, 0 to ${MAX_SLOWMODE_SECONDS}.` }),
     permissionOverwrites: t.field({
       type: [OverwriteInput],
-      description: "Initial overwrites (MANAGE_ROLES; only permissions you have). Deny @everyone VIEW_CHANNEL for a private channel.",
+      description:
+        "Initial overwrites (MANAGE_ROLES; only permissions you have). Deny @everyone VIEW_CHANNEL for a private channel. Omitted (not []) for a text channel with a parentId: a copy of the category's overwrites (the channel starts synced with it).",
     }),
   }),
 });
@@ -55,8 +69,12 @@ const UpdateChannelInput = builder.inputType("UpdateChannelInput", {
     position: t.int({ description: "New 0-based place in the list; the others shift to make room." }),
     topic: t.string({ description: "New topic; an empty string removes it." }),
     rateLimitPerUser: t.int({ description: `Slowmode seconds, 0 to ${MAX_SLOWMODE_SECONDS}.` }),
-    parentId: t.id({ description: "Move into this category." }),
+    parentId: t.id({ description: "Move into this category (the channel keeps its overwrites unless lockPermissions)." }),
     clearParent: t.boolean({ description: "Take the channel out of its category." }),
+    lockPermissions: t.boolean({
+      description:
+        "true: replace the channel's overwrites with a copy of its category's (the new one when parentId is given), in the same write. Needs MANAGE_ROLES in the channel too, and the copied overwrites may only set permissions you have (as setPermissionOverwrite).",
+    }),
   }),
 });
 
@@ -94,6 +112,7 @@ builder.mutationFields((t) => ({
         rateLimitPerUser: input.rateLimitPerUser,
         parentId: optionalId("parentId", input.parentId),
         clearParent: input.clearParent,
+        lockPermissions: input.lockPermissions,
       }),
   }),
   deleteChannel: t.boolean({

@@ -52,7 +52,7 @@ GuildRef.implement({
   }),
 });
 
-const InviteRef = builder.objectRef<InviteRecord>("Invite").implement({
+export const InviteRef = builder.objectRef<InviteRecord>("Invite").implement({
   description: "A code that lets anyone who has it join a guild, within its limits.",
   fields: (t) => ({
     code: t.exposeString("code"),
@@ -88,7 +88,11 @@ const CreateInviteInput = builder.inputType("CreateInviteInput", {
   }),
 });
 const KickMemberInput = builder.inputType("KickMemberInput", {
-  fields: (t) => ({ guildId: t.id({ required: true }), userId: t.id({ required: true }) }),
+  fields: (t) => ({
+    guildId: t.id({ required: true }),
+    userId: t.id({ required: true }),
+    reason: t.string({ description: "Up to 512 characters; recorded in the audit log." }),
+  }),
 });
 
 builder.mutationFields((t) => ({
@@ -100,7 +104,7 @@ builder.mutationFields((t) => ({
   }),
   updateGuild: t.field({
     type: GuildRef,
-    description: "Renames a guild (owner only).",
+    description: "Renames a guild (MANAGE_GUILD). Audited (GUILD_UPDATE).",
     args: { input: t.arg({ type: UpdateGuildInput, required: true }) },
     resolve: (_r, { input }, ctx) => updateGuild(ctx, { guildId: parseId("guildId", input.guildId), name: input.name }),
   }),
@@ -131,6 +135,6 @@ builder.mutationFields((t) => ({
     description: "Removes a member ranked below you from a guild (KICK_MEMBERS). Their live subscriptions to it end at once; they may rejoin with an invite.",
     args: { input: t.arg({ type: KickMemberInput, required: true }) },
     resolve: (_r, { input }, ctx) =>
-      kickMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId) }),
+      kickMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId), reason: input.reason }),
   }),
 }));

@@ -1,9 +1,11 @@
 import { snowflakeTime } from "../ids/snowflake.js";
 import { deleteMessage, editMessage, mentionedUsers, replyTarget, sendMessage } from "../resolvers/messages.js";
 import { MAX_MENTIONS } from "../resolvers/mentions.js";
+import { mentionedRoles, mentionsEveryone } from "../resolvers/broad-mentions.js";
 import { builder } from "./builder.js";
 import { listCost } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
+import { RoleRef } from "./permissions.js";
 import { ChannelRef, MessageRef, UserRef } from "./refs.js";
 
 MessageRef.implement({
@@ -33,6 +35,17 @@ MessageRef.implement({
       extensions: listCost(MAX_MENTIONS),
       resolve: (m, _a, ctx) => mentionedUsers(ctx, m),
     }),
+    mentionEveryone: t.boolean({
+      description:
+        "True if the message mentions @everyone or @here and its author had MENTION_EVERYONE in the channel: it then counts in the mentionCount of everyone who can read the channel (@here too: who was online is not recorded). Without the permission both are plain text.",
+      resolve: (m, _a, ctx) => mentionsEveryone(ctx, m),
+    }),
+    mentionRoles: t.field({
+      type: [RoleRef],
+      description: `Roles mentioned as <@&id> that notify (the role is mentionable, or the author had MENTION_EVERYONE): they count in the mentionCount of the role's members who can read the channel. The first ${MAX_MENTIONS} distinct ones; roles deleted since are left out.`,
+      extensions: listCost(MAX_MENTIONS),
+      resolve: (m, _a, ctx) => mentionedRoles(ctx, m),
+    }),
     nonce: t.exposeString("nonce", { nullable: true, description: "The idempotency key the author sent, if any." }),
   }),
 });
@@ -40,7 +53,10 @@ MessageRef.implement({
 const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
     channelId: t.id({ required: true }),
-    content: t.string({ required: true, description: "1 to 2000 characters after trimming. Mention users with <@id>." }),
+    content: t.string({
+      required: true,
+      description: "1 to 2000 characters after trimming. Mention users with <@id>, roles with <@&id>, and everyone who can read the channel with @everyone or @here (these two need MENTION_EVERYONE; without it they stay plain text).",
+    }),
     nonce: t.string({
       description: "Up to 64 characters. Sending again with the same nonce returns the first message instead of a duplicate.",
     }),
@@ -79,7 +95,7 @@ builder.mutationFields((t) => ({
       editMessage(ctx, { channelId: parseId("channelId", input.channelId), messageId: parseId("messageId", input.messageId), content: input.content }),
   }),
   deleteMessage: t.boolean({
-    description: "Deletes a message: yours, or any in a guild you own.",
+    description: "Deletes a message: yours, or anyone's in a channel where you have MANAGE_MESSAGES. Subscribers hear MessageDeleted.",
     args: { input: t.arg({ type: DeleteMessageInput, required: true }) },
     resolve: (_r, { input }, ctx) =>
       deleteMessage(ctx, { channelId: parseId("channelId", input.channelId), messageId: parseId("messageId", input.messageId) }),

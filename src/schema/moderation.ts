@@ -1,10 +1,33 @@
 import { badInput } from "../errors.js";
-import { banMember, listBans, transferGuildOwnership, unbanMember } from "../resolvers/moderation.js";
+import { snowflakeTime } from "../ids/snowflake.js";
+import { timedOutUntil } from "../permissions/compute.js";
+import { listAuditLog } from "../resolvers/audit-log.js";
+import { banMember, listBans, listInvites, revokeInvite, timeoutMember, transferGuildOwnership, unbanMember } from "../resolvers/moderation.js";
+import { AUDIT_ACTIONS, type AuditEntryRecord } from "../stores/audit-log-store.js";
 import type { BanRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
-import { pageCost, perItemRead } from "./cost.js";
+import { listCost, pageCost, perItemRead } from "./cost.js";
+import { InviteRef, MemberRef } from "./guild.js";
 import { optionalId, parseId } from "./ids.js";
 import { GuildRef, UserRef } from "./refs.js";
+
+/** A forward-only page of records whose cursor is `cursorOf(record)`. */
+function page<T>(items: T[], hasNextPage: boolean, after: unknown, cursorOf: (item: T) => string) {
+  return {
+    edges: items.map((node) => ({ cursor: cursorOf(node), node })),
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage: after != null,
+      startCursor: items[0] ? cursorOf(items[0]) : null,
+      endCursor: items.length > 0 ? cursorOf(items[items.length - 1]!) : null,
+    },
+  };
+}
+
+/** Forward-only pagination: BAD_USER_INPUT for `last`/`before`. */
+function forwardOnly(args: { last?: number | null; before?: string | null }, what: string): void {
+  if (args.last != null || args.before != null) throw badInput(args.last != null ? "last" : "before", `${what} page forward only: use first and after.`);
+}
 
 const BanRef = builder.objectRef<BanRecord>("Ban").implement({
   description: "A user barred from a guild: no invite lets them in until the ban is lifted.",
@@ -22,17 +45,91 @@ builder.objectField(GuildRef, "bans", (t) =>
     description: "Banned users by user id (BAN_MEMBERS; FORBIDDEN otherwise); the cursor is the user id. At most 100 per page (default 50); `first`/`after` only.",
     extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
     resolve: async (guild, args, ctx) => {
-      if (args.last != null || args.before != null) throw badInput(args.last != null ? "last" : "before", "Bans page forward only: use first and after.");
+      forwardOnly(args, "Bans");
       const { bans, hasNextPage } = await listBans(ctx, guild, { first: args.first, after: optionalId("after", args.after) });
-      return {
-        edges: bans.map((b) => ({ cursor: String(b.userId), node: b })),
-        pageInfo: {
-          hasNextPage,
-          hasPreviousPage: args.after != null,
-          startCursor: bans[0] ? String(bans[0].userId) : null,
-          endCursor: bans.length > 0 ? String(bans[bans.length - 1]!.userId) : null,
-        },
-      };
+      return page(bans, hasNextPage, args.after, (b) => String(b.userId));
+    },
+  }),
+);
+
+builder.objectField(GuildRef, "invites", (t) =>
+  t.connection({
+    type: InviteRef,
+    description:
+      "The guild's invites, newest first, with their uses, inviter and expiry (expired and used-up ones too, until revoked) (MANAGE_GUILD; FORBIDDEN otherwise). The cursor is the invite code. At most 100 per page (default 50); `first`/`after` only.",
+    extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
+    resolve: async (guild, args, ctx) => {
+      forwardOnly(args, "Invites");
+      const { invites, hasNextPage } = await listInvites(ctx, guild, { first: args.first, after: args.after });
+      return page(invites, hasNextPage, args.after, (i) => i.code);
+    },
+  }),
+);
+
+builder.objectField(MemberRef, "timedOutUntil", (t) =>
+  t.field({
+    type: "DateTime",
+    nullable: true,
+    description: "Until when this member is timed out (may read, not send, react or type); null when they are not.",
+    resolve: async (m, _a, ctx) => {
+      const state = await ctx.services.permissions.get(m.guildId, m.userId);
+      const until = state ? timedOutUntil(state.access, m.userId, ctx.services.now().getTime()) : null;
+      return until === null ? null : new Date(until);
+    },
+  }),
+);
+
+const AuditLogActionEnum = builder.enumType("AuditLogAction", {
+  description: "What an audit log entry records (Discord's names). An ownership transfer is GUILD_UPDATE with an `owner_id` change.",
+  values: AUDIT_ACTIONS,
+});
+const AuditLogTargetKindEnum = builder.enumType("AuditLogTargetKind", {
+  description: "What kind of thing an audit log entry's `targetId` names.",
+  values: ["GUILD", "CHANNEL", "ROLE", "USER", "INVITE"] as const,
+});
+const AuditLogChangeRef = builder.objectRef<{ key: string; before: string | null; after: string | null }>("AuditLogChange").implement({
+  description:
+    "One changed field, with Discord's key (name, permissions, allow, deny, owner_id, communication_disabled_until, $add, $remove...). " +
+    "`before` and `after` are JSON (ids and bitsets as strings); null when the field had no value on that side.",
+  fields: (t) => ({
+    key: t.exposeString("key"),
+    before: t.exposeString("before", { nullable: true }),
+    after: t.exposeString("after", { nullable: true }),
+  }),
+});
+const AuditLogEntryRef = builder.objectRef<AuditEntryRecord>("AuditLogEntry").implement({
+  description: "One governance or moderation action, recorded in the same transaction as the action.",
+  fields: (t) => ({
+    id: t.id({ resolve: (e) => String(e.id) }),
+    action: t.field({ type: AuditLogActionEnum, resolve: (e) => e.action }),
+    actor: t.field({ type: UserRef, nullable: true, description: "Who acted (null if their account is gone).", resolve: (e, _a, ctx) => ctx.loaders.user.load(e.actorId) }),
+    actorId: t.id({ resolve: (e) => String(e.actorId) }),
+    targetKind: t.field({ type: AuditLogTargetKindEnum, resolve: (e) => e.targetKind }),
+    targetId: t.string({ description: "The target's id (an invite's code for INVITE).", resolve: (e) => e.targetId }),
+    // At most five: a role's name, permissions, color, hoist and mentionable.
+    changes: t.field({ type: [AuditLogChangeRef], extensions: listCost(5), resolve: (e) => e.changes }),
+    reason: t.string({ nullable: true, description: "The reason given (the operation's `reason`, or the X-Audit-Log-Reason header).", resolve: (e) => e.reason }),
+    createdAt: t.field({ type: "DateTime", resolve: (e) => snowflakeTime(e.id) }),
+  }),
+});
+
+builder.objectField(GuildRef, "auditLog", (t) =>
+  t.connection({
+    type: AuditLogEntryRef,
+    description:
+      "Who did what, newest first (VIEW_AUDIT_LOG; FORBIDDEN otherwise); entries are kept AUDIT_LOG_RETENTION_DAYS (45 by default). " +
+      "Filter by `action` and/or `actorId`. The cursor is the entry id. At most 100 per page (default 50); `first`/`after` only.",
+    args: { action: t.arg({ type: AuditLogActionEnum }), actorId: t.arg.id() },
+    extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
+    resolve: async (guild, args, ctx) => {
+      forwardOnly(args, "Audit log entries");
+      const { entries, hasNextPage } = await listAuditLog(ctx, guild, {
+        first: args.first,
+        after: optionalId("after", args.after),
+        action: args.action ?? null,
+        actorId: optionalId("actorId", args.actorId),
+      });
+      return page(entries, hasNextPage, args.after, (e) => String(e.id));
     },
   }),
 );
@@ -41,11 +138,30 @@ const BanMemberInput = builder.inputType("BanMemberInput", {
   fields: (t) => ({
     guildId: t.id({ required: true }),
     userId: t.id({ required: true, description: "A member, or any user (to keep them out before they join)." }),
-    reason: t.string({ description: "Up to 512 characters, one line; shown in Guild.bans." }),
+    reason: t.string({ description: "Up to 512 characters, one line; shown in Guild.bans and the audit log." }),
+    deleteMessageSeconds: t.int({
+      description:
+        "Also delete the user's messages sent in the guild's channels within this many last seconds: 0 (the default) to 604800 (7 days). Done after the ban answers, each deletion a MessageDeleted on its channel; at most 1,000 messages per channel and 10,000 in all, newest first.",
+    }),
   }),
 });
 const GuildUserInput = builder.inputType("GuildUserInput", {
   fields: (t) => ({ guildId: t.id({ required: true }), userId: t.id({ required: true }) }),
+});
+const UnbanMemberInput = builder.inputType("UnbanMemberInput", {
+  fields: (t) => ({
+    guildId: t.id({ required: true }),
+    userId: t.id({ required: true }),
+    reason: t.string({ description: "Up to 512 characters; recorded in the audit log." }),
+  }),
+});
+const TimeoutMemberInput = builder.inputType("TimeoutMemberInput", {
+  fields: (t) => ({
+    guildId: t.id({ required: true }),
+    userId: t.id({ required: true }),
+    until: t.field({ type: "DateTime", description: "In the future, at most 28 days ahead; null (or omitted) lifts the member's timeout." }),
+    reason: t.string({ description: "Up to 512 characters; recorded in the audit log." }),
+  }),
 });
 
 builder.mutationFields((t) => ({
@@ -54,12 +170,29 @@ builder.mutationFields((t) => ({
     description:
       "Bans a user ranked below you (BAN_MEMBERS): a member is removed at once (their streams of the guild end, reason BANNED) and no invite lets them back until unbanMember. Banning again returns the standing ban.",
     args: { input: t.arg({ type: BanMemberInput, required: true }) },
-    resolve: (_r, { input }, ctx) => banMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId), reason: input.reason }),
+    resolve: (_r, { input }, ctx) =>
+      banMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId), reason: input.reason, deleteMessageSeconds: input.deleteMessageSeconds }),
   }),
   unbanMember: t.boolean({
     description: "Lifts a ban (BAN_MEMBERS); false if the user was not banned.",
-    args: { input: t.arg({ type: GuildUserInput, required: true }) },
-    resolve: (_r, { input }, ctx) => unbanMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId) }),
+    args: { input: t.arg({ type: UnbanMemberInput, required: true }) },
+    resolve: (_r, { input }, ctx) => unbanMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId), reason: input.reason }),
+  }),
+  timeoutMember: t.field({
+    type: MemberRef,
+    description:
+      "Times out a member ranked below you (MODERATE_MEMBERS; never an administrator) until `until`: they keep VIEW_CHANNEL and " +
+      "READ_MESSAGE_HISTORY and lose every other permission (sending, typing...) on every instance at once, even through leaving and " +
+      "rejoining. `until: null` lifts it. The guild and the member hear MemberTimeoutUpdated.",
+    args: { input: t.arg({ type: TimeoutMemberInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      timeoutMember(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId), until: input.until ?? null, reason: input.reason }),
+  }),
+  revokeInvite: t.field({
+    type: InviteRef,
+    description: "Deletes an invite (its creator, or MANAGE_GUILD): no one can join with it any more. Returns it as it was.",
+    args: { code: t.arg.string({ required: true }), reason: t.arg.string({ description: "Up to 512 characters; recorded in the audit log." }) },
+    resolve: (_r, args, ctx) => revokeInvite(ctx, { code: args.code, reason: args.reason }),
   }),
   transferGuildOwnership: t.field({
     type: GuildRef,

@@ -18,14 +18,14 @@ const PERMISSION_DESCRIPTIONS: Record<PermissionName, string> = {
   ADMINISTRATOR: "Every permission, in every channel; channel overwrites do not apply.",
   MANAGE_CHANNELS: "Create, edit and delete channels and categories.",
   MANAGE_GUILD: "Rename the guild and change its settings.",
-  VIEW_AUDIT_LOG: "Read the guild's audit log (reserved: the audit log is not built yet).",
+  VIEW_AUDIT_LOG: "Read the guild's audit log (Guild.auditLog).",
   VIEW_CHANNEL: "See a channel and its live messages; without it a channel does not exist for you.",
   SEND_MESSAGES: "Send messages and show typing.",
   MANAGE_MESSAGES: "Delete other members' messages; not slowed by slowmode.",
   READ_MESSAGE_HISTORY: "Read a channel's history (without it, only what arrives live).",
-  MENTION_EVERYONE: "Make @everyone, @here and every role mention notify (reserved: only <@user> mentions notify today).",
+  MENTION_EVERYONE: "Make @everyone and @here notify every reader of the channel, and mention roles that are not mentionable (needs SEND_MESSAGES there). Without it @everyone and @here are plain text.",
   MANAGE_ROLES: "Create, edit, move and give roles below your highest one, and set channel overwrites.",
-  MODERATE_MEMBERS: "Time out members ranked below you (reserved: timeouts are not built yet).",
+  MODERATE_MEMBERS: "Time out members ranked below you (timeoutMember); administrators cannot be timed out.",
 };
 
 export const PermissionEnum = builder.enumType("Permission", {

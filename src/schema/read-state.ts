@@ -11,7 +11,10 @@ export const ReadStateRef = builder.objectRef<ReadState>("ReadState").implement(
     channelId: t.id({ resolve: (r) => String(r.channelId) }),
     lastReadMessageId: t.id({ nullable: true, description: "The last message you acknowledged; null if none.", resolve: (r) => (r.lastReadMessageId === null ? null : String(r.lastReadMessageId)) }),
     unreadCount: t.exposeInt("unreadCount", { description: "Messages after the pointer, up to 100: 100 means 100 or more (show 99+)." }),
-    mentionCount: t.exposeInt("mentionCount", { description: "Messages after the pointer that mention you, up to 100." }),
+    mentionCount: t.exposeInt("mentionCount", {
+      description:
+        "Messages after the pointer that mention you, up to 100: by name, as @everyone or @here, or a role you hold now (each message once). Only messages since you joined the guild count.",
+    }),
   }),
 });
 

@@ -2,6 +2,10 @@ import type { PrismaClient } from "./prisma/database.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
 import type { ChannelRecord, ChannelStore } from "./channel-store.js";
+import type { Overwrite } from "../permissions/compute.js";
+import { change, diff, type AuditActor } from "./audit-log-store.js";
+import { recordAudit } from "./audit-log-store.prisma.js";
+import { categoryOverwrites, replaceWithCategoryOverwrites } from "./overwrite-sync.prisma.js";
 
 /** The columns of a {@link ChannelRecord}. */
 export const CHANNEL_FIELDS = {
@@ -44,8 +48,8 @@ function dmKey(a: bigint, b: bigint): string {
 export class PrismaChannelStore implements ChannelStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async createGuildChannel(input: Parameters<ChannelStore["createGuildChannel"]>[0]): Promise<ChannelRecord> {
-    const { maxChannels, overwrites = [], kind = "GUILD_TEXT", parentId = null, ...channel } = input;
+  async createGuildChannel(input: Parameters<ChannelStore["createGuildChannel"]>[0], audit?: AuditActor): Promise<ChannelRecord> {
+    const { maxChannels, overwrites, kind = "GUILD_TEXT", parentId = null, ...channel } = input;
     return this.prisma.$transaction(async (tx) => {
       // Checked here, not only by the caller: the guild may have been deleted since (the insert
       // would then fail on the foreign key, an error the caller cannot tell from an outage).
@@ -53,16 +57,21 @@ export class PrismaChannelStore implements ChannelStore {
       if (parentId !== null && !(await isCategoryOf(tx, parentId, input.guildId))) throw new MissingReferenceError("parent");
       const existing = await tx.channel.aggregate({ where: { guildId: input.guildId }, _max: { position: true }, _count: { _all: true } });
       if (maxChannels !== undefined && existing._count._all >= maxChannels) throw new LimitReachedError("channelsPerGuild", maxChannels);
-      return tx.channel.create({
+      // No overwrites given: a text channel in a category starts synced with it.
+      const initial = overwrites ?? (kind !== "GUILD_CATEGORY" && parentId !== null ? await categoryOverwrites(tx, parentId) : []);
+      const created = await tx.channel.create({
         data: {
           ...channel,
           kind,
           parentId: kind === "GUILD_CATEGORY" ? null : parentId,
           position: (existing._max.position ?? -1) + 1,
-          overwrites: { create: overwrites.map((o) => ({ targetKind: o.targetKind, targetId: o.targetId, allow: o.allow, deny: o.deny })) },
+          overwrites: { create: initial.map((o) => ({ targetKind: o.targetKind, targetId: o.targetId, allow: o.allow, deny: o.deny })) },
         },
         select: CHANNEL_FIELDS,
       });
+      const fields = { ...auditedChannel(created), permission_overwrites: initial.map(auditedOverwrite) };
+      await recordAudit(tx, audit, { guildId: input.guildId, action: "CHANNEL_CREATE", targetKind: "CHANNEL", targetId: created.id, changes: diff({}, fields) });
+      return created;
     });
   }
 
@@ -86,7 +95,7 @@ export class PrismaChannelStore implements ChannelStore {
     return this.prisma.channel.findMany({ where: { guildId }, orderBy: [{ position: "asc" }, { id: "asc" }], select: CHANNEL_FIELDS });
   }
 
-  async updateGuildChannel(id: bigint, patch: Parameters<ChannelStore["updateGuildChannel"]>[1]): Promise<ChannelRecord | null> {
+  async updateGuildChannel(id: bigint, patch: Parameters<ChannelStore["updateGuildChannel"]>[1], audit?: AuditActor): Promise<ChannelRecord | null> {
     return this.prisma.$transaction(async (tx) => {
       const channel = await tx.channel.findUnique({ where: { id }, select: CHANNEL_FIELDS });
       if (!channel || channel.guildId === null) return null;
@@ -95,6 +104,8 @@ export class PrismaChannelStore implements ChannelStore {
       }
       const fields = { name: patch.name, topic: patch.topic, rateLimitPerUser: patch.rateLimitPerUser, parentId: patch.parentId };
       if (Object.values(fields).some((v) => v !== undefined)) await tx.channel.update({ where: { id }, data: fields });
+      const overwritesBefore = patch.lockPermissions ? await overwritesOf(tx, id) : null;
+      if (patch.lockPermissions && !(await replaceWithCategoryOverwrites(tx, id))) throw new MissingReferenceError("category");
       if (patch.position !== undefined) {
         await lockGuildChannels(tx, channel.guildId);
         const siblings = await tx.channel.findMany({
@@ -108,18 +119,26 @@ export class PrismaChannelStore implements ChannelStore {
           if (sibling.position !== index) await tx.channel.update({ where: { id: sibling.id }, data: { position: index } });
         }
       }
-      return tx.channel.findUnique({ where: { id }, select: CHANNEL_FIELDS });
+      const after = await tx.channel.findUniqueOrThrow({ where: { id }, select: CHANNEL_FIELDS });
+      const changes = diff(auditedChannel(channel), auditedChannel(after));
+      if (overwritesBefore) changes.push(...diff({ permission_overwrites: overwritesBefore.map(auditedOverwrite) }, { permission_overwrites: (await overwritesOf(tx, id)).map(auditedOverwrite) }));
+      if (changes.length > 0) await recordAudit(tx, audit, { guildId: channel.guildId, action: "CHANNEL_UPDATE", targetKind: "CHANNEL", targetId: id, changes });
+      return after;
     });
   }
 
-  async deleteChannel(id: bigint): Promise<boolean> {
+  async deleteChannel(id: bigint, audit?: AuditActor): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
       const located = await tx.channel.findUnique({ where: { id }, select: { guildId: true } });
       if (!located) return false;
       if (located.guildId !== null) await lockGuildChannels(tx, located.guildId);
       // Read the position again under the lock: a concurrent move may have changed it.
-      const channel = await tx.channel.findUnique({ where: { id }, select: { guildId: true, position: true } });
+      const channel = await tx.channel.findUnique({ where: { id }, select: CHANNEL_FIELDS });
       if (!channel) return false;
+      if (channel.guildId !== null) {
+        const removed = Object.entries(auditedChannel(channel)).map(([key, value]) => change(key, value, undefined));
+        await recordAudit(tx, audit, { guildId: channel.guildId, action: "CHANNEL_DELETE", targetKind: "CHANNEL", targetId: id, changes: removed });
+      }
       await tx.channel.delete({ where: { id } });
       // A category's channels stay, outside any category (as in Discord).
       await tx.channel.updateMany({ where: { parentId: id }, data: { parentId: null } });
@@ -184,4 +203,19 @@ export class PrismaChannelStore implements ChannelStore {
     });
     return rows.map((r) => r.channel);
   }
+}
+
+/** A channel's audited fields, with Discord's keys. */
+function auditedChannel(c: ChannelRecord): Record<string, unknown> {
+  return { name: c.name, type: c.kind, topic: c.topic, rate_limit_per_user: c.rateLimitPerUser, parent_id: c.parentId, position: c.position };
+}
+
+/** One overwrite as the audit log shows it in a channel's `permission_overwrites` (Discord's shape). */
+function auditedOverwrite(o: Overwrite): Record<string, unknown> {
+  return { id: o.targetId, type: o.targetKind === "ROLE" ? 0 : 1, allow: o.allow, deny: o.deny };
+}
+
+/** A channel's overwrites in a stable order. */
+function overwritesOf(tx: Tx, channelId: bigint): Promise<Overwrite[]> {
+  return tx.permissionOverwrite.findMany({ where: { channelId }, orderBy: [{ targetKind: "asc" }, { targetId: "asc" }], select: { targetKind: true, targetId: true, allow: true, deny: true } });
 }

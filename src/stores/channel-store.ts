@@ -1,3 +1,4 @@
+import type { AuditActor } from "./audit-log-store.js";
 import type { OverwriteRecord } from "./permission-store.js";
 
 export type ChannelKind = "GUILD_TEXT" | "GUILD_CATEGORY" | "DM" | "GROUP_DM";
@@ -32,6 +33,12 @@ export interface ChannelStore {
    * creates at `maxChannels - 1` cannot both pass. A guild that does not exist (deleted since
    * the caller checked it) gets none either: `MissingReferenceError("guild")`; nor does a
    * `parentId` that is not a category of the same guild: `MissingReferenceError("parent")`.
+   *
+   * Category sync (Discord's): a text channel created with a `parentId` and without `overwrites`
+   * (absent, not `[]`) gets a copy of the category's overwrites as they are in the same
+   * transaction. Given `overwrites` (even empty) are stored as given.
+   *
+   * Audited as CHANNEL_CREATE (its fields and overwrites) given an actor, in the same transaction.
    */
   createGuildChannel(input: {
     id: bigint;
@@ -43,7 +50,7 @@ export interface ChannelStore {
     rateLimitPerUser?: number;
     overwrites?: readonly Omit<OverwriteRecord, "channelId">[];
     maxChannels?: number;
-  }): Promise<ChannelRecord>;
+  }, audit?: AuditActor): Promise<ChannelRecord>;
 
   /** The channels among `ids` that exist, in no particular order. */
   getChannels(ids: readonly bigint[]): Promise<ChannelRecord[]>;
@@ -63,15 +70,25 @@ export interface ChannelStore {
    * Changes a guild channel. Moving to `position` p places it at index p of the list (clamped to
    * the end) and renumbers the others 0..n-1 in one transaction, so positions stay dense and
    * unique. `parentId` (null: out of any category) must be a category of the same guild, else
-   * `MissingReferenceError("parent")` and nothing changes. Null if the channel does not exist.
+   * `MissingReferenceError("parent")` and nothing changes. Moving into a category leaves the
+   * channel's overwrites alone unless `lockPermissions`: then, in the same transaction and after
+   * the move, they are replaced by a copy of its category's (idempotent);
+   * `MissingReferenceError("category")` and nothing changes if it is then in none. Null if the
+   * channel does not exist. Audited as CHANNEL_UPDATE (the fields that changed, and the
+   * overwrites when synced) given an actor, only when something changed.
    */
-  updateGuildChannel(id: bigint, patch: { name?: string; position?: number; topic?: string | null; rateLimitPerUser?: number; parentId?: bigint | null }): Promise<ChannelRecord | null>;
+  updateGuildChannel(
+    id: bigint,
+    patch: { name?: string; position?: number; topic?: string | null; rateLimitPerUser?: number; parentId?: bigint | null; lockPermissions?: boolean },
+    audit?: AuditActor,
+  ): Promise<ChannelRecord | null>;
 
   /**
    * Deletes a channel (and its recipients and overwrites) and closes the gap in its guild's
-   * positions; a deleted category's channels are left without a category. False if it did not exist.
+   * positions; a deleted category's channels are left without a category. False if it did not
+   * exist. A guild channel's deletion is audited as CHANNEL_DELETE given an actor.
    */
-  deleteChannel(id: bigint): Promise<boolean>;
+  deleteChannel(id: bigint, audit?: AuditActor): Promise<boolean>;
 
   /**
    * The one-to-one DM between two users, created with `id` if it does not exist yet. Idempotent

@@ -3,7 +3,10 @@ import { DEFAULT_EVERYONE_PERMISSIONS } from "../permissions/permission-set.js";
 import { CHANNEL_FIELDS } from "./channel-store.prisma.js";
 import { isForeignKeyViolation, isUniqueViolation } from "./prisma/prisma-errors.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
-import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, NewGuild, RedeemResult } from "./guild-store.js";
+import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, NewGuild, RedeemResult, TimeoutRecord } from "./guild-store.js";
+import type { AuditActor } from "./audit-log-store.js";
+import { change } from "./audit-log-store.js";
+import { recordAudit } from "./audit-log-store.prisma.js";
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
@@ -47,9 +50,14 @@ export class PrismaGuildStore implements GuildStore {
     return this.prisma.guild.findMany({ where: { id: { in: [...ids] } } });
   }
 
-  async renameGuild(id: bigint, name: string): Promise<GuildRecord | null> {
-    const { count } = await this.prisma.guild.updateMany({ where: { id }, data: { name } });
-    return count === 0 ? null : this.prisma.guild.findUnique({ where: { id } });
+  async renameGuild(id: bigint, name: string, audit?: AuditActor): Promise<GuildRecord | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const before = await tx.$queryRaw<{ name: string }[]>`SELECT name FROM guilds WHERE id = ${id} FOR UPDATE`;
+      if (before.length === 0) return null;
+      const guild = await tx.guild.update({ where: { id }, data: { name } });
+      if (before[0]!.name !== name) await recordAudit(tx, audit, { guildId: id, action: "GUILD_UPDATE", targetKind: "GUILD", targetId: id, changes: [change("name", before[0]!.name, name)] });
+      return guild;
+    });
   }
 
   async deleteGuild(id: bigint): Promise<{ channelIds: bigint[] } | null> {
@@ -98,14 +106,53 @@ export class PrismaGuildStore implements GuildStore {
     });
   }
 
-  async createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">): Promise<InviteRecord> {
+  async createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">, audit?: AuditActor): Promise<InviteRecord> {
     try {
-      return await this.prisma.invite.create({ data: invite });
+      return await this.prisma.$transaction(async (tx) => {
+        const created = await tx.invite.create({ data: invite });
+        await recordAudit(tx, audit, {
+          guildId: invite.guildId,
+          action: "INVITE_CREATE",
+          targetKind: "INVITE",
+          targetId: invite.code,
+          changes: [change("code", undefined, invite.code), change("max_uses", undefined, invite.maxUses), change("expires_at", undefined, invite.expiresAt)],
+        });
+        return created;
+      });
     } catch (error) {
       // The only foreign key an invite has is its guild's (inviter_id has none).
       if (isForeignKeyViolation(error)) throw new MissingReferenceError("guild");
       throw error;
     }
+  }
+
+  listInvites(guildId: bigint, page: { beforeCreatedAt: Date | null; beforeCode: string | null; limit: number }): Promise<InviteRecord[]> {
+    const before =
+      page.beforeCreatedAt === null || page.beforeCode === null
+        ? {}
+        : { OR: [{ createdAt: { lt: page.beforeCreatedAt } }, { createdAt: page.beforeCreatedAt, code: { lt: page.beforeCode } }] };
+    return this.prisma.invite.findMany({ where: { guildId, ...before }, orderBy: [{ createdAt: "desc" }, { code: "desc" }], take: page.limit });
+  }
+
+  getInvite(code: string): Promise<InviteRecord | null> {
+    return this.prisma.invite.findUnique({ where: { code } });
+  }
+
+  async revokeInvite(guildId: bigint, code: string, audit?: AuditActor): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const gone = await tx.$queryRaw<{ uses: number; inviter_id: bigint }[]>`
+        DELETE FROM invites WHERE guild_id = ${guildId} AND code = ${code} RETURNING uses, inviter_id`;
+      const invite = gone[0];
+      if (!invite) return false;
+      await recordAudit(tx, audit, {
+        guildId,
+        action: "INVITE_DELETE",
+        targetKind: "INVITE",
+        targetId: code,
+        changes: [change("code", code, undefined), change("uses", invite.uses, undefined), change("inviter_id", invite.inviter_id, undefined)],
+      });
+      return true;
+    });
   }
 
   async redeemInvite(code: string, userId: bigint, now: Date, options: { maxGuildsPerUser?: number } = {}): Promise<RedeemResult> {
@@ -156,7 +203,7 @@ export class PrismaGuildStore implements GuildStore {
     });
   }
 
-  async banMember(input: { guildId: bigint; userId: bigint; moderatorId: bigint; reason: string | null }) {
+  async banMember(input: { guildId: bigint; userId: bigint; moderatorId: bigint; reason: string | null }, audit?: AuditActor) {
     const { guildId, userId } = input;
     return this.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ id: bigint }[]>`SELECT id FROM guilds WHERE id = ${guildId} FOR UPDATE`;
@@ -167,13 +214,42 @@ export class PrismaGuildStore implements GuildStore {
       const ban = await tx.ban.create({ data: { guildId, userId, moderatorId: input.moderatorId, reason: input.reason } });
       const { count } = await tx.member.deleteMany({ where: { guildId, userId } });
       const guild = count === 0 ? await tx.guild.findUniqueOrThrow({ where: { id: guildId } }) : await tx.guild.update({ where: { id: guildId }, data: { memberCount: { decrement: 1 } } });
+      await recordAudit(tx, audit, { guildId, action: "MEMBER_BAN_ADD", targetKind: "USER", targetId: userId, changes: [] });
       return { ban, removedMember: count > 0, guild };
     });
   }
 
-  async unbanMember(guildId: bigint, userId: bigint): Promise<boolean> {
-    const { count } = await this.prisma.ban.deleteMany({ where: { guildId, userId } });
-    return count > 0;
+  async unbanMember(guildId: bigint, userId: bigint, audit?: AuditActor): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.ban.deleteMany({ where: { guildId, userId } });
+      if (count > 0) await recordAudit(tx, audit, { guildId, action: "MEMBER_BAN_REMOVE", targetKind: "USER", targetId: userId, changes: [] });
+      return count > 0;
+    });
+  }
+
+  async setMemberTimeout(
+    input: { guildId: bigint; userId: bigint; until: Date | null; moderatorId: bigint; reason: string | null; now: Date },
+    audit?: AuditActor,
+  ): Promise<{ timeout: TimeoutRecord | null } | "not-member"> {
+    const { guildId, userId, now } = input;
+    // A timeout that would already be over is no timeout: the same as lifting it.
+    const until = input.until !== null && input.until > now ? input.until : null;
+    return this.prisma.$transaction(async (tx) => {
+      const existing = await tx.memberTimeout.findUnique({ where: { guildId_userId: { guildId, userId } } });
+      const standing = existing && existing.until > now ? existing.until : null;
+      let timeout: TimeoutRecord | null = null;
+      if (until === null) {
+        if (existing) await tx.memberTimeout.delete({ where: { guildId_userId: { guildId, userId } } });
+      } else {
+        if (!(await tx.member.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { userId: true } }))) return "not-member" as const;
+        const data = { until, moderatorId: input.moderatorId, reason: input.reason };
+        timeout = await tx.memberTimeout.upsert({ where: { guildId_userId: { guildId, userId } }, create: { guildId, userId, ...data }, update: data });
+      }
+      if (standing?.getTime() !== until?.getTime()) {
+        await recordAudit(tx, audit, { guildId, action: "MEMBER_UPDATE", targetKind: "USER", targetId: userId, changes: [change("communication_disabled_until", standing, until)] });
+      }
+      return { timeout: timeout && { guildId, userId, until: timeout.until, moderatorId: timeout.moderatorId, reason: timeout.reason } };
+    });
   }
 
   listBans(guildId: bigint, page: { afterUserId: bigint | null; limit: number }) {
@@ -184,20 +260,27 @@ export class PrismaGuildStore implements GuildStore {
     });
   }
 
-  async transferOwnership(guildId: bigint, fromUserId: bigint, toUserId: bigint): Promise<GuildRecord | null> {
-    const rows = await this.prisma.$queryRaw<{ id: bigint }[]>`
-      UPDATE guilds SET owner_id = ${toUserId}
-      WHERE id = ${guildId} AND owner_id = ${fromUserId}
-        AND EXISTS (SELECT 1 FROM members WHERE guild_id = ${guildId} AND user_id = ${toUserId})
-      RETURNING id`;
-    return rows.length === 0 ? null : this.prisma.guild.findUnique({ where: { id: guildId } });
+  async transferOwnership(guildId: bigint, fromUserId: bigint, toUserId: bigint, audit?: AuditActor): Promise<GuildRecord | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: bigint }[]>`
+        UPDATE guilds SET owner_id = ${toUserId}
+        WHERE id = ${guildId} AND owner_id = ${fromUserId}
+          AND EXISTS (SELECT 1 FROM members WHERE guild_id = ${guildId} AND user_id = ${toUserId})
+        RETURNING id`;
+      if (rows.length === 0) return null;
+      if (fromUserId !== toUserId) {
+        await recordAudit(tx, audit, { guildId, action: "GUILD_UPDATE", targetKind: "GUILD", targetId: guildId, changes: [change("owner_id", fromUserId, toUserId)] });
+      }
+      return tx.guild.findUnique({ where: { id: guildId } });
+    });
   }
 
-  async removeMember(guildId: bigint, userId: bigint): Promise<boolean> {
+  async removeMember(guildId: bigint, userId: bigint, audit?: AuditActor): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
       const { count } = await tx.member.deleteMany({ where: { guildId, userId } });
       if (count === 0) return false;
       await tx.guild.update({ where: { id: guildId }, data: { memberCount: { decrement: 1 } } });
+      await recordAudit(tx, audit, { guildId, action: "MEMBER_KICK", targetKind: "USER", targetId: userId, changes: [] });
       return true;
     });
   }

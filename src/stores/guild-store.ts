@@ -1,3 +1,4 @@
+import type { AuditActor } from "./audit-log-store.js";
 import type { ChannelRecord } from "./channel-store.js";
 
 export interface GuildRecord {
@@ -37,6 +38,15 @@ export interface BanRecord {
   createdAt: Date;
 }
 
+/** A member timed out: they may read, not send, until `until`. */
+export interface TimeoutRecord {
+  guildId: bigint;
+  userId: bigint;
+  until: Date;
+  moderatorId: bigint | null;
+  reason: string | null;
+}
+
 /** Outcome of {@link GuildStore.redeemInvite}. */
 export type RedeemResult =
   | { status: "joined"; guild: GuildRecord; member: MemberRecord }
@@ -57,7 +67,13 @@ export interface NewGuild {
   everyonePermissions?: bigint;
 }
 
-/** Guilds, memberships and invites. */
+/**
+ * Guilds, memberships, invites, bans and timeouts.
+ *
+ * Audit: the governance writes take an optional {@link AuditActor} and, given one, record their
+ * own audit entry (what changed, before and after) in the same transaction, only when they
+ * changed something. Without one they record nothing (system writes, store tests).
+ */
 export interface GuildStore {
   /**
    * Creates a guild owned by `ownerId`, makes the owner its first member and creates its first
@@ -73,8 +89,8 @@ export interface GuildStore {
   /** The guilds among `ids` that exist, in no particular order. */
   getGuilds(ids: readonly bigint[]): Promise<GuildRecord[]>;
 
-  /** Renames a guild; null if it does not exist. */
-  renameGuild(id: bigint, name: string): Promise<GuildRecord | null>;
+  /** Renames a guild; null if it does not exist. Audited as GUILD_UPDATE (name) when the name changed. */
+  renameGuild(id: bigint, name: string, audit?: AuditActor): Promise<GuildRecord | null>;
 
   /**
    * Deletes a guild with its memberships, channels and invites; returns the ids of the deleted
@@ -107,7 +123,16 @@ export interface GuildStore {
    * Stores a new invite. The code is chosen by the caller and must be unique. A guild that does
    * not exist (deleted since the caller checked it) gets none: `MissingReferenceError("guild")`.
    */
-  createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">): Promise<InviteRecord>;
+  createInvite(invite: Omit<InviteRecord, "uses" | "createdAt">, audit?: AuditActor): Promise<InviteRecord>;
+
+  /** A guild's invites, newest first, strictly older than `beforeCode`'s invite when given; at most `limit`. Expired and used-up ones included. */
+  listInvites(guildId: bigint, page: { beforeCreatedAt: Date | null; beforeCode: string | null; limit: number }): Promise<InviteRecord[]>;
+
+  /** One invite by code, or null. */
+  getInvite(code: string): Promise<InviteRecord | null>;
+
+  /** Deletes an invite of `guildId`; false if it has no such invite (idempotent). Audited as INVITE_DELETE. */
+  revokeInvite(guildId: bigint, code: string, audit?: AuditActor): Promise<boolean>;
 
   /**
    * Joins `userId` to the invite's guild, atomically: checks expiry (against `now`), the user's
@@ -124,12 +149,21 @@ export interface GuildStore {
    * count. Joins take the same lock before they commit (see {@link redeemInvite}), so a join
    * racing a ban either lands first and is removed by it, or is refused as "banned". Banning a
    * banned user changes nothing and returns the ban that stands (idempotent). Null if there is
-   * no such guild or no such user (nothing written).
+   * no such guild or no such user (nothing written). Audited as MEMBER_BAN_ADD (a new ban only).
    */
-  banMember(input: { guildId: bigint; userId: bigint; moderatorId: bigint; reason: string | null }): Promise<{ ban: BanRecord; removedMember: boolean; guild: GuildRecord } | null>;
+  banMember(input: { guildId: bigint; userId: bigint; moderatorId: bigint; reason: string | null }, audit?: AuditActor): Promise<{ ban: BanRecord; removedMember: boolean; guild: GuildRecord } | null>;
 
-  /** Lifts a ban; false if there was none. */
-  unbanMember(guildId: bigint, userId: bigint): Promise<boolean>;
+  /** Lifts a ban; false if there was none. Audited as MEMBER_BAN_REMOVE. */
+  unbanMember(guildId: bigint, userId: bigint, audit?: AuditActor): Promise<boolean>;
+
+  /**
+   * Times a member out until `until` (replacing any timeout they had), or lifts their timeout
+   * (`until` null, or not after `now`). Only a current member can be timed out; the timeout then stays through
+   * leaving and rejoining until it passes. "not-member" (nothing written) if `userId` is not a
+   * member and `until` is not null. Audited as MEMBER_UPDATE (communication_disabled_until),
+   * only when it changed. Idempotent.
+   */
+  setMemberTimeout(input: { guildId: bigint; userId: bigint; until: Date | null; moderatorId: bigint; reason: string | null; now: Date }, audit?: AuditActor): Promise<{ timeout: TimeoutRecord | null } | "not-member">;
 
   /** A guild's bans ordered by user id, strictly after `afterUserId` when given; at most `limit`. */
   listBans(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<BanRecord[]>;
@@ -139,8 +173,11 @@ export interface GuildStore {
    * conditional write, so two transfers racing cannot both succeed. Null (nothing written) if the
    * guild is gone, is no longer owned by `fromUserId`, or `toUserId` is not a member.
    */
-  transferOwnership(guildId: bigint, fromUserId: bigint, toUserId: bigint): Promise<GuildRecord | null>;
+  transferOwnership(guildId: bigint, fromUserId: bigint, toUserId: bigint, audit?: AuditActor): Promise<GuildRecord | null>;
 
-  /** Removes a membership and decrements the member count; false if there was none. */
-  removeMember(guildId: bigint, userId: bigint): Promise<boolean>;
+  /**
+   * Removes a membership and decrements the member count; false if there was none. With an
+   * actor (a kick), audited as MEMBER_KICK; a member leaving is not audited.
+   */
+  removeMember(guildId: bigint, userId: bigint, audit?: AuditActor): Promise<boolean>;
 }

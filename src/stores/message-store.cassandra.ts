@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { types, type Client, type QueryOptions } from "cassandra-driver";
 import { snowflakeAt } from "../ids/snowflake.js";
 import { executeLwt, isPaxosTimeout } from "./cassandra/lwt.js";
-import type { CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
+import type { AuthorQuery, CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
 const { Long } = types;
 type Long = types.Long;
@@ -67,6 +67,11 @@ export interface CassandraMessageStoreOptions {
 const MAX_FAN_OUT = 8;
 /** Bucket-index rows fetched per round trip. */
 const INDEX_FETCH = 32;
+/**
+ * Rows (id and author only, ~30 bytes each) read per round trip when scanning a bucket for one
+ * author's messages: a busy channel's day (~40,000 messages) is 40 round trips.
+ */
+const AUTHOR_SCAN_FETCH = 1_000;
 /** Channels whose bucket-index rows this instance remembers having written. */
 const KNOWN_CHANNELS = 20_000;
 
@@ -148,6 +153,7 @@ export class CassandraMessageStore implements MessageStore {
       getMany: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE channel_id = ? AND bucket = ? AND message_id IN ?`,
       pageDesc: page("DESC"),
       pageAsc: page("ASC"),
+      authorScan: `SELECT message_id, author_id FROM ${ks}.messages WHERE channel_id = ? AND bucket = ? AND message_id >= ? AND message_id <= ? ORDER BY message_id DESC`,
       edit: `UPDATE ${ks}.messages SET content = ?, mention_ids = ?, edited_at = ? WHERE channel_id = ? AND bucket = ? AND message_id = ? IF EXISTS`,
       delete: `DELETE FROM ${ks}.messages WHERE channel_id = ? AND bucket = ? AND message_id = ? IF EXISTS`,
       deleteRow: `DELETE FROM ${ks}.messages WHERE channel_id = ? AND bucket = ? AND message_id = ?`,
@@ -437,6 +443,38 @@ export class CassandraMessageStore implements MessageStore {
       const last = fromLong(rs.rows.at(-1)!.get("message_id"));
       if (newest) hi = last - 1n;
       else lo = last + 1n;
+    }
+    return found;
+  }
+
+  /**
+   * No secondary index or ALLOW FILTERING (a filtered page can scan a whole partition before
+   * answering, and time out): the range's buckets come from the bucket index, newest first, so
+   * only buckets the range covers that hold messages are read; each is read newest first in
+   * pages of {@link AUTHOR_SCAN_FETCH} rows of (id, author), filtered here, stopping at the
+   * `limit`-th match. Author-less remnants (see the class JSDoc) are skipped.
+   */
+  async findByAuthor(channelId: bigint, authorId: bigint, range: AuthorQuery): Promise<bigint[]> {
+    // Inclusive id bounds, clamped to the column's range.
+    const lo = range.after < MIN_LONG ? MIN_LONG : range.after + 1n;
+    const hi = range.before === undefined || range.before > MAX_LONG ? MAX_LONG : range.before - 1n;
+    if (range.limit <= 0 || lo > hi || lo > MAX_LONG || hi < MIN_LONG) return [];
+    const channel = toLong(channelId);
+    const bounds = [toLong(lo), toLong(hi)];
+    const found: bigint[] = [];
+    for await (const bucket of this.buckets(channel, bucketOf(lo), bucketOf(hi), true)) {
+      let pageState: string | undefined;
+      do {
+        const rs = await this.run(this.q.authorScan, [channel, bucket, ...bounds], { isIdempotent: true, fetchSize: AUTHOR_SCAN_FETCH, ...(pageState ? { pageState } : {}) });
+        for (const row of rs.rows) {
+          const author = row.get("author_id") as Long | bigint | null;
+          if (author === null || author === undefined || fromLong(author) !== authorId) continue;
+          found.push(fromLong(row.get("message_id")));
+          // Returning from inside the for-await closes the bucket walk.
+          if (found.length >= range.limit) return found;
+        }
+        pageState = rs.pageState ?? undefined;
+      } while (pageState);
     }
     return found;
   }

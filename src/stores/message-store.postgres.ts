@@ -1,6 +1,6 @@
 import type { PrismaClient } from "./prisma/database.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
-import type { CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
+import type { AuthorQuery, CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
 const FIELDS = {
   id: true, channelId: true, authorId: true, content: true, editedAt: true, replyToId: true, mentionIds: true, nonce: true,
@@ -65,6 +65,22 @@ export class PostgresMessageStore implements MessageStore {
       select: FIELDS,
     });
     return rows.map(toRecord);
+  }
+
+  /**
+   * The planner serves it from the primary key (channel_id, id) range or the (channel_id,
+   * author_id, nonce) unique index, whichever it estimates cheaper; both bound the read to one
+   * channel. (No index on (channel_id, author_id, id): purges are rare, sends are not.)
+   */
+  async findByAuthor(channelId: bigint, authorId: bigint, range: AuthorQuery): Promise<bigint[]> {
+    if (range.limit <= 0) return [];
+    const rows = await this.prisma.message.findMany({
+      where: { channelId, authorId, id: { gt: range.after, ...(range.before === undefined ? {} : { lt: range.before }) } },
+      orderBy: { id: "desc" },
+      take: range.limit,
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
   }
 
   async deleteChannel(channelId: bigint): Promise<void> {

@@ -30,6 +30,19 @@ export interface PageQuery {
 /** Largest page a caller may request from a MessageStore, plus one look-ahead row. */
 export const MAX_STORE_PAGE = 101;
 
+/** Most ids {@link MessageStore.findByAuthor} returns per call. */
+export const MAX_AUTHOR_PAGE = 1_000;
+
+/** An id range of one author's messages: after < id < before, newest first. */
+export interface AuthorQuery {
+  /** Only messages with id > after (exclusive; a snowflake, so also a time: see ids/snowflake.ts). */
+  after: bigint;
+  /** Only messages with id < before (exclusive); absent: no upper bound. The walk's cursor. */
+  before?: bigint;
+  /** At most this many ids (1..MAX_AUTHOR_PAGE). */
+  limit: number;
+}
+
 /** Outcome of {@link MessageStore.create}. */
 export interface CreateResult {
   message: MessageRecord;
@@ -75,6 +88,20 @@ export interface MessageStore {
 
   /** A page of a channel's history; see {@link PageQuery}. Messages of other channels never appear. */
   page(channelId: bigint, query: PageQuery): Promise<MessageRecord[]>;
+
+  /**
+   * Ids of the messages `authorId` wrote in the channel within the range (see {@link AuthorQuery}),
+   * newest first, at most `limit`: what a ban with deleteMessageSeconds purges. A read, not a
+   * delete: callers delete each id with {@link delete} (so nonces are released and each deletion
+   * is reported once) and walk on with `before` = the last id returned; walked that way, every
+   * matching message present for the whole walk is returned exactly once, whatever the adapter's
+   * partitioning, and deleting the returned ids between calls does not disturb the walk.
+   *
+   * Cost: without an index on authors (Cassandra), adapters read the ids and authors of every
+   * message of the channel in the range (only the time buckets the range covers), page by page,
+   * and stop at the `limit`-th match; keep ranges short (a ban's is at most 7 days).
+   */
+  findByAuthor(channelId: bigint, authorId: bigint, range: AuthorQuery): Promise<bigint[]>;
 
   /** Deletes a channel's whole history (the channel or its guild was deleted). Idempotent. */
   deleteChannel(channelId: bigint): Promise<void>;

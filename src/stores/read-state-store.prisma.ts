@@ -1,5 +1,5 @@
 import type { PrismaClient } from "./prisma/database.js";
-import type { Ack, ReadStateStore } from "./read-state-store.js";
+import { BROAD_MENTION_SCAN, hasBroadMentions, type Ack, type BroadMentions, type MentionCountQuery, type ReadStateStore } from "./read-state-store.js";
 
 /**
  * Stands for "no pointer" in SQL, so that `message_id > bound` stays an index range condition
@@ -11,8 +11,9 @@ const NO_POINTER = -(2n ** 63n);
 /**
  * {@link ReadStateStore} on Postgres through Prisma (embedded PGlite or a real server).
  *
- * Tables (prisma/schema.prisma): `read_states` (user_id, channel_id) → last_read_message_id, and
- * `mentions` (user_id, channel_id, message_id). Every method is one SQL statement, batches
+ * Tables (prisma/schema.prisma): `read_states` (user_id, channel_id) → last_read_message_id,
+ * `mentions` (user_id, channel_id, message_id), and `channel_broad_mentions` (channel_id,
+ * message_id) → everyone, here, role_ids. Every method is one SQL statement, batches
  * travelling as arrays through `unnest`, so an ack batch or a mention count over many channels
  * is one round trip.
  */
@@ -76,24 +77,66 @@ export class PrismaReadStateStore implements ReadStateStore {
       ON CONFLICT DO NOTHING`;
   }
 
-  async countMentions(
-    userId: bigint,
-    channels: readonly { channelId: bigint; after: bigint | null }[],
-    limit: number,
-  ): Promise<Map<bigint, number>> {
+  async setBroadMentions(channelId: bigint, messageId: bigint, broad: BroadMentions): Promise<void> {
+    if (!hasBroadMentions(broad)) {
+      await this.prisma.$executeRaw`DELETE FROM channel_broad_mentions WHERE channel_id = ${channelId} AND message_id = ${messageId}`;
+      return;
+    }
+    const roleIds = [...new Set(broad.roleIds)];
+    await this.prisma.$executeRaw`
+      INSERT INTO channel_broad_mentions (channel_id, message_id, everyone, here, role_ids)
+      VALUES (${channelId}, ${messageId}, ${broad.everyone}, ${broad.here}, ${roleIds}::bigint[])
+      ON CONFLICT (channel_id, message_id) DO UPDATE SET
+        everyone = EXCLUDED.everyone, here = EXCLUDED.here, role_ids = EXCLUDED.role_ids`;
+  }
+
+  async getBroadMentions(channelId: bigint, messageIds: readonly bigint[]): Promise<Map<bigint, BroadMentions>> {
+    if (messageIds.length === 0) return new Map();
+    const rows = await this.prisma.broadMention.findMany({
+      where: { channelId, messageId: { in: [...new Set(messageIds)] } },
+      select: { messageId: true, everyone: true, here: true, roleIds: true },
+    });
+    return new Map(rows.map((r) => [r.messageId, { everyone: r.everyone, here: r.here, roleIds: r.roleIds ?? [] }]));
+  }
+
+  async countMentions(userId: bigint, channels: readonly MentionCountQuery[], limit: number): Promise<Map<bigint, number>> {
     if (channels.length === 0) return new Map();
     const cap = Math.max(0, Math.floor(limit));
     const ids = channels.map((c) => c.channelId);
     const afters = channels.map((c) => c.after ?? NO_POINTER);
-    // Per channel, a range scan of the primary key (user_id, channel_id, message_id) that stops
-    // after `cap` rows: the cost is bounded by the cap, not by the backlog.
+    const broad = channels.map((c) => c.roleIds !== undefined && c.roleIds !== null);
+    // The user's roles per channel travel flat, keyed by the channel's position in the call (a
+    // ragged bigint[][] is not a Postgres array).
+    const roleOf = channels.flatMap((c, i) => (c.roleIds ?? []).map(() => i + 1));
+    const roleIds = channels.flatMap((c) => [...(c.roleIds ?? [])]);
+    // Per channel: the user's own mention rows (a range scan of the primary key, stopped after
+    // `cap`), united with the broad mentions that reach them among the newest BROAD_MENTION_SCAN
+    // after the pointer (a backward range scan of channel_broad_mentions' primary key). UNION
+    // counts a message mentioning them both ways once; each side stopping at `cap` is enough
+    // for min(cap, |union|) to be exact.
     const rows = await this.prisma.$queryRaw<{ channel_id: bigint; n: number }[]>`
+      WITH roles AS (
+        SELECT r.n, r.role_id FROM unnest(${roleOf}::int[], ${roleIds}::bigint[]) AS r(n, role_id)
+      )
       SELECT c.channel_id, counted.n
-      FROM unnest(${ids}::bigint[], ${afters}::bigint[]) AS c(channel_id, after)
+      FROM unnest(${ids}::bigint[], ${afters}::bigint[], ${broad}::boolean[]) WITH ORDINALITY AS c(channel_id, after, broad, n)
+      CROSS JOIN LATERAL (SELECT ARRAY(SELECT roles.role_id FROM roles WHERE roles.n = c.n) AS mine) held
       CROSS JOIN LATERAL (
         SELECT count(*)::int AS n FROM (
-          SELECT 1 FROM mentions m
-          WHERE m.user_id = ${userId} AND m.channel_id = c.channel_id AND m.message_id > c.after
+          SELECT u.message_id FROM (
+            (SELECT m.message_id FROM mentions m
+             WHERE m.user_id = ${userId} AND m.channel_id = c.channel_id AND m.message_id > c.after
+             LIMIT ${cap}::int)
+            UNION
+            (SELECT b.message_id FROM (
+               SELECT b.message_id, b.everyone, b.here, b.role_ids FROM channel_broad_mentions b
+               WHERE c.broad AND b.channel_id = c.channel_id AND b.message_id > c.after
+               ORDER BY b.message_id DESC
+               LIMIT ${BROAD_MENTION_SCAN}::int
+             ) b
+             WHERE b.everyone OR b.here OR b.role_ids && held.mine
+             LIMIT ${cap}::int)
+          ) u
           LIMIT ${cap}::int
         ) capped
       ) counted`;
@@ -102,7 +145,8 @@ export class PrismaReadStateStore implements ReadStateStore {
 
   async deleteChannel(channelId: bigint): Promise<void> {
     await this.prisma.$executeRaw`
-      WITH pointers AS (DELETE FROM read_states WHERE channel_id = ${channelId})
+      WITH pointers AS (DELETE FROM read_states WHERE channel_id = ${channelId}),
+           broad AS (DELETE FROM channel_broad_mentions WHERE channel_id = ${channelId})
       DELETE FROM mentions WHERE channel_id = ${channelId}`;
   }
 }

@@ -69,8 +69,8 @@ let bots = 0;
  * A fresh world for one fuzz run, through the API as a client would build it (32 requests):
  * ada owns a guild with two channels and an invite, bob is a member, cy is not; bob holds the
  * Mods role, the only one (with ada) who can see #second; bob's message
- * mentions ada and ada replied to it; ada is friends with both, has a DM with cy, a group DM with both (where bob
- * mentioned cy), a bot (a member of the guild) and two sessions; bob has acked the channel; a
+ * mentions ada and ada replied to it, ada's in #second mentions @everyone; ada is friends with both, has a DM with cy, a group DM with both (where bob
+ * mentioned cy), a bot (a member of the guild, timed out) and two sessions; bob has acked the channel; a
  * stranger has a guild of its own, and is banned from ada's.
  * Every user is new and signs up from an address of its own, so no rate-limit budget is spent
  * before the fuzzing starts, and no run depends on what an earlier run did (fast-check replays
@@ -124,7 +124,8 @@ async function seedOwn(server: TestServer): Promise<{ values: Map<string, string
   const [, , inSecond, inDm] = await Promise.all([
     must(server, join, { c: code }, bob),
     must(server, join, { c: code }, { token: bot.token, address: ada.address }),
-    must(server, send, { c: second, t: "second channel" }, ada).then(sent),
+    // The owner may mention @everyone: the one broad-mention row (channel_broad_mentions).
+    must(server, send, { c: second, t: "@everyone second channel" }, ada).then(sent),
     must(server, send, { c: dm, t: "psst" }, ada).then(sent),
     // cy never reads it: a mention row that stays (ada's own mention goes once she replies).
     must(server, send, { c: group, t: `hey <@${cy.id}>` }, bob),
@@ -142,6 +143,9 @@ async function seedOwn(server: TestServer): Promise<{ values: Map<string, string
   const overwrite = `mutation($c: ID!, $k: OverwriteTarget!, $t: ID!, $a: [Permission!]!, $d: [Permission!]!) { setPermissionOverwrite(input: { channelId: $c, targetKind: $k, targetId: $t, allow: $a, deny: $d }) { targetId } }`;
   await must(server, overwrite, { c: second, k: "ROLE", t: guildId, a: [], d: ["VIEW_CHANNEL"] }, ada);
   await must(server, overwrite, { c: second, k: "ROLE", t: role, a: ["VIEW_CHANNEL"], d: [] }, ada);
+  // The bot is timed out for a day (member_timeouts): it may read the guild, not send there.
+  // Every governance call above wrote its audit log entry (audit_log_entries).
+  await must(server, `mutation($g: ID!, $u: ID!, $t: DateTime) { timeoutMember(input: { guildId: $g, userId: $u, until: $t, reason: "fuzz" }) { timedOutUntil } }`, { g: guildId, u: bot.user.id, t: new Date(Date.now() + 86_400_000).toISOString() }, ada);
   const [adaSession, adaOther] = adaSessions;
   const [bobSession] = bobSessions;
 
@@ -203,9 +207,12 @@ const TABLES: Record<string, string> = {
   user_settings: "user_id, allow_direct_messages_from",
   invites: "code, guild_id, inviter_id, max_uses, uses, expires_at, created_at",
   bans: "guild_id, user_id, moderator_id, reason, created_at",
+  member_timeouts: "guild_id, user_id, until, moderator_id, reason, created_at",
+  audit_log_entries: "id, guild_id, actor_id, action, target_kind, target_id, changes, reason",
   messages: "channel_id, id, author_id, content, edited_at, reply_to_id, mention_ids, nonce",
   read_states: "user_id, channel_id, last_read_message_id, updated_at",
   mentions: "user_id, channel_id, message_id",
+  channel_broad_mentions: "channel_id, message_id, everyone, here, role_ids",
 };
 
 /** Tables a fingerprint leaves out: the migration runner's bookkeeping. */

@@ -245,6 +245,8 @@ describe("identity", () => {
       ["banMember", `mutation($g: ID!, $u: ID!) { banMember(input: { guildId: $g, userId: $u }) { createdAt } }`, { g: guildId, u: other.id }],
       ["unbanMember", `mutation($g: ID!, $u: ID!) { unbanMember(input: { guildId: $g, userId: $u }) }`, { g: guildId, u: other.id }],
       ["transferGuildOwnership", `mutation($g: ID!, $u: ID!) { transferGuildOwnership(input: { guildId: $g, userId: $u }) { id } }`, { g: guildId, u: other.id }],
+      ["timeoutMember", `mutation($g: ID!, $u: ID!, $t: DateTime) { timeoutMember(input: { guildId: $g, userId: $u, until: $t }) { timedOutUntil } }`, { g: guildId, u: other.id, t: new Date(Date.now() + 60_000).toISOString() }],
+      ["revokeInvite", `mutation($code: String!) { revokeInvite(code: $code) { code } }`, { code: inviteCode }],
       ["createChannel", `mutation($g: ID!) { createChannel(input: { guildId: $g, name: "anon" }) { id } }`, { g: guildId }],
       ["updateChannel", `mutation($c: ID!) { updateChannel(input: { channelId: $c, name: "renamed" }) { id } }`, { c: channelId }],
       ["deleteChannel", `mutation($c: ID!) { deleteChannel(channelId: $c) }`, { c: channelId }],

@@ -1,4 +1,5 @@
 import { PrismaAccountStore } from "../../src/stores/account-store.prisma.js";
+import { PrismaAuditLogStore } from "../../src/stores/audit-log-store.prisma.js";
 import { PrismaChannelStore } from "../../src/stores/channel-store.prisma.js";
 import { PrismaGuildStore } from "../../src/stores/guild-store.prisma.js";
 import type { Database } from "../../src/stores/prisma/database.js";
@@ -13,7 +14,13 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<GuildStoreFi
     accounts: new PrismaAccountStore(db.prisma),
     guilds: new PrismaGuildStore(db.prisma),
     channels: new PrismaChannelStore(db.prisma),
+    auditLog: new PrismaAuditLogStore(db.prisma),
     inviteUses: async (code) => (await db.prisma.invite.findUnique({ where: { code } }))?.uses ?? null,
+    timeoutsInForce: async (guildId) => {
+      const rows = await db.prisma.$queryRaw<{ user_id: bigint; until: Date }[]>`
+        SELECT user_id, until FROM member_timeouts WHERE guild_id = ${guildId} AND until > now()`;
+      return new Map(rows.map((r) => [BigInt(r.user_id), r.until]));
+    },
     close: () => db.close(),
   };
 };

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createIdGenerator } from "../../src/ids/snowflake.js";
 import type { AccountStore, UserRecord } from "../../src/stores/account-store.js";
+import type { AuditActor, AuditChange, AuditEntryRecord, AuditLogStore } from "../../src/stores/audit-log-store.js";
 import type { ChannelStore } from "../../src/stores/channel-store.js";
-import type { GuildRecord, GuildStore, MemberRecord } from "../../src/stores/guild-store.js";
+import type { GuildRecord, GuildStore, InviteRecord, MemberRecord } from "../../src/stores/guild-store.js";
 import { LimitReachedError, MissingReferenceError } from "../../src/stores/store-errors.js";
 import { suiteFixture } from "../support/suite-fixture.js";
 
@@ -19,6 +20,13 @@ export interface GuildStoreFixture {
    * invite): the port has no reader for it, yet "counts the use" is one of its guarantees.
    */
   inviteUses(code: string): Promise<number | null>;
+  /** Where the audited writes' entries are read back. */
+  auditLog: AuditLogStore;
+  /**
+   * The guild's timeouts in force now (until later than the backing store's clock), user id →
+   * until, read straight from the backing store: the port has no reader for them.
+   */
+  timeoutsInForce(guildId: bigint): Promise<Map<bigint, Date>>;
   close(): Promise<void>;
 }
 
@@ -589,6 +597,306 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
         expect(results.filter((r) => r !== null)).toHaveLength(1);
         const winner = results.find((r) => r !== null)!.ownerId;
         expect((await f.guilds.getGuilds([guild.id]))[0]!.ownerId).toBe(winner);
+      });
+    });
+
+    /** A new user who joined `guild` through a fresh invite. */
+    async function makeMember(f: GuildStoreFixture, guild: GuildRecord): Promise<UserRecord> {
+      const user = await makeUser(f);
+      expect((await f.guilds.redeemInvite((await makeInvite(f, guild)).code, user.id, new Date())).status).toBe("joined");
+      return user;
+    }
+    const HOUR = 3_600_000;
+    const inAnHour = () => new Date(Date.now() + HOUR);
+    /** setMemberTimeout by the guild's owner, `now` being the real time unless given. */
+    function timeout(f: GuildStoreFixture, guild: GuildRecord, userId: bigint, until: Date | null, extra: { reason?: string | null; now?: Date } = {}, audit?: AuditActor) {
+      return f.guilds.setMemberTimeout({ guildId: guild.id, userId, until, moderatorId: guild.ownerId, reason: extra.reason ?? null, now: extra.now ?? new Date() }, audit);
+    }
+    const invitePage = (beforeCreatedAt: Date | null, beforeCode: string | null, limit: number) => ({ beforeCreatedAt, beforeCode, limit });
+    const codes = (invites: readonly InviteRecord[]) => invites.map((i) => i.code);
+
+    describe("listInvites, getInvite and revokeInvite", () => {
+      it("listInvites gives the guild's invites newest first, expired and used-up ones included, no other guild's", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const { guild: other } = await makeGuild(f);
+        const now = new Date();
+        const expired = await makeInvite(f, guild, { expiresAt: new Date(now.getTime() - 60_000) });
+        const usedUp = await makeInvite(f, guild, { maxUses: 1 });
+        expect((await f.guilds.redeemInvite(usedUp.code, (await makeUser(f)).id, now)).status).toBe("joined");
+        const fresh = await makeInvite(f, guild, { maxUses: 10, expiresAt: new Date(now.getTime() + HOUR) });
+        await makeInvite(f, other);
+        expect(await f.guilds.listInvites(guild.id, invitePage(null, null, 10))).toEqual([fresh, { ...usedUp, uses: 1 }, expired]);
+        expect(await f.guilds.listInvites(guild.id, invitePage(null, null, 2))).toEqual([fresh, { ...usedUp, uses: 1 }]);
+        expect(await f.guilds.listInvites(nextId(), invitePage(null, null, 10))).toEqual([]);
+      });
+
+      it("listInvites pages by (createdAt, code): strictly older than the cursor, at most limit, none skipped or repeated", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        // Made at once, so several are likely to share a createdAt: the code must break the tie.
+        const made = await Promise.all(Array.from({ length: 7 }, () => makeInvite(f, guild)));
+        const newestFirst = [...made].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.code < b.code ? 1 : a.code > b.code ? -1 : 0));
+        expect(codes(await f.guilds.listInvites(guild.id, invitePage(null, null, 100)))).toEqual(codes(newestFirst));
+        const pages: string[][] = [];
+        let cursor: InviteRecord | undefined;
+        for (;;) {
+          const page = await f.guilds.listInvites(guild.id, invitePage(cursor?.createdAt ?? null, cursor?.code ?? null, 3));
+          if (page.length === 0) break;
+          pages.push(codes(page));
+          cursor = page.at(-1);
+        }
+        const all = codes(newestFirst);
+        expect(pages).toEqual([all.slice(0, 3), all.slice(3, 6), all.slice(6)]);
+        // At the same createdAt, a higher code comes first: a cursor just above the newest code includes it.
+        const [newest] = newestFirst;
+        expect(codes(await f.guilds.listInvites(guild.id, invitePage(newest!.createdAt, `${newest!.code}~`, 1)))).toEqual([newest!.code]);
+      });
+
+      it("getInvite reads an invite by code with its current uses; null for an unknown code", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const invite = await makeInvite(f, guild, { maxUses: 3, expiresAt: new Date(Date.now() + HOUR) });
+        expect(await f.guilds.getInvite(invite.code)).toEqual(invite);
+        expect((await f.guilds.redeemInvite(invite.code, (await makeUser(f)).id, new Date())).status).toBe("joined");
+        expect(await f.guilds.getInvite(invite.code)).toEqual({ ...invite, uses: 1 });
+        expect(await f.guilds.getInvite(`nope${nextId()}`)).toBeNull();
+      });
+
+      it("revokeInvite deletes the invite (true, then false): it is no longer read or listed and redeems as unknown", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const gone = await makeInvite(f, guild);
+        const kept = await makeInvite(f, guild);
+        expect(await f.guilds.revokeInvite(guild.id, gone.code)).toBe(true);
+        expect(await f.guilds.revokeInvite(guild.id, gone.code)).toBe(false);
+        expect(await f.guilds.getInvite(gone.code)).toBeNull();
+        expect(await f.guilds.listInvites(guild.id, invitePage(null, null, 10))).toEqual([kept]);
+        const user = await makeUser(f);
+        expect(await f.guilds.redeemInvite(gone.code, user.id, new Date())).toEqual({ status: "unknown" });
+        expect(await f.guilds.getMember(guild.id, user.id)).toBeNull();
+        expect(await memberCount(f, guild.id)).toBe(1);
+      });
+
+      it("revokeInvite is false for an unknown code and for another guild's code, which keeps working", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const { guild: other } = await makeGuild(f);
+        const theirs = await makeInvite(f, other);
+        expect(await f.guilds.revokeInvite(guild.id, `nope${nextId()}`)).toBe(false);
+        expect(await f.guilds.revokeInvite(guild.id, theirs.code)).toBe(false);
+        expect(await f.guilds.getInvite(theirs.code)).toEqual(theirs);
+        expect((await f.guilds.redeemInvite(theirs.code, (await makeUser(f)).id, new Date())).status).toBe("joined");
+      });
+    });
+
+    describe("setMemberTimeout", () => {
+      it("times a member out, replaces the timeout, lifts it (lifting again changes nothing); others keep theirs", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const [target, bystander] = [await makeMember(f, guild), await makeMember(f, guild)];
+        const [first, later] = [inAnHour(), new Date(Date.now() + 2 * HOUR)];
+        await timeout(f, guild, bystander.id, first);
+        const record = { guildId: guild.id, userId: target.id, moderatorId: guild.ownerId };
+        expect(await timeout(f, guild, target.id, first, { reason: "spam" })).toEqual({ timeout: { ...record, until: first, reason: "spam" } });
+        expect(await f.timeoutsInForce(guild.id)).toEqual(new Map([[target.id, first], [bystander.id, first]]));
+        expect(await timeout(f, guild, target.id, later, { reason: "again" })).toEqual({ timeout: { ...record, until: later, reason: "again" } });
+        expect(await f.timeoutsInForce(guild.id)).toEqual(new Map([[target.id, later], [bystander.id, first]]));
+        expect(await timeout(f, guild, target.id, null)).toEqual({ timeout: null });
+        expect(await timeout(f, guild, target.id, null)).toEqual({ timeout: null });
+        expect(await f.timeoutsInForce(guild.id)).toEqual(new Map([[bystander.id, first]]));
+        // A timeout is not a removal.
+        expect(await f.guilds.getMember(guild.id, target.id)).toEqual(member(guild.id, target.id));
+        expect(await memberCount(f, guild.id)).toBe(3);
+      });
+
+      it("not-member for a user outside the guild (or an unknown guild), writing nothing; lifting needs no membership", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const stranger = await makeUser(f);
+        expect(await timeout(f, guild, stranger.id, inAnHour())).toBe("not-member");
+        expect(await timeout(f, { ...guild, id: nextId() }, guild.ownerId, inAnHour())).toBe("not-member");
+        expect(await f.timeoutsInForce(guild.id)).toEqual(new Map());
+        expect(await timeout(f, guild, stranger.id, null)).toEqual({ timeout: null });
+      });
+
+      it("stays through leaving and is in force again after rejoining through an invite", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const target = await makeMember(f, guild);
+        const until = inAnHour();
+        await timeout(f, guild, target.id, until);
+        expect(await f.guilds.removeMember(guild.id, target.id)).toBe(true);
+        expect(await f.timeoutsInForce(guild.id)).toEqual(new Map([[target.id, until]]));
+        // Away, they cannot be given another one.
+        expect(await timeout(f, guild, target.id, new Date(until.getTime() + HOUR))).toBe("not-member");
+        expect((await f.guilds.redeemInvite((await makeInvite(f, guild)).code, target.id, new Date())).status).toBe("joined");
+        expect(await f.timeoutsInForce(guild.id)).toEqual(new Map([[target.id, until]]));
+      });
+    });
+
+    describe("audit: writes given an AuditActor record one entry, in the same transaction", () => {
+      /** An actor whose entry will get a fresh id. */
+      const actor = (actorId: bigint, reason: string | null = null): AuditActor => ({ entryId: nextId(), actorId, reason });
+      const json = (value: unknown) => JSON.stringify(value);
+      /** The guild's whole log, newest first. */
+      function auditOf(f: GuildStoreFixture, guildId: bigint): Promise<AuditEntryRecord[]> {
+        return f.auditLog.listEntries(guildId, { beforeId: null, notBeforeId: 0n, action: null, actorId: null, limit: 100 });
+      }
+      const entry = (by: AuditActor, guildId: bigint, action: AuditEntryRecord["action"], targetKind: AuditEntryRecord["targetKind"], targetId: bigint | string, changes: AuditChange[]): AuditEntryRecord => ({
+        id: by.entryId,
+        guildId,
+        actorId: by.actorId,
+        action,
+        targetKind,
+        targetId: String(targetId),
+        changes,
+        reason: by.reason,
+      });
+
+      it("renameGuild and transferOwnership: GUILD_UPDATE with the name, and the owner_id, before and after", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const heir = await makeMember(f, guild);
+        const rename = actor(guild.ownerId, "rebrand");
+        expect((await f.guilds.renameGuild(guild.id, "Difference Engine", rename))?.name).toBe("Difference Engine");
+        const transfer = actor(guild.ownerId);
+        expect((await f.guilds.transferOwnership(guild.id, guild.ownerId, heir.id, transfer))?.ownerId).toBe(heir.id);
+        expect(await auditOf(f, guild.id)).toEqual([
+          entry(transfer, guild.id, "GUILD_UPDATE", "GUILD", guild.id, [{ key: "owner_id", before: json(String(guild.ownerId)), after: json(String(heir.id)) }]),
+          entry(rename, guild.id, "GUILD_UPDATE", "GUILD", guild.id, [{ key: "name", before: json("Engines"), after: json("Difference Engine") }]),
+        ]);
+      });
+
+      it("createInvite and revokeInvite: INVITE_CREATE (the invite's fields as after) and INVITE_DELETE (as before) on the code", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const code = `inv${nextId()}`;
+        const expiresAt = inAnHour();
+        const create = actor(guild.ownerId, "recruiting");
+        await f.guilds.createInvite({ code, guildId: guild.id, inviterId: guild.ownerId, maxUses: 5, expiresAt }, create);
+        expect((await f.guilds.redeemInvite(code, (await makeUser(f)).id, new Date())).status).toBe("joined");
+        const revoke = actor(guild.ownerId, "leaked");
+        expect(await f.guilds.revokeInvite(guild.id, code, revoke)).toBe(true);
+        const [deleted, created, ...rest] = await auditOf(f, guild.id);
+        expect(rest).toEqual([]);
+        expect(created).toEqual(
+          entry(create, guild.id, "INVITE_CREATE", "INVITE", code, expect.arrayContaining([
+            { key: "code", before: null, after: json(code) },
+            { key: "max_uses", before: null, after: "5" },
+            { key: "expires_at", before: null, after: json(expiresAt.toISOString()) },
+          ]) as AuditChange[]),
+        );
+        expect(deleted).toEqual(
+          entry(revoke, guild.id, "INVITE_DELETE", "INVITE", code, expect.arrayContaining([
+            { key: "code", before: json(code), after: null },
+            { key: "uses", before: "1", after: null },
+          ]) as AuditChange[]),
+        );
+        expect(created!.changes.every((c) => c.before === null)).toBe(true);
+        expect(deleted!.changes.every((c) => c.after === null)).toBe(true);
+      });
+
+      it("removeMember (a kick), banMember and unbanMember: MEMBER_KICK, MEMBER_BAN_ADD and MEMBER_BAN_REMOVE on the user", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const [kicked, banned] = [await makeMember(f, guild), await makeMember(f, guild)];
+        const kick = actor(guild.ownerId, "rude");
+        expect(await f.guilds.removeMember(guild.id, kicked.id, kick)).toBe(true);
+        const ban = actor(guild.ownerId, "spam");
+        expect((await f.guilds.banMember({ guildId: guild.id, userId: banned.id, moderatorId: guild.ownerId, reason: "spam" }, ban))?.removedMember).toBe(true);
+        const unban = actor(guild.ownerId, "appealed");
+        expect(await f.guilds.unbanMember(guild.id, banned.id, unban)).toBe(true);
+        expect(await auditOf(f, guild.id)).toEqual([
+          entry(unban, guild.id, "MEMBER_BAN_REMOVE", "USER", banned.id, []),
+          entry(ban, guild.id, "MEMBER_BAN_ADD", "USER", banned.id, []),
+          entry(kick, guild.id, "MEMBER_KICK", "USER", kicked.id, []),
+        ]);
+      });
+
+      it("setMemberTimeout: MEMBER_UPDATE communication_disabled_until when set, replaced and lifted", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const target = await makeMember(f, guild);
+        const [first, later] = [inAnHour(), new Date(Date.now() + 2 * HOUR)];
+        const set = actor(guild.ownerId, "cool off");
+        await timeout(f, guild, target.id, first, {}, set);
+        const replace = actor(guild.ownerId);
+        await timeout(f, guild, target.id, later, {}, replace);
+        const lift = actor(guild.ownerId, "apologised");
+        await timeout(f, guild, target.id, null, {}, lift);
+        const key = "communication_disabled_until";
+        expect(await auditOf(f, guild.id)).toEqual([
+          entry(lift, guild.id, "MEMBER_UPDATE", "USER", target.id, [{ key, before: json(later.toISOString()), after: null }]),
+          entry(replace, guild.id, "MEMBER_UPDATE", "USER", target.id, [{ key, before: json(first.toISOString()), after: json(later.toISOString()) }]),
+          entry(set, guild.id, "MEMBER_UPDATE", "USER", target.id, [{ key, before: null, after: json(first.toISOString()) }]),
+        ]);
+      });
+
+      it("a write that changes nothing records nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const { guild: other } = await makeGuild(f);
+        const [target, expiring, stranger] = [await makeMember(f, guild), await makeMember(f, guild), await makeUser(f)];
+        const by = () => actor(guild.ownerId);
+        // The state the no-ops meet, set up without an actor.
+        await f.guilds.banMember({ guildId: guild.id, userId: stranger.id, moderatorId: guild.ownerId, reason: null });
+        const until = inAnHour();
+        await timeout(f, guild, target.id, until);
+        await timeout(f, guild, expiring.id, until);
+        const theirs = await makeInvite(f, other);
+
+        expect(await f.guilds.renameGuild(guild.id, "Engines", by())).toEqual({ ...guild, memberCount: 3 });
+        expect((await f.guilds.banMember({ guildId: guild.id, userId: stranger.id, moderatorId: guild.ownerId, reason: "again" }, by()))?.removedMember).toBe(false);
+        expect(await f.guilds.unbanMember(guild.id, target.id, by())).toBe(false);
+        expect(await f.guilds.removeMember(guild.id, stranger.id, by())).toBe(false);
+        expect(await f.guilds.transferOwnership(guild.id, guild.ownerId, stranger.id, by())).toBeNull();
+        expect(await f.guilds.transferOwnership(guild.id, target.id, target.id, by())).toBeNull();
+        expect(await f.guilds.revokeInvite(guild.id, theirs.code, by())).toBe(false);
+        expect(await f.guilds.revokeInvite(guild.id, `nope${nextId()}`, by())).toBe(false);
+        expect(await timeout(f, guild, stranger.id, inAnHour(), {}, by())).toBe("not-member");
+        expect(await timeout(f, guild, target.id, until, { reason: "same until" }, by())).toMatchObject({ timeout: { until } });
+        expect(await timeout(f, guild, stranger.id, null, {}, by())).toEqual({ timeout: null });
+        // Lifted once it had passed: nothing was in force.
+        expect(await timeout(f, guild, expiring.id, null, { now: new Date(until.getTime() + 1) }, by())).toEqual({ timeout: null });
+        expect(await auditOf(f, guild.id)).toEqual([]);
+        expect(await auditOf(f, other.id)).toEqual([]);
+      });
+
+      it("without an actor the same writes record nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const [heir, kicked, banned] = [await makeMember(f, guild), await makeMember(f, guild), await makeMember(f, guild)];
+        expect(await f.guilds.renameGuild(guild.id, "Renamed")).not.toBeNull();
+        const invite = await makeInvite(f, guild);
+        expect(await f.guilds.revokeInvite(guild.id, invite.code)).toBe(true);
+        expect(await timeout(f, guild, heir.id, inAnHour())).not.toBe("not-member");
+        expect(await timeout(f, guild, heir.id, null)).toEqual({ timeout: null });
+        expect(await f.guilds.removeMember(guild.id, kicked.id)).toBe(true);
+        expect(await f.guilds.banMember({ guildId: guild.id, userId: banned.id, moderatorId: guild.ownerId, reason: null })).not.toBeNull();
+        expect(await f.guilds.unbanMember(guild.id, banned.id)).toBe(true);
+        expect(await f.guilds.transferOwnership(guild.id, guild.ownerId, heir.id)).not.toBeNull();
+        expect(await auditOf(f, guild.id)).toEqual([]);
+      });
+
+      it("the write and its entry stand or fall together", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const target = await makeMember(f, guild);
+        const first = actor(guild.ownerId);
+        await f.guilds.renameGuild(guild.id, "Renamed", first);
+        // An entry that cannot be stored (its id is taken) undoes the write.
+        const taken: AuditActor = { ...actor(guild.ownerId), entryId: first.entryId };
+        await expect(f.guilds.banMember({ guildId: guild.id, userId: target.id, moderatorId: guild.ownerId, reason: null }, taken)).rejects.toThrow();
+        expect(await f.guilds.getMember(guild.id, target.id)).toEqual(member(guild.id, target.id));
+        expect(await f.guilds.listBans(guild.id, { afterUserId: null, limit: 10 })).toEqual([]);
+        expect(await memberCount(f, guild.id)).toBe(2);
+        await expect(f.guilds.renameGuild(guild.id, "Again", taken)).rejects.toThrow();
+        expect((await f.guilds.getGuilds([guild.id]))[0]?.name).toBe("Renamed");
+        // A write that fails records no entry.
+        const { code } = await makeInvite(f, guild);
+        await expect(f.guilds.createInvite({ code, guildId: guild.id, inviterId: guild.ownerId, maxUses: null, expiresAt: null }, actor(guild.ownerId))).rejects.toThrow();
+        expect((await auditOf(f, guild.id)).map((e) => e.id)).toEqual([first.entryId]);
       });
     });
   });

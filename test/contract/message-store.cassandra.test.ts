@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { types } from "cassandra-driver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIdGenerator } from "../../src/ids/snowflake.js";
+import { createIdGenerator, snowflakeAt } from "../../src/ids/snowflake.js";
 import { openCassandra, type Cassandra } from "../../src/stores/cassandra/client.js";
 import { bucketOf, CassandraMessageStore } from "../../src/stores/message-store.cassandra.js";
 import type { MessageRecord } from "../../src/stores/message-store.js";
@@ -98,6 +98,48 @@ describe.runIf(await requireService("Cassandra", TEST_CASSANDRA_URL))("real Cass
       expect(rows.map((r) => [r.get("mention_ids")?.length ?? null, r.get("edited_at"), r.get("reply_to_id")])).toEqual([[1, null, null], [null, null, null]]);
       const index = (await cql("SELECT bucket FROM ks.channel_buckets WHERE channel_id = ?", [L(channelId)])).rows.map((r) => r.get("bucket"));
       expect(index).toEqual([bucketOf(records[0]!.id)]);
+    });
+
+    it("findByAuthor reads only the buckets its window covers, newest first", async () => {
+      const executed: { cql: string; params: unknown[] }[] = [];
+      const client = cassandra.client;
+      const spy = new Proxy(client, {
+        get(target, property) {
+          if (property === "execute") {
+            return (cql: string, params: unknown[], options: unknown) => {
+              executed.push({ cql, params });
+              return (target.execute as (...args: unknown[]) => unknown)(cql, params, options);
+            };
+          }
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const watched = new CassandraMessageStore(spy, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency });
+      const now = Date.now();
+      let clock = 0;
+      const id = createIdGenerator(43, () => clock);
+      const channelId = newId();
+      const at = (ms: number, authorId = 5n) => {
+        clock = ms;
+        return message(channelId, { id: id(), authorId });
+      };
+      const day = 86_400_000;
+      const old = [at(now - 90 * day), at(now - 45 * day), at(now - 21 * day)];
+      const recent = [at(now - 2 * day), at(now - 2 * day + 1, 6n), at(now - 3_600_000), at(now - 1_000)];
+      for (const m of [...old, ...recent]) await watched.create(m);
+      expect(new Set([...old, ...recent].map((m) => bucketOf(m.id))).size).toBeGreaterThan(2);
+      const after = snowflakeAt(now - 7 * day) - 1n;
+      executed.length = 0;
+      const found = await watched.findByAuthor(channelId, 5n, { after, limit: 100 });
+      expect(found).toEqual(recent.filter((m) => m.authorId === 5n).map((m) => m.id).reverse());
+      const scans = executed.filter((e) => e.cql.includes(".messages ") && e.cql.includes("author_id"));
+      expect(scans.length).toBeGreaterThan(0);
+      for (const scan of scans) expect(scan.params[1] as number).toBeGreaterThanOrEqual(bucketOf(after + 1n));
+      const index = executed.filter((e) => e.cql.includes(".channel_buckets"));
+      expect(index.map((e) => e.params[1])).toEqual([bucketOf(after + 1n)]);
+      // The whole history, by contrast, reaches back to the oldest bucket.
+      expect(await watched.findByAuthor(channelId, 5n, { after: 0n, limit: 100 })).toEqual([...old, ...recent].filter((m) => m.authorId === 5n).map((m) => m.id).reverse());
     });
 
     it("deleteChannel removes the bucket index too; deleting a message removes its nonce row", async () => {

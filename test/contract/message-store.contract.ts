@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONCORD_EPOCH_MS, MAX_SNOWFLAKE, createIdGenerator, snowflakeAt, snowflakeTime } from "../../src/ids/snowflake.js";
-import { MAX_STORE_PAGE, type MessageRecord, type MessageStore, type PageQuery } from "../../src/stores/message-store.js";
+import { MAX_AUTHOR_PAGE, MAX_STORE_PAGE, type MessageRecord, type MessageStore, type PageQuery } from "../../src/stores/message-store.js";
 import { seededRandom } from "../support/random.js";
 
 /** What a suite run needs from an adapter: the store and how to release what backs it. */
@@ -391,6 +391,100 @@ export function messageStoreContract(
         expect(all.every((x) => x.channelId === channelId)).toBe(true);
         expect(all).toEqual(m);
         expect(await store().page(newEntityId(), { from: "newest", limit: 10 })).toEqual([]);
+      });
+    });
+
+    describe("findByAuthor", () => {
+      const descending = (list: readonly bigint[]) => ascending(list).reverse();
+
+      it("returns the author's ids in the range, newest first: never other authors', other channels' or deleted ones", async () => {
+        const channelId = newEntityId();
+        const neighbour = newEntityId();
+        const [ann, bob] = [newEntityId(), newEntityId()];
+        const records: MessageRecord[] = [];
+        for (let i = 0; i < 12; i++) {
+          records.push(message(channelId, { authorId: i % 3 === 0 ? bob : ann, nonce: `f${i}` }));
+          records.push(message(neighbour, { authorId: ann }));
+        }
+        await seed(records);
+        const anns = records.filter((m) => m.channelId === channelId && m.authorId === ann);
+        const bobs = records.filter((m) => m.channelId === channelId && m.authorId === bob);
+        expect(await store().delete(channelId, anns[3]!.id)).toBe(true);
+        const kept = anns.filter((_, i) => i !== 3);
+        expect(await store().findByAuthor(channelId, ann, { after: 0n, limit: 100 })).toEqual(descending(ids(kept)));
+        expect(await store().findByAuthor(channelId, bob, { after: 0n, limit: 100 })).toEqual(descending(ids(bobs)));
+        expect(await store().findByAuthor(channelId, newEntityId(), { after: 0n, limit: 100 })).toEqual([]);
+        expect(await store().findByAuthor(newEntityId(), ann, { after: 0n, limit: 100 })).toEqual([]);
+        // Reading changes nothing.
+        expect(await store().page(channelId, { from: "oldest", limit: MAX_STORE_PAGE })).toHaveLength(records.length / 2 - 1);
+      });
+
+      it("bounds are exclusive, need not be message ids, and the limit keeps the newest", async () => {
+        const channelId = newEntityId();
+        const authorId = newEntityId();
+        const m = Array.from({ length: 8 }, () => message(channelId, { authorId }));
+        await seed(m);
+        const at = (...indexes: number[]) => indexes.map((i) => m[i]!.id);
+        const find = (range: { after: bigint; before?: bigint; limit: number }) => store().findByAuthor(channelId, authorId, range);
+        expect(await find({ after: m[4]!.id, limit: 10 })).toEqual(at(7, 6, 5));
+        expect(await find({ after: m[4]!.id - 1n, limit: 10 })).toEqual(at(7, 6, 5, 4));
+        expect(await find({ after: 0n, before: m[2]!.id, limit: 10 })).toEqual(at(1, 0));
+        expect(await find({ after: m[1]!.id, before: m[5]!.id, limit: 10 })).toEqual(at(4, 3, 2));
+        expect(await find({ after: 0n, limit: 3 })).toEqual(at(7, 6, 5));
+        expect(await find({ after: m[5]!.id, before: m[6]!.id, limit: 10 })).toEqual([]);
+        expect(await find({ after: m[6]!.id, before: m[5]!.id, limit: 10 })).toEqual([]);
+        expect(await find({ after: MAX_SNOWFLAKE, limit: 10 })).toEqual([]);
+        expect(await find({ after: 0n, before: 0n, limit: 10 })).toEqual([]);
+        expect(await find({ after: 0n, before: MAX_SNOWFLAKE, limit: 1 })).toEqual(at(7));
+      });
+
+      it("finds a sparse author among more than a thousand other messages (the largest limit, several reads)", async () => {
+        const channelId = newEntityId();
+        const [rare, chatty] = [newEntityId(), newEntityId()];
+        const records = Array.from({ length: 1_250 }, (_, i) => message(channelId, { authorId: i % 25 === 0 ? rare : chatty }));
+        await seed(records);
+        const rares = ids(records.filter((m) => m.authorId === rare));
+        expect(await store().findByAuthor(channelId, rare, { after: 0n, limit: MAX_AUTHOR_PAGE })).toEqual(descending(rares));
+        const chatter = await store().findByAuthor(channelId, chatty, { after: 0n, limit: MAX_AUTHOR_PAGE });
+        expect(chatter).toEqual(descending(ids(records.filter((m) => m.authorId === chatty))).slice(0, MAX_AUTHOR_PAGE));
+      });
+
+      it("walked by before = last id over months of buckets, deleting as it goes: every match in the window exactly once", async () => {
+        let clock = 0;
+        const id = createIdGenerator(32, () => clock);
+        const channelId = newEntityId();
+        const neighbour = newEntityId();
+        const authors = [newEntityId(), newEntityId(), newEntityId()] as const;
+        const records: MessageRecord[] = [];
+        spreadTimes(300, 7).forEach((time, i) => {
+          clock = time;
+          records.push(message(channelId, { id: id(), authorId: authors[i % 3]! }));
+          if (i % 5 === 0) records.push(message(neighbour, { id: id(), authorId: authors[0] }));
+        });
+        await seed(records);
+        const target = authors[0];
+        const own = records.filter((m) => m.channelId === channelId && m.authorId === target);
+        // A window from the middle of the history: older messages stay out of it.
+        const after = own[Math.floor(own.length / 2)]!.id;
+        const expected = descending(ids(own.filter((m) => m.id > after)));
+        const seen: bigint[] = [];
+        let before: bigint | undefined;
+        for (let round = 0; round < 100; round++) {
+          const batch = await store().findByAuthor(channelId, target, { after, limit: 7, ...(before === undefined ? {} : { before }) });
+          if (batch.length === 0) break;
+          seen.push(...batch);
+          for (const found of batch) expect(await store().delete(channelId, found)).toBe(true);
+          before = batch.at(-1)!;
+        }
+        expect(seen).toEqual(expected);
+        expect(await store().findByAuthor(channelId, target, { after, limit: MAX_AUTHOR_PAGE })).toEqual([]);
+        // Outside the window, and other authors and channels, nothing was touched.
+        expect(await store().findByAuthor(channelId, target, { after: 0n, limit: MAX_AUTHOR_PAGE })).toEqual(descending(ids(own.filter((m) => m.id <= after))));
+        const deleted = new Set(expected);
+        const remaining = ids(records.filter((m) => m.channelId === channelId && !deleted.has(m.id)));
+        expect(await walk(channelId, "newest", 50, remaining.length)).toEqual(descending(remaining));
+        const neighbours = ids(records.filter((m) => m.channelId === neighbour));
+        expect(await store().findByAuthor(neighbour, target, { after: 0n, limit: MAX_AUTHOR_PAGE })).toEqual(descending(neighbours));
       });
     });
 

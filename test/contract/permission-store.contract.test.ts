@@ -1,4 +1,5 @@
 import { PrismaAccountStore } from "../../src/stores/account-store.prisma.js";
+import { PrismaAuditLogStore } from "../../src/stores/audit-log-store.prisma.js";
 import { PrismaChannelStore } from "../../src/stores/channel-store.prisma.js";
 import { PrismaGuildStore } from "../../src/stores/guild-store.prisma.js";
 import { PrismaPermissionStore } from "../../src/stores/permission-store.prisma.js";
@@ -15,6 +16,7 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<PermissionSt
     guilds: new PrismaGuildStore(db.prisma),
     channels: new PrismaChannelStore(db.prisma),
     permissions: new PrismaPermissionStore(db.prisma),
+    auditLog: new PrismaAuditLogStore(db.prisma),
     close: () => db.close(),
   };
 };

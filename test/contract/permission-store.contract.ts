@@ -3,6 +3,7 @@ import type { Overwrite } from "../../src/permissions/compute.js";
 import { DEFAULT_EVERYONE_PERMISSIONS, PERMISSIONS } from "../../src/permissions/permission-set.js";
 import { createIdGenerator, MAX_SNOWFLAKE } from "../../src/ids/snowflake.js";
 import type { AccountStore, UserRecord } from "../../src/stores/account-store.js";
+import type { AuditActor, AuditChange, AuditEntryRecord, AuditLogStore } from "../../src/stores/audit-log-store.js";
 import type { ChannelStore } from "../../src/stores/channel-store.js";
 import type { GuildRecord, GuildStore } from "../../src/stores/guild-store.js";
 import type { OverwriteRecord, PermissionStore, RoleRecord } from "../../src/stores/permission-store.js";
@@ -19,6 +20,8 @@ export interface PermissionStoreFixture {
   guilds: GuildStore;
   channels: ChannelStore;
   permissions: PermissionStore;
+  /** Where the audited writes' entries are read back. */
+  auditLog: AuditLogStore;
   close(): Promise<void>;
 }
 
@@ -832,6 +835,120 @@ export function permissionStoreContract(name: string, factory: () => Promise<Per
       });
     });
 
+    describe("category sync (ChannelStore writes, PermissionStore reads)", () => {
+      /** A guild with a category holding a private overwrite set: @everyone denied, a role and a member allowed. */
+      async function privateCategory(f: PermissionStoreFixture) {
+        const { guild } = await makeGuild(f);
+        const role = await makeRole(f, guild.id);
+        const member = await makeMember(f, guild);
+        const category = await f.channels.createGuildChannel({
+          id: nextId(),
+          guildId: guild.id,
+          name: "Staff",
+          kind: "GUILD_CATEGORY",
+          overwrites: [
+            { targetKind: "ROLE", targetId: guild.id, allow: 0n, deny: VIEW_CHANNEL },
+            { targetKind: "ROLE", targetId: role.id, allow: VIEW_CHANNEL | SEND_MESSAGES, deny: 0n },
+            { targetKind: "MEMBER", targetId: member.id, allow: VIEW_CHANNEL, deny: SEND_MESSAGES },
+          ],
+        });
+        /** The category's overwrites as `channelId`'s would be after a copy. */
+        const expected = async (channelId: bigint) => byTarget((await overwritesOf(f, category.id)).map((o) => ({ ...o, channelId })));
+        return { guild, role, member, category, expected };
+      }
+
+      it("a text channel created in a category without overwrites gets a copy of the category's; given ones (even []) are kept as given", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, role, category, expected } = await privateCategory(f);
+        const synced = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "inside", parentId: category.id });
+        expect(synced.parentId).toBe(category.id);
+        expect(await overwritesOf(f, synced.id)).toEqual(await expected(synced.id));
+        expect(await overwritesOf(f, synced.id)).toHaveLength(3);
+        const open = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "open", parentId: category.id, overwrites: [] });
+        expect(await overwritesOf(f, open.id)).toEqual([]);
+        const own = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "own", parentId: category.id, overwrites: [{ targetKind: "ROLE", targetId: role.id, allow: 0n, deny: SEND_MESSAGES }] });
+        expect(await overwritesOf(f, own.id)).toEqual([roleOverwrite(own.id, role.id, 0n, SEND_MESSAGES)]);
+        const outside = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "outside" });
+        expect(await overwritesOf(f, outside.id)).toEqual([]);
+        // A copy, not a link: changing the category later leaves the channel as it was.
+        await f.permissions.setOverwrite(roleOverwrite(category.id, guild.id, 0n, VIEW_CHANNEL | SEND_MESSAGES));
+        expect(await overwritesOf(f, synced.id)).toHaveLength(3);
+        expect((await overwritesOf(f, synced.id)).find((o) => o.targetId === guild.id)).toEqual(roleOverwrite(synced.id, guild.id, 0n, VIEW_CHANNEL));
+        // loadAccess (what the permission cache holds) sees the copy.
+        const access = (await f.permissions.loadAccess(guild.id, null))!.access;
+        expect(byTarget(access.overwrites.get(synced.id) ?? [])).toEqual((await overwritesOf(f, synced.id)).map(bare));
+      });
+
+      it("a category created with a parentId is still a top-level category without copied overwrites", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, category } = await privateCategory(f);
+        const other = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "Other", kind: "GUILD_CATEGORY", parentId: category.id });
+        expect(other.parentId).toBeNull();
+        expect(await overwritesOf(f, other.id)).toEqual([]);
+      });
+
+      it("moving into a category keeps the channel's overwrites; lockPermissions replaces them with the category's, idempotently", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, role, member, category, expected } = await privateCategory(f);
+        const channel = await f.channels.createGuildChannel({
+          id: nextId(),
+          guildId: guild.id,
+          name: "loose",
+          overwrites: [
+            { targetKind: "ROLE", targetId: role.id, allow: 0n, deny: VIEW_CHANNEL },
+            { targetKind: "MEMBER", targetId: guild.ownerId, allow: MANAGE_MESSAGES, deny: 0n },
+          ],
+        });
+        const own = await overwritesOf(f, channel.id);
+        expect((await f.channels.updateGuildChannel(channel.id, { parentId: category.id }))?.parentId).toBe(category.id);
+        expect(await overwritesOf(f, channel.id)).toEqual(own);
+        const locked = await f.channels.updateGuildChannel(channel.id, { lockPermissions: true });
+        expect(locked?.parentId).toBe(category.id);
+        expect(await overwritesOf(f, channel.id)).toEqual(await expected(channel.id));
+        await f.channels.updateGuildChannel(channel.id, { lockPermissions: true });
+        expect(await overwritesOf(f, channel.id)).toEqual(await expected(channel.id));
+        // Out of sync again, then moved and synced in one call with another category.
+        await f.permissions.setOverwrite(memberOverwrite(channel.id, member.id, 0n, VIEW_CHANNEL));
+        const open = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "Open", kind: "GUILD_CATEGORY" });
+        const moved = await f.channels.updateGuildChannel(channel.id, { parentId: open.id, name: "moved", lockPermissions: true });
+        expect(moved).toMatchObject({ parentId: open.id, name: "moved" });
+        expect(await overwritesOf(f, channel.id)).toEqual([]);
+        const access = (await f.permissions.loadAccess(guild.id, null))!.access;
+        expect(access.overwrites.get(channel.id) ?? []).toEqual([]);
+      });
+
+      it("lockPermissions without a category to sync with rejects with MissingReferenceError and changes nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, role, category } = await privateCategory(f);
+        const channel = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "kept", parentId: category.id, overwrites: [{ targetKind: "ROLE", targetId: role.id, allow: 0n, deny: SEND_MESSAGES }] });
+        const before = await overwritesOf(f, channel.id);
+        const refused = f.channels.updateGuildChannel(channel.id, { parentId: null, name: "renamed", lockPermissions: true });
+        await expect(refused).rejects.toBeInstanceOf(MissingReferenceError);
+        await expect(refused).rejects.toMatchObject({ what: "category" });
+        await expect(f.channels.updateGuildChannel(category.id, { lockPermissions: true })).rejects.toMatchObject({ what: "category" });
+        await expect(f.channels.updateGuildChannel(channel.id, { parentId: nextId(), lockPermissions: true })).rejects.toMatchObject({ what: "parent" });
+        const [after] = await f.channels.getChannels([channel.id]);
+        expect(after).toMatchObject({ name: "kept", parentId: category.id });
+        expect(await overwritesOf(f, channel.id)).toEqual(before);
+        expect(await f.channels.updateGuildChannel(nextId(), { lockPermissions: true })).toBeNull();
+      });
+
+      it("concurrent syncs and overwrite changes of one channel all succeed; the last writer's state stands", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, member, category, expected } = await privateCategory(f);
+        const channel = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "busy", parentId: category.id, overwrites: [] });
+        const results = await Promise.allSettled([
+          f.channels.updateGuildChannel(channel.id, { lockPermissions: true }),
+          f.permissions.setOverwrite(memberOverwrite(channel.id, member.id, 0n, SEND_MESSAGES)),
+          f.channels.updateGuildChannel(channel.id, { lockPermissions: true }),
+          f.permissions.setOverwrite(roleOverwrite(channel.id, guild.id, SEND_MESSAGES, 0n)),
+        ]);
+        expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+        await f.channels.updateGuildChannel(channel.id, { lockPermissions: true });
+        expect(await overwritesOf(f, channel.id)).toEqual(await expected(channel.id));
+      });
+    });
+
     describe("what goes with a channel, a guild or a membership", () => {
       it("deleting a channel removes its overwrites (and only its)", async (ctx) => {
         const f = stores(ctx);
@@ -887,6 +1004,175 @@ export function permissionStoreContract(name: string, factory: () => Promise<Per
         expect(await rolesOf(f, guild.id, leaver.id)).toEqual([]);
         // The role itself stays.
         expect(await f.permissions.getRoles([role.id])).toHaveLength(1);
+      });
+    });
+
+    describe("loadAccess: timeouts", () => {
+      it("holds the timeouts in force (until > now) as ms by user id, a member's who left included; passed, lifted and other guilds' are not there", async (ctx) => {
+        const f = stores(ctx);
+        const { guild } = await makeGuild(f);
+        const { guild: other } = await makeGuild(f);
+        const [muted, left, passed, lifted] = [await makeMember(f, guild), await makeMember(f, guild), await makeMember(f, guild), await makeMember(f, guild)];
+        const elsewhere = await makeMember(f, other);
+        const timeout = (g: GuildRecord, userId: bigint, until: Date | null, now = new Date()) =>
+          f.guilds.setMemberTimeout({ guildId: g.id, userId, until, moderatorId: g.ownerId, reason: null, now });
+        const until = new Date(Date.now() + 3_600_000);
+        await timeout(guild, muted.id, until);
+        await timeout(guild, left.id, new Date(until.getTime() + 1));
+        expect(await f.guilds.removeMember(guild.id, left.id)).toBe(true);
+        // Set earlier, passed a second ago.
+        await timeout(guild, passed.id, new Date(Date.now() - 1_000), new Date(Date.now() - 60_000));
+        await timeout(guild, lifted.id, until);
+        await timeout(guild, lifted.id, null);
+        await timeout(other, elsewhere.id, until);
+        const loaded = await f.permissions.loadAccess(guild.id, muted.id);
+        expect(new Map(loaded!.access.timeouts)).toEqual(new Map([[muted.id, until.getTime()], [left.id, until.getTime() + 1]]));
+        expect(new Map((await f.permissions.loadAccess(other.id, null))!.access.timeouts)).toEqual(new Map([[elsewhere.id, until.getTime()]]));
+        const { guild: calm } = await makeGuild(f);
+        expect((await f.permissions.loadAccess(calm.id, null))!.access.timeouts.size).toBe(0);
+      });
+    });
+
+    describe("audit: writes given an AuditActor record one entry, only when they changed something", () => {
+      /** An actor whose entry will get a fresh id. */
+      const actor = (actorId: bigint, reason: string | null = null): AuditActor => ({ entryId: nextId(), actorId, reason });
+      const json = (value: unknown) => JSON.stringify(value);
+      const byKey = (changes: readonly AuditChange[]) => [...changes].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      /** The guild's whole log, newest first (each entry's changes in key order). */
+      async function auditOf(f: PermissionStoreFixture, guildId: bigint): Promise<AuditEntryRecord[]> {
+        const entries = await f.auditLog.listEntries(guildId, { beforeId: null, notBeforeId: 0n, action: null, actorId: null, limit: 100 });
+        return entries.map((e) => ({ ...e, changes: byKey(e.changes) }));
+      }
+      const entry = (by: AuditActor, guildId: bigint, action: AuditEntryRecord["action"], targetKind: AuditEntryRecord["targetKind"], targetId: bigint, changes: AuditChange[]): AuditEntryRecord => ({
+        id: by.entryId,
+        guildId,
+        actorId: by.actorId,
+        action,
+        targetKind,
+        targetId: String(targetId),
+        changes: byKey(changes),
+        reason: by.reason,
+      });
+      const added = (key: string, value: unknown): AuditChange => ({ key, before: null, after: json(value) });
+      const removed = (key: string, value: unknown): AuditChange => ({ key, before: json(value), after: null });
+      const changed = (key: string, before: unknown, after: unknown): AuditChange => ({ key, before: json(before), after: json(after) });
+
+      it("createRole: ROLE_CREATE with the role's fields as after; deleteRole: ROLE_DELETE with them as before (nothing when there is no role)", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, owner } = await makeGuild(f);
+        const create = actor(owner.id, "new team");
+        const role = await f.permissions.createRole({ id: nextId(), guildId: guild.id, name: "mods", permissions: KICK_MEMBERS | BAN_MEMBERS, color: 0xff0000, hoist: true, mentionable: false }, create);
+        const remove = actor(owner.id, "disbanded");
+        expect(await f.permissions.deleteRole(guild.id, role.id, remove)).toBe(true);
+        expect(await f.permissions.deleteRole(guild.id, role.id, actor(owner.id))).toBe(false);
+        const fields = Object.entries({ name: "mods", permissions: String(KICK_MEMBERS | BAN_MEMBERS), color: 0xff0000, hoist: true, mentionable: false });
+        expect(await auditOf(f, guild.id)).toEqual([
+          entry(remove, guild.id, "ROLE_DELETE", "ROLE", role.id, fields.map(([key, value]) => removed(key, value))),
+          entry(create, guild.id, "ROLE_CREATE", "ROLE", role.id, fields.map(([key, value]) => added(key, value))),
+        ]);
+      });
+
+      it("updateRole: ROLE_UPDATE with only the fields that changed; a patch changing nothing (or no such role) records nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, owner } = await makeGuild(f);
+        const role = await makeRole(f, guild.id, { name: "helpers", color: 5 });
+        const update = actor(owner.id);
+        expect(await f.permissions.updateRole(guild.id, role.id, { name: "staff", color: 5, hoist: true }, update)).toMatchObject({ name: "staff", hoist: true });
+        expect(await f.permissions.updateRole(guild.id, role.id, { name: "staff", hoist: true }, actor(owner.id))).toMatchObject({ name: "staff" });
+        expect(await f.permissions.updateRole(guild.id, role.id, {}, actor(owner.id))).toMatchObject({ name: "staff" });
+        expect(await f.permissions.updateRole(guild.id, nextId(), { name: "ghost" }, actor(owner.id))).toBeNull();
+        const everyone = actor(owner.id);
+        await f.permissions.updateRole(guild.id, guild.id, { permissions: VIEW_CHANNEL }, everyone);
+        expect(await auditOf(f, guild.id)).toEqual([
+          entry(everyone, guild.id, "ROLE_UPDATE", "ROLE", guild.id, [changed("permissions", String(DEFAULT_EVERYONE_PERMISSIONS), String(VIEW_CHANNEL))]),
+          entry(update, guild.id, "ROLE_UPDATE", "ROLE", role.id, [changed("name", "helpers", "staff"), changed("hoist", false, true)]),
+        ]);
+      });
+
+      it("moveRole: ROLE_UPDATE position for the moved role, nothing when it stays where it is", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, owner } = await makeGuild(f);
+        const [, , r3] = await makeRoles(f, guild.id, 3);
+        const move = actor(owner.id);
+        expect(await f.permissions.moveRole(guild.id, r3!.id, 3, move)).not.toBeNull();
+        expect(await f.permissions.moveRole(guild.id, r3!.id, 3, actor(owner.id))).not.toBeNull();
+        expect(await f.permissions.moveRole(guild.id, r3!.id, 99, actor(owner.id))).not.toBeNull();
+        expect(await auditOf(f, guild.id)).toEqual([entry(move, guild.id, "ROLE_UPDATE", "ROLE", r3!.id, [changed("position", 1, 3)])]);
+      });
+
+      it("addMemberRole and removeMemberRole: MEMBER_ROLE_UPDATE $add and $remove on the member; already, refused and false record nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, owner } = await makeGuild(f);
+        const member = await makeMember(f, guild);
+        const role = await makeRole(f, guild.id);
+        const add = actor(owner.id, "promoted");
+        expect(await f.permissions.addMemberRole(guild.id, member.id, role.id, add)).toBe("added");
+        expect(await f.permissions.addMemberRole(guild.id, member.id, role.id, actor(owner.id))).toBe("already");
+        expect(await f.permissions.addMemberRole(guild.id, (await makeUser(f)).id, role.id, actor(owner.id))).toBe("not-member");
+        expect(await f.permissions.addMemberRole(guild.id, member.id, nextId(), actor(owner.id))).toBe("no-role");
+        const remove = actor(owner.id, "demoted");
+        expect(await f.permissions.removeMemberRole(guild.id, member.id, role.id, remove)).toBe(true);
+        expect(await f.permissions.removeMemberRole(guild.id, member.id, role.id, actor(owner.id))).toBe(false);
+        const naming = expect.stringContaining(String(role.id)) as string;
+        expect(await auditOf(f, guild.id)).toEqual([
+          entry(remove, guild.id, "MEMBER_ROLE_UPDATE", "USER", member.id, [{ key: "$remove", before: null, after: naming }]),
+          entry(add, guild.id, "MEMBER_ROLE_UPDATE", "USER", member.id, [{ key: "$add", before: null, after: naming }]),
+        ]);
+      });
+
+      it("setOverwrite: CHANNEL_OVERWRITE_CREATE, then _UPDATE with the changed fields, nothing when identical; deleteOverwrite: _DELETE, nothing when none", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, owner, channel } = await makeGuild(f);
+        const role = await makeRole(f, guild.id);
+        const create = actor(owner.id);
+        await f.permissions.setOverwrite(roleOverwrite(channel.id, role.id, VIEW_CHANNEL, 0n), create);
+        const update = actor(owner.id, "lock it");
+        await f.permissions.setOverwrite(roleOverwrite(channel.id, role.id, VIEW_CHANNEL, SEND_MESSAGES), update);
+        await f.permissions.setOverwrite(roleOverwrite(channel.id, role.id, VIEW_CHANNEL, SEND_MESSAGES), actor(owner.id));
+        const forMember = actor(owner.id);
+        await f.permissions.setOverwrite(memberOverwrite(channel.id, owner.id, MANAGE_MESSAGES, 0n), forMember);
+        const remove = actor(owner.id);
+        expect(await f.permissions.deleteOverwrite(channel.id, "ROLE", role.id, remove)).toBe(true);
+        expect(await f.permissions.deleteOverwrite(channel.id, "ROLE", role.id, actor(owner.id))).toBe(false);
+        const overwrite = (targetId: bigint, type: 0 | 1, allow: bigint, deny: bigint) => Object.entries({ id: String(targetId), type, allow: String(allow), deny: String(deny) });
+        expect(await auditOf(f, guild.id)).toEqual([
+          entry(remove, guild.id, "CHANNEL_OVERWRITE_DELETE", "CHANNEL", channel.id, overwrite(role.id, 0, VIEW_CHANNEL, SEND_MESSAGES).map(([k, v]) => removed(k, v))),
+          entry(forMember, guild.id, "CHANNEL_OVERWRITE_CREATE", "CHANNEL", channel.id, overwrite(owner.id, 1, MANAGE_MESSAGES, 0n).map(([k, v]) => added(k, v))),
+          entry(update, guild.id, "CHANNEL_OVERWRITE_UPDATE", "CHANNEL", channel.id, [changed("deny", "0", String(SEND_MESSAGES))]),
+          entry(create, guild.id, "CHANNEL_OVERWRITE_CREATE", "CHANNEL", channel.id, overwrite(role.id, 0, VIEW_CHANNEL, 0n).map(([k, v]) => added(k, v))),
+        ]);
+      });
+
+      it("without an actor the same writes record nothing", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, channel } = await makeGuild(f);
+        const member = await makeMember(f, guild);
+        const [role, other] = await makeRoles(f, guild.id, 2);
+        await f.permissions.updateRole(guild.id, role!.id, { name: "renamed" });
+        await f.permissions.moveRole(guild.id, role!.id, 1);
+        expect(await f.permissions.addMemberRole(guild.id, member.id, role!.id)).toBe("added");
+        expect(await f.permissions.removeMemberRole(guild.id, member.id, role!.id)).toBe(true);
+        await f.permissions.setOverwrite(roleOverwrite(channel.id, role!.id, VIEW_CHANNEL, 0n));
+        await f.permissions.setOverwrite(roleOverwrite(channel.id, role!.id, 0n, VIEW_CHANNEL));
+        expect(await f.permissions.deleteOverwrite(channel.id, "ROLE", role!.id)).toBe(true);
+        expect(await f.permissions.deleteRole(guild.id, other!.id)).toBe(true);
+        expect(await auditOf(f, guild.id)).toEqual([]);
+      });
+
+      it("a write whose entry cannot be stored (its id is taken) does not happen", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, owner } = await makeGuild(f);
+        const member = await makeMember(f, guild);
+        const first = actor(owner.id);
+        const role = await f.permissions.createRole({ id: nextId(), guildId: guild.id, name: "first", permissions: 0n, color: 0, hoist: false, mentionable: false }, first);
+        const taken: AuditActor = { ...actor(owner.id), entryId: first.entryId };
+        const ghostId = nextId();
+        await expect(f.permissions.createRole({ id: ghostId, guildId: guild.id, name: "ghost", permissions: 0n, color: 0, hoist: false, mentionable: false }, taken)).rejects.toThrow();
+        expect(await f.permissions.getRoles([ghostId])).toEqual([]);
+        expect(await positions(f, guild.id)).toEqual(dense(2));
+        await expect(f.permissions.addMemberRole(guild.id, member.id, role.id, taken)).rejects.toThrow();
+        expect(await rolesOf(f, guild.id, member.id)).toEqual([]);
+        expect((await auditOf(f, guild.id)).map((e) => e.id)).toEqual([first.entryId]);
       });
     });
   });

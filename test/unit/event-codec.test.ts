@@ -45,6 +45,7 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
   RoleUpdated: { type: "RoleUpdated", guildId: MAX, role: { ...role, name: '{"$n":"1"}', position: 249 } },
   RoleDeleted: { type: "RoleDeleted", guildId: MAX, roleId: 1n },
   MemberRolesUpdated: { type: "MemberRolesUpdated", guildId: MAX, userId: MAX, roleIds: [MAX, 1n] },
+  MemberTimeoutUpdated: { type: "MemberTimeoutUpdated", guildId: MAX, userId: MAX, until: createdAt },
   PermissionsChanged: { type: "PermissionsChanged", guildId: MAX, userId: null },
   GuildUpdated: { type: "GuildUpdated", guild },
   GuildDeleted: { type: "GuildDeleted", guildId: MAX },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_SNOWFLAKE } from "../../src/ids/snowflake.js";
-import { MAX_MENTIONS, parseMentions } from "../../src/resolvers/mentions.js";
+import { MAX_MENTIONS, mayMentionBroadly, parseBroadMentions, parseMentions } from "../../src/resolvers/mentions.js";
 
 describe("parseMentions", () => {
   it("finds <@id> and <@!id> mentions in order of first appearance", () => {
@@ -36,5 +36,42 @@ describe("parseMentions", () => {
     const result = parseMentions(text);
     expect(result).toHaveLength(MAX_MENTIONS);
     expect(result).toEqual(ids.slice(0, MAX_MENTIONS).map(BigInt));
+  });
+});
+
+describe("parseBroadMentions", () => {
+  it("finds <@&id> role mentions in order of first appearance, each once (by number)", () => {
+    expect(parseBroadMentions("hey <@&30> and <@&10>, <@&030> <@&10>").roleIds).toEqual([30n, 10n]);
+    expect(parseBroadMentions("<@&1><@&2>")).toEqual({ everyone: false, here: false, roleIds: [1n, 2n] });
+  });
+
+  it("finds @everyone and @here as words, not inside addresses or longer words", () => {
+    expect(parseBroadMentions("@everyone look")).toEqual({ everyone: true, here: false, roleIds: [] });
+    expect(parseBroadMentions("ping @here!")).toEqual({ everyone: false, here: true, roleIds: [] });
+    expect(parseBroadMentions("(@here) and @everyone.")).toEqual({ everyone: true, here: true, roleIds: [] });
+    for (const text of ["mail me@everyone.example", "@everyoneelse", "@@here", "@heres", "everyone here", "@ everyone"]) {
+      const parsed = parseBroadMentions(text);
+      expect(parsed.everyone || parsed.here, JSON.stringify(text)).toBe(false);
+    }
+  });
+
+  it("ignores what only looks like a role mention, and ids beyond 64 bits", () => {
+    for (const text of ["<@&>", "<@& 1>", "<@&abc>", "<@&-1>", "<@1>", "<@!1>", "<&1>", "<@&12345678901234567890>", "<@&9223372036854775808>"]) {
+      expect(parseBroadMentions(text).roleIds, JSON.stringify(text)).toEqual([]);
+    }
+    expect(parseBroadMentions("<@&9223372036854775807>").roleIds).toEqual([MAX_SNOWFLAKE]);
+  });
+
+  it(`keeps at most ${MAX_MENTIONS} distinct roles`, () => {
+    const text = Array.from({ length: MAX_MENTIONS + 5 }, (_, i) => `<@&${i + 1}>`).join(" ");
+    expect(parseBroadMentions(text).roleIds).toHaveLength(MAX_MENTIONS);
+  });
+
+  it("mayMentionBroadly is false only for texts where nothing broad can be found", () => {
+    for (const text of ["@everyone", "x @here", "<@&1>", "me@everyone.example"]) expect(mayMentionBroadly(text), text).toBe(true);
+    for (const text of ["hello", "<@1>", "everyone here", "@ever"]) {
+      expect(mayMentionBroadly(text), text).toBe(false);
+      expect(parseBroadMentions(text)).toEqual({ everyone: false, here: false, roleIds: [] });
+    }
   });
 });

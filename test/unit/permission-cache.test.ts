@@ -20,6 +20,7 @@ function accessOf(guildId: bigint, everyone: bigint = DEFAULT_EVERYONE_PERMISSIO
       [MOD, { permissions: PERMISSIONS.KICK_MEMBERS, position: 1 }],
     ]),
     overwrites: new Map(),
+    timeouts: new Map(),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { channelPermissions, guildPermissions, highestPosition, type GuildAccess, type Overwrite, type RoleRank } from "../../src/permissions/compute.js";
+import { channelPermissions, guildPermissions, highestPosition, timedOutUntil, type GuildAccess, type Overwrite, type RoleRank } from "../../src/permissions/compute.js";
 import {
   ALL_PERMISSIONS,
   DEFAULT_EVERYONE_PERMISSIONS,
@@ -40,7 +40,7 @@ const roleOverwrite = (targetId: bigint, allow: bigint, deny: bigint): Overwrite
 const memberOverwrite = (targetId: bigint, allow: bigint, deny: bigint): Overwrite => ({ targetKind: "MEMBER", targetId, allow, deny });
 
 /** A guild: @everyone with `everyone`, MOD/MUTED/HELPER/ADMIN roles, and the given overwrites on CHANNEL. */
-function guild(options: { everyone?: bigint; overwrites?: Overwrite[]; roles?: [bigint, RoleRank][] } = {}): GuildAccess {
+function guild(options: { everyone?: bigint; overwrites?: Overwrite[]; roles?: [bigint, RoleRank][]; timeouts?: [bigint, number][] } = {}): GuildAccess {
   return {
     guildId: GUILD,
     ownerId: OWNER,
@@ -53,6 +53,7 @@ function guild(options: { everyone?: bigint; overwrites?: Overwrite[]; roles?: [
       ...(options.roles ?? []),
     ]),
     overwrites: new Map([[CHANNEL, options.overwrites ?? []]]),
+    timeouts: new Map(options.timeouts ?? []),
   };
 }
 
@@ -418,9 +419,38 @@ describe("guildPermissions and channelPermissions (Discord's hierarchy)", () => 
   });
 
   it("a guild with no @everyone role (never stored so) gives members only their roles", () => {
-    const access: GuildAccess = { guildId: GUILD, ownerId: OWNER, roles: new Map([role(HELPER, VIEW_CHANNEL, 1)]), overwrites: new Map() };
+    const access: GuildAccess = { guildId: GUILD, ownerId: OWNER, roles: new Map([role(HELPER, VIEW_CHANNEL, 1)]), overwrites: new Map(), timeouts: new Map() };
     expect(guildPermissions(access, USER, [])).toBe(0n);
     expect(guildPermissions(access, USER, [HELPER])).toBe(VIEW_CHANNEL);
+  });
+});
+
+describe("timeouts", () => {
+  const NOW = 1_000_000;
+  const until = NOW + 60_000;
+
+  it("a timed-out member keeps only VIEW_CHANNEL and READ_MESSAGE_HISTORY, in the guild and in every channel", () => {
+    const access = guild({ timeouts: [[USER, until]], overwrites: [memberOverwrite(USER, SEND_MESSAGES | MANAGE_MESSAGES, 0n)] });
+    expect(guildPermissions(access, USER, [MOD], NOW)).toBe(VIEW_CHANNEL | READ_MESSAGE_HISTORY);
+    // A member overwrite allowing SEND_MESSAGES does not lift the timeout.
+    expect(channelPermissions(access, USER, [MOD], CHANNEL, NOW)).toBe(VIEW_CHANNEL | READ_MESSAGE_HISTORY);
+  });
+
+  it("ends on time, without anyone touching the cache", () => {
+    const access = guild({ timeouts: [[USER, until]] });
+    expect(has(channelPermissions(access, USER, [], CHANNEL, until - 1), SEND_MESSAGES)).toBe(false);
+    expect(has(channelPermissions(access, USER, [], CHANNEL, until), SEND_MESSAGES)).toBe(true);
+    expect(timedOutUntil(access, USER, until - 1)).toBe(until);
+    expect(timedOutUntil(access, USER, until)).toBeNull();
+  });
+
+  it("does not hide a channel the member could not see anyway, nor touch the owner or administrators", () => {
+    const hidden = guild({ timeouts: [[USER, until]], overwrites: [memberOverwrite(USER, 0n, VIEW_CHANNEL)] });
+    expect(channelPermissions(hidden, USER, [], CHANNEL, NOW)).toBe(0n);
+    const access = guild({ timeouts: [[OWNER, until], [USER, until]] });
+    expect(guildPermissions(access, OWNER, [], NOW)).toBe(ALL_PERMISSIONS);
+    expect(guildPermissions(access, USER, [ADMIN], NOW)).toBe(ALL_PERMISSIONS);
+    expect(guildPermissions(access, OTHER, [], NOW)).toBe(guildPermissions(guild(), OTHER, [], NOW));
   });
 });
 
