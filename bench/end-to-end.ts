@@ -82,7 +82,7 @@ if (argv.help) {
   console.log(`usage: npx tsx bench/end-to-end.ts [--rates 50,100,200,400] [--channels 50] [--subscribers-per-channel 4] [--seconds 15]
   [--warmup-s 2] [--drain-s 10] [--store postgres|cassandra] [--server-dir DIR] [--label dev] [--timeout-s 900]
   [--max-in-flight 1000] [--http-connections 64 (keep-alive sockets per instance)] [--http-timeout-s 30] [--bound-ms 200]
-  [--content-chars 100] [--order-window-ms N (CHANNEL_ORDER_WINDOW_MS; default: the server's)] [--cpu-prof] [--cpu-prof-dir DIR]
+  [--content-chars 100] [--order-window-ms N (CHANNEL_ORDER_WINDOW_MS, for servers before the sequenced bus; default: the server's)] [--cpu-prof] [--cpu-prof-dir DIR]
   [--pg-url URL] [--redis URL] [--cassandra host:port] [--cassandra-dc datacenter1] [--out DIR]`);
   process.exit(0);
 }

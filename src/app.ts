@@ -8,7 +8,6 @@ import { createGateway, GRAPHQL_PATH, type Gateway } from "./gateway/server.js";
 import type { EventBus } from "./pubsub/event-bus.js";
 import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
 import { createRedisEventBus, type RedisEventBus } from "./pubsub/event-bus.redis.js";
-import { ReorderingEventBus } from "./pubsub/reordering-bus.js";
 import { RecentDeletions } from "./pubsub/recent-deletions.js";
 import { PermissionCache } from "./permissions/permission-cache.js";
 import { PrismaPermissionStore } from "./stores/permission-store.prisma.js";
@@ -58,7 +57,7 @@ export class StartupError extends Error {
 /** `onRecovered` runs after the Redis bus reconnected (events may have been lost meanwhile). */
 async function openConfiguredBus(config: Config, logger: Logger, onRecovered: () => void): Promise<EventBus> {
   const onHandlerError = (error: unknown, topic: string) => logger.error("event handler failed", { error, topic });
-  if (!config.redisUrl) return new MemoryEventBus(onHandlerError);
+  if (!config.redisUrl) return new MemoryEventBus(onHandlerError, { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs });
   try {
     const bus: RedisEventBus = await createRedisEventBus({
       url: config.redisUrl,
@@ -66,18 +65,14 @@ async function openConfiguredBus(config: Config, logger: Logger, onRecovered: ()
       logger,
       onHandlerError,
       connectionName: `concord-${config.workerId}`,
-      // Pub/sub is at-most-once: after a reconnect, tell each live channel subscriber that it
-      // may have missed messages, so clients fetch history after the last id they saw.
-      onResubscribed: (topics) => {
-        onRecovered();
-        for (const topic of topics) {
-          const match = /^channel:(\d+)$/.exec(topic);
-          if (match) bus.deliverLocal(topic, { type: "EventsMissed", channelId: BigInt(match[1]!) });
-        }
-      },
+      logRetention: { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs },
+      // After a reconnect the bus repairs every held topic from the event log by itself (and
+      // sends EventsMissed only for what the log lost); what this instance cached from events
+      // it may have missed (sessions, permissions) is forgotten.
+      onResubscribed: () => onRecovered(),
     });
-    logger.info("event bus ready", { kind: "redis", url: redactUrl(config.redisUrl), channelOrderWindowMs: config.channelOrderWindowMs });
-    return config.channelOrderWindowMs > 0 ? new ReorderingEventBus(bus, config.channelOrderWindowMs, onHandlerError) : bus;
+    logger.info("event bus ready", { kind: "redis", url: redactUrl(config.redisUrl), eventLogMaxEvents: config.eventLogMaxEvents });
+    return bus;
   } catch (error) {
     throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
   }

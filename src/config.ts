@@ -26,8 +26,10 @@ export interface Config {
   redisUrl: string | undefined;
   /** Put in front of every Redis channel name, so deployments can share a Redis. */
   redisKeyPrefix: string;
-  /** With Redis: how long channel events are held to restore one order across instances (0: off). */
-  channelOrderWindowMs: number;
+  /** Events each topic's log keeps for gap repair (the oldest go first). */
+  eventLogMaxEvents: number;
+  /** A topic's log is dropped after this long without a new event (ms). */
+  eventLogMaxAgeMs: number;
   /** Snowflake worker id, unique per running instance (0-1023). */
   workerId: number;
   /** log2 of scrypt's N for new password hashes (cost doubles per step; 17 takes 128 MiB per hash). */
@@ -225,7 +227,8 @@ export function loadConfig(env: Env): Config {
     cassandra,
     redisUrl,
     redisKeyPrefix,
-    channelOrderWindowMs: int("CHANNEL_ORDER_WINDOW_MS", 30, 0, 1_000),
+    eventLogMaxEvents: int("EVENT_LOG_MAX_EVENTS", 1_000, 10, 1_000_000),
+    eventLogMaxAgeMs: int("EVENT_LOG_MAX_AGE_SECONDS", 86_400, 10, 30 * 86_400) * 1000,
     workerId: int("WORKER_ID", 0, 0, 1023),
     passwordHashCost: int("PASSWORD_HASH_COST", 17, 10, 20),
     passwordHashConcurrency: int("PASSWORD_HASH_CONCURRENCY", 2, 1, 64),

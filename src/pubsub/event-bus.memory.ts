@@ -1,27 +1,42 @@
-import type { EventBus, EventHandler, Unsubscribe } from "./event-bus.js";
+import type { EventBus, EventHandler, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
+import { MemoryEventLog, type LogRetention } from "./event-log.memory.js";
 import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
 import type { Topic } from "./topics.js";
 
 /**
  * {@link EventBus} inside one process, for the zero-setup mode and single-instance deployments.
- * Handlers run synchronously inside `publish`, so publish order is delivery order.
+ * Handlers run synchronously inside `publish`, so sequence order is publish order is delivery
+ * order, and nothing is ever lost on the way.
  */
 export class MemoryEventBus implements EventBus {
   private readonly fanout: LocalFanout;
+  private readonly log: MemoryEventLog;
   private closed = false;
 
-  constructor(onError: (error: unknown, topic: Topic) => void = () => {}) {
+  constructor(onError: (error: unknown, topic: Topic) => void = () => {}, retention?: LogRetention) {
     this.fanout = new LocalFanout(onError);
+    this.log = new MemoryEventLog(retention);
   }
 
-  async publish(topic: Topic, event: ConcordEvent): Promise<void> {
-    if (!this.closed) this.fanout.deliver(topic, event);
+  async publish(topic: Topic, event: ConcordEvent): Promise<number> {
+    if (this.closed) return 0;
+    const seq = this.log.append(topic, event);
+    this.fanout.deliver(topic, event, seq);
+    return seq;
+  }
+
+  async head(topic: Topic): Promise<TopicHead> {
+    return this.log.head(topic);
+  }
+
+  async replay(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; complete: boolean }> {
+    return this.log.replay(topic, after, limit);
   }
 
   async subscribe(topic: Topic, handler: EventHandler): Promise<Unsubscribe> {
     // The wrapper makes each subscription distinct, even for the same handler.
-    const own: EventHandler = (event) => handler(event);
+    const own: EventHandler = (event, seq) => handler(event, seq);
     this.fanout.add(topic, own);
     let active = true;
     return () => {

@@ -1,7 +1,9 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { Redis, type RedisOptions } from "ioredis";
 import { createLogger, type Logger } from "../logger.js";
-import type { EventBus, EventHandler, Unsubscribe } from "./event-bus.js";
+import type { EventBus, EventHandler, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
+import { DEFAULT_LOG_RETENTION, type LogRetention } from "./event-log.memory.js";
+import { SequenceGate } from "./sequence-gate.js";
 import { decodeEvent, encodeEvent } from "./event-codec.js";
 import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
@@ -37,6 +39,48 @@ export interface RedisEventBusOptions {
   connectionName?: string;
   /** Extra ioredis options (TLS, auth, timeouts), applied over the URL and under the bus's own settings. */
   redisOptions?: RedisOptions;
+  /** How much of each topic's log Redis keeps (EVENT_LOG_MAX_EVENTS, EVENT_LOG_MAX_AGE_MS). */
+  logRetention?: LogRetention;
+}
+
+/**
+ * Publishes one event atomically: the topic's next sequence number (in a new epoch when the
+ * topic's sequence is gone: never used, expired, or Redis lost it), an entry in the topic's log
+ * (a Stream whose entry ids are the sequence numbers, trimmed to about ARGV[4] entries), and the
+ * PUBLISH, whose message is `<epoch>:<seq>|<event>`. Because Redis runs a script at once and
+ * relays a channel's messages in the order they were published, subscribers receive a topic's
+ * events in sequence order unless some are lost on the way.
+ * KEYS: the topic's sequence hash, its log. ARGV: channel, event, new epoch, max entries,
+ * log TTL ms, sequence TTL ms.
+ */
+const PUBLISH_SCRIPT = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('PUBLISH', ARGV[1], epoch .. ':' .. seq .. '|' .. ARGV[2])
+return {epoch, seq}
+`;
+
+/** A topic's sequence outlives its log: a subscriber idle past the log's age keeps its place. */
+const SEQUENCE_TTL_MS = 30 * 86_400_000;
+
+/** A message as it travels: the event with its epoch and sequence number. */
+interface WireEvent {
+  epoch: string;
+  seq: number;
+  event: ConcordEvent;
+}
+
+/** A fresh epoch name: unique enough that two restarts never reuse one. */
+function newEpoch(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /** What the deserializer hands on for a payload that is not a valid event: dropped, never delivered. */
@@ -49,6 +93,10 @@ interface RemoteSubscription {
   acked: Promise<number>;
   /** Set once acknowledged; until then the subscription cannot be released, only marked unused. */
   id: number | undefined;
+  /** Puts the topic's events in sequence order and repairs gaps from the log. */
+  gate: SequenceGate;
+  /** Settles when the gate knows where to start (after the SUBSCRIBE was acknowledged). */
+  started: Promise<void>;
 }
 
 /**
@@ -91,12 +139,14 @@ export class RedisEventBus implements EventBus {
   private readonly pubsub: RedisPubSub;
   private readonly subscriptions = new Map<Topic, RemoteSubscription>();
   private readonly subscribeTimeoutMs: number;
+  private readonly retention: LogRetention;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: RedisEventBusOptions) {
     this.prefix = options.keyPrefix ?? "concord:";
     this.log = options.logger ?? createLogger("warn");
     this.subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
+    this.retention = options.logRetention ?? DEFAULT_LOG_RETENTION;
     this.fanout = new LocalFanout(
       options.onHandlerError ?? ((error, topic) => this.log.error("event handler failed", { error, topic })),
     );
@@ -144,7 +194,7 @@ export class RedisEventBus implements EventBus {
       // RedisPubSub subscription. It must not throw (RedisPubSub would pass the raw string on).
       deserializer: (source, { channel }) => {
         try {
-          return decodeEvent(typeof source === "string" ? source : source.toString("utf8"));
+          return decodeWire(typeof source === "string" ? source : source.toString("utf8"));
         } catch (error) {
           this.log.error("dropped a malformed event from Redis", { channel, error });
           return MALFORMED;
@@ -158,19 +208,72 @@ export class RedisEventBus implements EventBus {
     await Promise.all([this.publisher, this.subscriber].map((client) => whenReady(client, timeoutMs)));
   }
 
-  async publish(topic: Topic, event: ConcordEvent): Promise<void> {
+  async publish(topic: Topic, event: ConcordEvent): Promise<number> {
     if (this.closing) throw new Error("RedisEventBus is closed");
-    await this.pubsub.publish(this.channelOf(topic), event);
+    const [sequence, log] = this.keysOf(topic);
+    const result = (await this.publisher.eval(
+      PUBLISH_SCRIPT,
+      2,
+      sequence,
+      log,
+      this.channelOf(topic),
+      encodeEvent(event),
+      newEpoch(),
+      this.retention.maxEvents,
+      this.retention.maxAgeMs,
+      Math.max(SEQUENCE_TTL_MS, this.retention.maxAgeMs),
+    )) as [string, number];
+    return Number(result[1]);
+  }
+
+  async head(topic: Topic): Promise<TopicHead> {
+    const [epoch, seq] = await this.publisher.hmget(this.keysOf(topic)[0], "epoch", "seq");
+    // No sequence yet: the epoch the next publish will start is not known; "" matches none.
+    return { epoch: epoch ?? "", seq: epoch ? Number(seq ?? 0) : 0 };
+  }
+
+  async replay(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; complete: boolean }> {
+    const { events, head } = await this.readLog(topic, after, limit);
+    const complete = after >= head.seq || (events.length > 0 && events[0]!.seq === after + 1);
+    return { events, complete };
+  }
+
+  /** The head and the logged events after `after`, read together (one MULTI). */
+  private async readLog(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; head: TopicHead }> {
+    const [sequence, log] = this.keysOf(topic);
+    const replies = await this.publisher
+      .multi()
+      .hmget(sequence, "epoch", "seq")
+      .xrange(log, `${after + 1}-0`, "+", "COUNT", Math.max(1, limit))
+      .exec();
+    if (!replies) throw new Error("Redis discarded the log read");
+    for (const [error] of replies) if (error) throw error;
+    const [epoch, seq] = replies[0]![1] as [string | null, string | null];
+    const entries = replies[1]![1] as [string, string[]][];
+    const events: SequencedEvent[] = [];
+    for (const [id, fields] of limit > 0 ? entries : []) {
+      try {
+        events.push({ seq: Number(id.split("-")[0]), event: decodeEvent(fields[1]!) });
+      } catch (error) {
+        this.log.error("dropped a malformed event from the log", { topic, id, error });
+      }
+    }
+    return { events, head: { epoch: epoch ?? "", seq: epoch ? Number(seq ?? 0) : 0 } };
+  }
+
+  /** The topic's sequence hash and log stream (one hash slot, for Redis Cluster). */
+  private keysOf(topic: Topic): [string, string] {
+    return [`${this.prefix}{${topic}}:seq`, `${this.prefix}{${topic}}:log`];
   }
 
   async subscribe(topic: Topic, handler: EventHandler): Promise<Unsubscribe> {
     if (this.closing) throw new Error("RedisEventBus is closed");
     // The wrapper makes each subscription distinct, even for the same handler.
-    const own: EventHandler = (event) => handler(event);
+    const own: EventHandler = (event, seq) => handler(event, seq);
     this.fanout.add(topic, own);
     const remote = this.subscriptions.get(topic) ?? this.openRemote(topic);
     try {
-      await withTimeout(remote.acked, this.subscribeTimeoutMs, () =>
+      await withTimeout(remote.started, this.subscribeTimeoutMs, () =>
         new Error(`Redis did not acknowledge SUBSCRIBE ${remote.channel} within ${this.subscribeTimeoutMs} ms`),
       );
     } catch (error) {
@@ -220,11 +323,27 @@ export class RedisEventBus implements EventBus {
 
   private openRemote(topic: Topic): RemoteSubscription {
     const channel = this.channelOf(topic);
-    const remote: RemoteSubscription = { channel, acked: undefined as never, id: undefined };
-    remote.acked = this.pubsub.subscribe(channel, (event: ConcordEvent | typeof MALFORMED) => {
-      if (event === MALFORMED || this.subscriptions.get(topic) !== remote) return;
-      this.fanout.deliver(topic, event);
+    const gate = new SequenceGate({
+      source: {
+        head: () => this.head(topic),
+        replay: async (after, limit) => {
+          const { events, head } = await this.readLog(topic, after, limit);
+          return { epoch: head.epoch, events };
+        },
+      },
+      deliver: (event, seq) => {
+        if (this.subscriptions.get(topic) === remote) this.fanout.deliver(topic, event, seq);
+      },
+      onGap: (missing) => this.gapIn(topic, missing),
+      onError: (error) => this.log.warn("repairing a gap from the event log failed; retrying on the next event", { topic, error }),
     });
+    const remote: RemoteSubscription = { channel, acked: undefined as never, id: undefined, gate, started: undefined as never };
+    remote.acked = this.pubsub.subscribe(channel, (wire: WireEvent | typeof MALFORMED) => {
+      if (wire === MALFORMED || this.subscriptions.get(topic) !== remote) return;
+      gate.accept(wire.epoch, wire.seq, wire.event);
+    });
+    // Where to start is read once Redis has the SUBSCRIBE: nothing published after that is missed.
+    remote.started = remote.acked.then(() => gate.start());
     // RedisPubSub also rejects an internal promise nobody awaits when a SUBSCRIBE fails (e.g.
     // flushed by close() during an outage); without a handler that is an unhandled rejection.
     (this.pubsub as unknown as PubSubInternals).subsPendingRefsMap?.get(channel)?.pending?.catch?.(() => {});
@@ -251,7 +370,18 @@ export class RedisEventBus implements EventBus {
     if (remote && remote.id !== undefined) this.dropRemote(topic, remote);
   }
 
+  /**
+   * Events of a topic that neither the wire nor the log could give: channel subscribers get an
+   * EventsMissed notice in their place (they catch up from history); other topics are logged.
+   */
+  private gapIn(topic: Topic, missing: { from: number; to: number | null }): void {
+    this.log.warn("events lost: not in the event log any more", { topic, from: missing.from, to: missing.to });
+    const match = /^channel:(\d+)$/.exec(topic);
+    if (match) this.fanout.deliver(topic, { type: "EventsMissed", channelId: BigInt(match[1]!) });
+  }
+
   private dropRemote(topic: Topic, remote: RemoteSubscription): void {
+    remote.gate.close();
     if (this.subscriptions.get(topic) === remote) this.subscriptions.delete(topic);
     if (this.closing || remote.id === undefined) return;
     try {
@@ -283,16 +413,30 @@ export class RedisEventBus implements EventBus {
       if (role === "publisher") return this.log.info("Redis event bus publisher reconnected", {});
       // ioredis has just re-sent SUBSCRIBE for every channel; replies come in order, so the PING
       // answers after all of them.
-      const topics = [...this.subscriptions.entries()].filter(([, r]) => r.id !== undefined).map(([t]) => t);
+      const held = [...this.subscriptions.entries()].filter(([, r]) => r.id !== undefined);
+      const topics = held.map(([t]) => t);
       client.ping().then(
         () => {
-          this.log.info("Redis event bus resubscribed", { topics: topics.length });
+          this.log.info("Redis event bus resubscribed; repairing from the event log", { topics: topics.length });
+          // Whatever was published while cut off is in the log (unless Redis lost it: then the
+          // gate sees a new epoch and reports the gap).
+          for (const [, remote] of held) void remote.gate.catchUp();
           this.options.onResubscribed?.(topics);
         },
         () => {},
       );
     });
   }
+}
+
+/** Parses `<epoch>:<seq>|<event>` (see PUBLISH_SCRIPT). */
+function decodeWire(message: string): WireEvent {
+  const bar = message.indexOf("|");
+  const colon = message.lastIndexOf(":", bar);
+  if (bar < 0 || colon < 0) throw new Error("not a sequenced event");
+  const seq = Number(message.slice(colon + 1, bar));
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error("bad sequence number");
+  return { epoch: message.slice(0, colon), seq, event: decodeEvent(message.slice(bar + 1)) };
 }
 
 /** Creates a {@link RedisEventBus} and waits until it is connected; closes it and rethrows if it cannot connect in time. */

@@ -1,29 +1,68 @@
 import type { ConcordEvent } from "./events.js";
 import type { Topic } from "./topics.js";
 
-/** Called for each event of a topic; must not throw (errors are logged and dropped). */
-export type EventHandler = (event: ConcordEvent) => void;
+/**
+ * Called for each event of a topic with its place in the topic's sequence; must not throw
+ * (errors are logged and dropped).
+ */
+export type EventHandler = (event: ConcordEvent, seq: number) => void;
 export type Unsubscribe = () => void;
+
+/** An event as the topic's log keeps it. */
+export interface SequencedEvent {
+  seq: number;
+  event: ConcordEvent;
+}
+
+/**
+ * Where a topic's sequence stands: its epoch (a new one starts when the sequence is lost, e.g.
+ * Redis restarted empty or the topic idled past its retention, and numbering starts again at 1)
+ * and the last sequence number given (0: none yet in this epoch).
+ */
+export interface TopicHead {
+  epoch: string;
+  seq: number;
+}
 
 /**
  * Publish/subscribe between use cases and live subscribers, on one instance (memory) or across
- * all instances (Redis).
+ * all instances (Redis), with a dense sequence and a bounded log per topic.
  *
- * Delivery is at-most-once: a subscriber that is not subscribed when an event is published, or
- * whose instance is cut off from the bus, misses it. History (the MessageStore) is the source of
- * truth that clients catch up from by cursor; the bus is only the fast path.
+ * Sequence: every event published on a topic gets the next integer of that topic's sequence
+ * (1, 2, 3...), assigned atomically where the event is recorded, so every publisher on every
+ * instance shares one order per topic. The event also goes into the topic's log, which keeps
+ * the latest events (bounded by count and age) for {@link replay}.
  *
- * Ordering: events published by one publisher to one topic reach every subscriber of that topic
- * in publish order. Nothing is promised across topics or across publishers.
+ * Ordering: every subscriber, on every instance, receives a topic's events in sequence order,
+ * each once. A subscriber's instance that notices a gap (a lost message) repairs it from the
+ * log before delivering anything later, without a waiting window. Nothing is promised across
+ * topics.
+ *
+ * Delivery: an event published after `subscribe` resolved is delivered, unless it was lost AND
+ * is no longer in the log (trimmed, or the log itself was lost): then the subscribers of that
+ * topic get an EventsMissed notice in its place (channel topics; other topics log it), and
+ * delivery goes on from the next event the log or the wire has.
  *
  * Every adapter passes test/contract/event-bus.contract.ts.
  */
 export interface EventBus {
   /**
-   * Delivers `event` to the topic's current subscribers. Resolves once the bus has accepted it
-   * (for the memory bus, once local handlers ran; for Redis, once Redis acknowledged it).
+   * Gives `event` the topic's next sequence number, appends it to the topic's log and delivers
+   * it to the topic's subscribers, atomically. Resolves with its sequence number once the bus
+   * has accepted it (for the memory bus, once local handlers ran; for Redis, once Redis
+   * acknowledged it).
    */
-  publish(topic: Topic, event: ConcordEvent): Promise<void>;
+  publish(topic: Topic, event: ConcordEvent): Promise<number>;
+
+  /** Where the topic's sequence stands now (seq 0 when nothing was published in this epoch). */
+  head(topic: Topic): Promise<TopicHead>;
+
+  /**
+   * The logged events of `topic` with a sequence number above `after`, in order, at most
+   * `limit`. `complete` is false when the log no longer holds some of them (the first one
+   * returned is then not `after + 1`, or none is although the head is beyond `after`).
+   */
+  replay(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; complete: boolean }>;
 
   /**
    * Calls `handler` for every later event on `topic` until the returned function is called.

@@ -31,13 +31,17 @@ export class LocalFanout {
     return true;
   }
 
-  /** Calls every handler of the topic, in subscription order; a throwing handler does not stop the others. */
-  deliver(topic: Topic, event: ConcordEvent): void {
+  /**
+   * Calls every handler of the topic with the event and its sequence number (0 for a notice
+   * that is not part of the sequence), in subscription order; a throwing handler does not stop
+   * the others.
+   */
+  deliver(topic: Topic, event: ConcordEvent, seq = 0): void {
     const set = this.handlers.get(topic);
     if (!set) return;
     for (const handler of set) {
       try {
-        handler(event);
+        handler(event, seq);
       } catch (error) {
         this.onError(error, topic);
       }

@@ -12,9 +12,13 @@ export class ChannelSequencer {
   constructor(private readonly onError: (error: unknown) => void) {}
 
   /** Runs `step` after every step enqueued earlier for the channel; resolves when it has run. */
-  enqueue(channelId: bigint, step: () => Promise<void>): Promise<void> {
+  enqueue(channelId: bigint, step: () => Promise<unknown>): Promise<void> {
     const previous = this.tails.get(channelId) ?? Promise.resolve();
-    const current = previous.then(step).catch((error: unknown) => this.onError(error));
+    const current = previous
+      .then(async () => {
+        await step();
+      })
+      .catch((error: unknown) => this.onError(error));
     this.tails.set(channelId, current);
     // Forget idle channels, so the map holds only channels with publishes in flight.
     void current.then(() => {

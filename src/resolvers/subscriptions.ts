@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { clearLoaders, type RequestContext } from "../context.js";
 import { ConcordError, forbidden, notFound, unauthenticated } from "../errors.js";
 import type { Unsubscribe } from "../pubsub/event-bus.js";
@@ -112,6 +113,9 @@ function canSee(state: MemberAccess, userId: bigint, channelId: bigint, overwrit
   const access = overwrites === undefined ? state.access : { ...state.access, overwrites: new Map([[channelId, overwrites]]) };
   return has(channelPermissions(access, userId, state.roleIds, channelId), PERMISSIONS.VIEW_CHANNEL);
 }
+
+/** How long a guild stream whose viewer lost membership waits for GuildLeft (which gives the reason) before ending by itself. */
+const GUILD_LEFT_GRACE_MS = 250;
 
 /** Why a stream of a guild the viewer is no longer in ended, in words. */
 function departureMessage(reason: LeaveReason, what: string): string {
@@ -229,7 +233,14 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
     guildId: guild.id,
     onChange: async () => {
       const state = await ctx.services.permissions.get(guild.id, viewer.id);
-      if (state) known = state;
+      if (!state) return notFound("Guild", String(guild.id));
+      if (state.roleIds === null) {
+        // No longer a member. GuildLeft (which says why) ends the stream within milliseconds;
+        // this ends it anyway, a moment later, if that event was lost.
+        await delay(GUILD_LEFT_GRACE_MS);
+        return forbidden("You are no longer a member of this guild.");
+      }
+      known = state;
       return null;
     },
   };

@@ -7,6 +7,11 @@ import { topics, type Topic } from "../../src/pubsub/topics.js";
 /** What a suite run needs from an adapter: a fresh bus and how to release what backs it. */
 export interface EventBusFixture {
   bus: EventBus;
+  /**
+   * More buses sharing the first one's sequences and logs (other instances of a fleet), closed
+   * with the fixture; absent for an adapter that lives in one process.
+   */
+  peers?: (count: number) => Promise<EventBus[]>;
   close(): Promise<void>;
 }
 
@@ -20,6 +25,8 @@ export interface EventBusContractOptions {
    * (default 100 ms).
    */
   absenceWindowMs?: number;
+  /** The fixture gives `peers` (instances sharing the bus): the multi-instance tests run. */
+  multiInstance?: boolean;
 }
 
 /**
@@ -106,7 +113,7 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
       const watched = freshTopic();
       const sentinel = recorder();
       await bus().subscribe(watched, sentinel);
-      await expect(bus().publish(freshTopic(), deleted(1))).resolves.toBeUndefined();
+      await expect(bus().publish(freshTopic(), deleted(1))).resolves.toBe(1);
       await flush(watched, sentinel);
       expect(sentinel.events).toHaveLength(1);
     });
@@ -118,7 +125,7 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
       await bus().subscribe(topic, a);
       await bus().subscribe(topic, b);
       await bus().subscribe(other, c);
-      const sends: Promise<void>[] = [];
+      const sends: Promise<unknown>[] = [];
       for (let i = 0; i < 1_000; i++) {
         // Not awaited one by one: the order promise is about publish calls, not round trips.
         sends.push(bus().publish(topic, deleted(i)));
@@ -205,8 +212,8 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
         throw new Error("handler bug");
       });
       await bus().subscribe(topic, after);
-      await expect(bus().publish(topic, deleted(1))).resolves.toBeUndefined();
-      await expect(bus().publish(topic, deleted(2))).resolves.toBeUndefined();
+      await expect(bus().publish(topic, deleted(1))).resolves.toBe(1);
+      await expect(bus().publish(topic, deleted(2))).resolves.toBe(2);
       await received(after, 2);
       await received(before, 2);
       expect(numbers(before)).toEqual([1n, 2n]);
@@ -259,6 +266,90 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
       expect(typeof first.message.id).toBe("bigint");
       expect(first.author.createdAt).toBeInstanceOf(Date);
       expect((handler.events[1] as Extract<ConcordEvent, { type: "MessageUpdated" }>).message.editedAt).toBeInstanceOf(Date);
+    });
+
+    describe("sequence and log", () => {
+      /** A recorder that also keeps each event's sequence number. */
+      function sequenced(): EventHandler & { events: ConcordEvent[]; seqs: number[] } {
+        const events: ConcordEvent[] = [];
+        const seqs: number[] = [];
+        return Object.assign(
+          (event: ConcordEvent, seq: number) => {
+            events.push(event);
+            seqs.push(seq);
+          },
+          { events, seqs },
+        );
+      }
+
+      it("numbers each topic's events 1, 2, 3... independently of other topics; the head follows", async () => {
+        const [topic, other] = [freshTopic(), freshTopic()];
+        expect((await bus().head(topic)).seq).toBe(0);
+        expect(await bus().publish(topic, deleted(1))).toBe(1);
+        expect(await bus().publish(other, deleted(2))).toBe(1);
+        expect(await bus().publish(topic, deleted(3))).toBe(2);
+        const head = await bus().head(topic);
+        expect(head.seq).toBe(2);
+        expect(head.epoch).not.toBe("");
+      });
+
+      it("hands every subscriber each event with its sequence number, in sequence order", async () => {
+        const topic = freshTopic();
+        const [a, b] = [sequenced(), sequenced()];
+        await bus().subscribe(topic, a);
+        await bus().subscribe(topic, b);
+        const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => bus().publish(topic, deleted(i))));
+        expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        await received(a, 50);
+        await received(b, 50);
+        expect(a.seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        expect(b.seqs).toEqual(a.seqs);
+        // Each event arrives with the number its publish returned.
+        for (const [i, seq] of seqs.entries()) expect(numbers({ events: [a.events[seq - 1]!] })).toEqual([BigInt(i)]);
+      });
+
+      it("replays the logged events after a sequence number, in order, at most `limit`, saying whether nothing is missing", async () => {
+        const topic = freshTopic();
+        for (let i = 1; i <= 5; i++) await bus().publish(topic, deleted(i));
+        const all = await bus().replay(topic, 0, 100);
+        expect(all.complete).toBe(true);
+        expect(all.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+        expect(numbers({ events: all.events.map((e) => e.event) })).toEqual([1n, 2n, 3n, 4n, 5n]);
+        const page = await bus().replay(topic, 2, 2);
+        expect(page.events.map((e) => e.seq)).toEqual([3, 4]);
+        expect(page.complete).toBe(true);
+        expect(await bus().replay(topic, 5, 10)).toEqual({ events: [], complete: true });
+        expect(await bus().replay(freshTopic(), 0, 10)).toEqual({ events: [], complete: true });
+      });
+
+      // Only for adapters that run on several instances (the memory bus lives in one process).
+      if (options.multiInstance) {
+        it("several instances publishing one topic at once: one dense sequence, the same order for every subscriber everywhere", async () => {
+          const instances = [bus(), ...(await fixture.peers!(2))];
+          const topic = freshTopic();
+          const recorders = instances.map(() => sequenced());
+          for (const [i, instance] of instances.entries()) await instance.subscribe(topic, recorders[i]!);
+          const perInstance = 200;
+          const seqs = (
+            await Promise.all(instances.map((instance, i) => Promise.all(Array.from({ length: perInstance }, (_, k) => instance.publish(topic, deleted(i * 10_000 + k))))))
+          ).flat();
+          const total = perInstance * instances.length;
+          expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+          for (const recorder of recorders) await received(recorder, total);
+          const order = numbers(recorders[0]!);
+          for (const recorder of recorders) {
+            expect(recorder.seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+            expect(numbers(recorder)).toEqual(order);
+          }
+          // Each instance's own events keep its publish order within the shared one.
+          for (let i = 0; i < instances.length; i++) {
+            const own = order.filter((n) => n >= BigInt(i * 10_000) && n < BigInt(i * 10_000 + perInstance));
+            expect(own).toEqual(Array.from({ length: perInstance }, (_, k) => BigInt(i * 10_000 + k)));
+          }
+          const log = await instances[2]!.replay(topic, 0, total);
+          expect(log.events.map((e) => e.seq)).toEqual(recorders[0]!.seqs);
+        });
+      }
     });
 
     it("delivers nothing after close(), and close() is idempotent", async () => {

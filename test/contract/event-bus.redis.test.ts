@@ -32,8 +32,19 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
   // The unchanged contract: the same behaviour as MemoryEventBus, through a real Redis.
   eventBusContract("RedisEventBus", async () => {
     const bus = await openBus();
-    return { bus, close: () => bus.close() };
-  });
+    const peers: RedisEventBus[] = [];
+    return {
+      bus,
+      peers: async (count) => {
+        const more = await Promise.all(Array.from({ length: count }, () => openBus()));
+        peers.push(...more);
+        return more;
+      },
+      close: async () => {
+        await Promise.all([bus, ...peers].map((b) => b.close()));
+      },
+    };
+  }, { multiInstance: true });
 
   describe("RedisEventBus across instances", () => {
     let admin: Redis;
@@ -88,7 +99,7 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
       const [first, second] = [recorder(), recorder()];
       await b.subscribe(topic, first);
       await b.subscribe(topic, second);
-      const sends: Promise<void>[] = [];
+      const sends: Promise<unknown>[] = [];
       for (let i = 0; i < 1_000; i++) sends.push(a.publish(topic, numbered(i)));
       await Promise.all(sends);
       await until(() => first.events.length >= 1_000 && second.events.length >= 1_000, () => `B got ${first.events.length}`);
@@ -171,10 +182,44 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
       for (const junk of ["not json", '{"type":"Nope"}', '{"type":"MessageDeleted","channelId":1,"messageId":{"$n":"2"}}', '{"$n":"1"}']) {
         await admin.publish(b.channelOf(topic), junk);
       }
-      await admin.publish(b.channelOf(topic), '{"type":"MessageDeleted","channelId":{"$n":"1"},"eventId":{"$n":"43"},"messageId":{"$n":"42"}}');
+      // A well-formed event without its place in the sequence is malformed too.
+      await admin.publish(b.channelOf(topic), '{"type":"MessageDeleted","channelId":{"$n":"1"},"eventId":{"$n":"43"},"messageId":{"$n":"41"}}');
+      await admin.publish(b.channelOf(topic), 'e1:1|{"type":"MessageDeleted","channelId":{"$n":"1"},"eventId":{"$n":"43"},"messageId":{"$n":"42"}}');
       await until(() => handler.events.length === 1, () => "the valid event did not arrive");
       expect(numbers(handler)).toEqual([42]);
-      expect(b.logger.lines.filter((line) => line.message.includes("malformed"))).toHaveLength(4);
+      expect(b.logger.lines.filter((line) => line.message.includes("malformed"))).toHaveLength(5);
+    });
+
+    it("a message lost on the way is repaired from the log before anything later is delivered", async () => {
+      const [a, b] = [await instance(), await instance()];
+      const topic = freshTopic();
+      const handler = recorder();
+      await b.subscribe(topic, handler);
+      await a.publish(topic, numbered(1));
+      // What a lost PUBLISH leaves behind: the event numbered and logged, but never relayed.
+      const [seqKey, logKey] = [`${RUN_PREFIX}{${topic}}:seq`, `${RUN_PREFIX}{${topic}}:log`];
+      const seq = await admin.hincrby(seqKey, "seq", 1);
+      const { encodeEvent } = await import("../../src/pubsub/event-codec.js");
+      await admin.xadd(logKey, `${seq}-0`, "e", encodeEvent(numbered(2)));
+      await a.publish(topic, numbered(3));
+      await until(() => handler.events.length >= 3, () => `got ${numbers(handler).join(",")}`);
+      expect(numbers(handler)).toEqual([1, 2, 3]);
+      expect(b.logger.lines.filter((line) => line.message.startsWith("events lost"))).toEqual([]);
+    });
+
+    it("a log Redis lost (a new epoch) is reported to channel subscribers as EventsMissed, then delivery goes on", async () => {
+      const [a, b] = [await instance(), await instance()];
+      const topic = freshTopic();
+      const handler = recorder();
+      await b.subscribe(topic, handler);
+      await a.publish(topic, numbered(1));
+      await until(() => handler.events.length >= 1, () => "the first event did not arrive");
+      await admin.del(`${RUN_PREFIX}{${topic}}:seq`, `${RUN_PREFIX}{${topic}}:log`);
+      await a.publish(topic, numbered(2));
+      await a.publish(topic, numbered(3));
+      await until(() => handler.events.length >= 4, () => `got ${handler.events.map((e) => e.type).join(",")}`);
+      expect(handler.events.map((e) => e.type)).toEqual(["MessageDeleted", "EventsMissed", "MessageDeleted", "MessageDeleted"]);
+      expect(numbers({ events: handler.events.filter((e) => e.type === "MessageDeleted") })).toEqual([1, 2, 3]);
     });
 
     it("reconnects and resubscribes by itself when Redis drops its connections under load, keeping publish order", async () => {
