@@ -22,12 +22,16 @@ export class MemoryEventBus implements EventBus {
   async publish(topic: Topic, event: ConcordEvent): Promise<number> {
     if (this.closed) return 0;
     const seq = this.log.append(topic, event);
-    this.fanout.deliver(topic, event, seq);
+    this.fanout.deliver(topic, event, seq, this.log.epoch);
     return seq;
   }
 
   async head(topic: Topic): Promise<TopicHead> {
     return this.log.head(topic);
+  }
+
+  position(topic: Topic): TopicHead | null {
+    return this.fanout.count(topic) > 0 ? this.log.head(topic) : null;
   }
 
   async replay(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; complete: boolean }> {
@@ -36,7 +40,7 @@ export class MemoryEventBus implements EventBus {
 
   async subscribe(topic: Topic, handler: EventHandler): Promise<Unsubscribe> {
     // The wrapper makes each subscription distinct, even for the same handler.
-    const own: EventHandler = (event, seq) => handler(event, seq);
+    const own: EventHandler = (event, seq, epoch) => handler(event, seq, epoch);
     this.fanout.add(topic, own);
     let active = true;
     return () => {

@@ -97,6 +97,8 @@ interface RemoteSubscription {
   gate: SequenceGate;
   /** Settles when the gate knows where to start (after the SUBSCRIBE was acknowledged). */
   started: Promise<void>;
+  /** True once `started` settled: the gate's position is meaningful. */
+  live: boolean;
 }
 
 /**
@@ -269,7 +271,7 @@ export class RedisEventBus implements EventBus {
   async subscribe(topic: Topic, handler: EventHandler): Promise<Unsubscribe> {
     if (this.closing) throw new Error("RedisEventBus is closed");
     // The wrapper makes each subscription distinct, even for the same handler.
-    const own: EventHandler = (event, seq) => handler(event, seq);
+    const own: EventHandler = (event, seq, epoch) => handler(event, seq, epoch);
     this.fanout.add(topic, own);
     const remote = this.subscriptions.get(topic) ?? this.openRemote(topic);
     try {
@@ -295,6 +297,11 @@ export class RedisEventBus implements EventBus {
    */
   deliverLocal(topic: Topic, event: ConcordEvent): void {
     this.fanout.deliver(topic, event);
+  }
+
+  position(topic: Topic): TopicHead | null {
+    const remote = this.subscriptions.get(topic);
+    return remote?.live && this.fanout.count(topic) > 0 ? remote.gate.position() : null;
   }
 
   /** Live local subscriptions to a topic (tests wait on it instead of sleeping). */
@@ -331,19 +338,22 @@ export class RedisEventBus implements EventBus {
           return { epoch: head.epoch, events };
         },
       },
-      deliver: (event, seq) => {
-        if (this.subscriptions.get(topic) === remote) this.fanout.deliver(topic, event, seq);
+      deliver: (event, seq, epoch) => {
+        if (this.subscriptions.get(topic) === remote) this.fanout.deliver(topic, event, seq, epoch);
       },
-      onGap: (missing) => this.gapIn(topic, missing),
+      onGap: (missing, position) => this.gapIn(topic, missing, position),
       onError: (error) => this.log.warn("repairing a gap from the event log failed; retrying on the next event", { topic, error }),
     });
-    const remote: RemoteSubscription = { channel, acked: undefined as never, id: undefined, gate, started: undefined as never };
+    const remote: RemoteSubscription = { channel, acked: undefined as never, id: undefined, gate, started: undefined as never, live: false };
     remote.acked = this.pubsub.subscribe(channel, (wire: WireEvent | typeof MALFORMED) => {
       if (wire === MALFORMED || this.subscriptions.get(topic) !== remote) return;
       gate.accept(wire.epoch, wire.seq, wire.event);
     });
     // Where to start is read once Redis has the SUBSCRIBE: nothing published after that is missed.
-    remote.started = remote.acked.then(() => gate.start());
+    remote.started = remote.acked.then(async () => {
+      await gate.start();
+      remote.live = true;
+    });
     // RedisPubSub also rejects an internal promise nobody awaits when a SUBSCRIBE fails (e.g.
     // flushed by close() during an outage); without a handler that is an unhandled rejection.
     (this.pubsub as unknown as PubSubInternals).subsPendingRefsMap?.get(channel)?.pending?.catch?.(() => {});
@@ -372,12 +382,14 @@ export class RedisEventBus implements EventBus {
 
   /**
    * Events of a topic that neither the wire nor the log could give: channel subscribers get an
-   * EventsMissed notice in their place (they catch up from history); other topics are logged.
+   * EventsMissed notice in their place (they catch up from history); on other topics a LiveGap
+   * notice, which their subscriptions turn into ResyncRequired.
    */
-  private gapIn(topic: Topic, missing: { from: number; to: number | null }): void {
+  private gapIn(topic: Topic, missing: { from: number; to: number | null }, position: TopicHead): void {
     this.log.warn("events lost: not in the event log any more", { topic, from: missing.from, to: missing.to });
     const match = /^channel:(\d+)$/.exec(topic);
-    if (match) this.fanout.deliver(topic, { type: "EventsMissed", channelId: BigInt(match[1]!) });
+    const notice: ConcordEvent = match ? { type: "EventsMissed", channelId: BigInt(match[1]!) } : { type: "LiveGap", topic };
+    this.fanout.deliver(topic, notice, position.seq, position.epoch);
   }
 
   private dropRemote(topic: Topic, remote: RemoteSubscription): void {

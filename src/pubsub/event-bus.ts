@@ -2,10 +2,10 @@ import type { ConcordEvent } from "./events.js";
 import type { Topic } from "./topics.js";
 
 /**
- * Called for each event of a topic with its place in the topic's sequence; must not throw
- * (errors are logged and dropped).
+ * Called for each event of a topic with its place in the topic's sequence (its number and the
+ * sequence's epoch); must not throw (errors are logged and dropped).
  */
-export type EventHandler = (event: ConcordEvent, seq: number) => void;
+export type EventHandler = (event: ConcordEvent, seq: number, epoch: string) => void;
 export type Unsubscribe = () => void;
 
 /** An event as the topic's log keeps it. */
@@ -56,6 +56,13 @@ export interface EventBus {
 
   /** Where the topic's sequence stands now (seq 0 when nothing was published in this epoch). */
   head(topic: Topic): Promise<TopicHead>;
+
+  /**
+   * Where this instance's delivery of `topic` stands, for a topic it has a live subscription
+   * to: the last event handed to subscribers (or given up as missed). Every event after it
+   * reaches a handler subscribed now, in order. Null without a live subscription.
+   */
+  position(topic: Topic): TopicHead | null;
 
   /**
    * The logged events of `topic` with a sequence number above `after`, in order, at most

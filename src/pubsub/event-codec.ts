@@ -170,6 +170,7 @@ const EVENT_FIELDS: { readonly [T in EventType]: FieldsOf<Omit<EventOf<T>, "type
   MessageUpdated: { channelId: "id", eventId: "id", message: MESSAGE, author: USER },
   MessageDeleted: { channelId: "id", eventId: "id", messageId: "id" },
   EventsMissed: { channelId: "id" },
+  LiveGap: { topic: "string" },
   TypingStarted: { channelId: "id", user: USER, expiresAt: "date" },
   ChannelDeleted: { channelId: "id", guildId: "id?" },
   ChannelCreated: { guildId: "id", channel: CHANNEL, overwrites: OVERWRITES },

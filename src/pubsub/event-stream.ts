@@ -13,6 +13,13 @@ export interface EventStream<T> extends AsyncIterableIterator<StreamItem<T>> {
    */
   end(error?: GraphQLError): void;
   readonly ended: boolean;
+  /** Events queued and not yet taken by the consumer. */
+  readonly queued: number;
+  /**
+   * Resolves once at most `count` events are queued (at once if already so) or the stream
+   * ended: a producer with a backlog (a replay) paces itself on the consumer with it.
+   */
+  whenAtMost(count: number): Promise<void>;
 }
 
 /**
@@ -31,11 +38,20 @@ export function createEventStream<T>(options: {
   let waiting: ((result: IteratorResult<StreamItem<T>>) => void) | null = null;
   let ended = false;
   let closed = false;
+  /** Producers waiting for room (whenAtMost), checked each time the consumer takes an item. */
+  let roomWaiters: { count: number; resolve: () => void }[] = [];
+  const wakeRoomWaiters = () => {
+    if (roomWaiters.length === 0) return;
+    const still: typeof roomWaiters = [];
+    for (const waiter of roomWaiters) (ended || queue.length <= waiter.count ? waiter.resolve() : still.push(waiter));
+    roomWaiters = still;
+  };
 
   const close = () => {
     if (closed) return;
     closed = true;
     options.onClose();
+    wakeRoomWaiters();
   };
   const offer = (item: StreamItem<T>) => {
     if (waiting) {
@@ -58,6 +74,13 @@ export function createEventStream<T>(options: {
     get ended() {
       return ended;
     },
+    get queued() {
+      return queue.length;
+    },
+    whenAtMost(count) {
+      if (ended || queue.length <= count) return Promise.resolve();
+      return new Promise((resolve) => roomWaiters.push({ count, resolve }));
+    },
     push(event) {
       if (ended) return false;
       if (queue.length >= options.capacity) {
@@ -79,7 +102,10 @@ export function createEventStream<T>(options: {
     },
     next() {
       const item = queue.shift();
-      if (item) return Promise.resolve({ value: item, done: false });
+      if (item) {
+        wakeRoomWaiters();
+        return Promise.resolve({ value: item, done: false });
+      }
       if (ended) return Promise.resolve({ value: undefined, done: true });
       return new Promise((resolve) => {
         waiting = resolve;

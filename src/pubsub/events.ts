@@ -18,15 +18,18 @@ export type LeaveReason = "LEFT" | "KICKED" | "BANNED" | "GUILD_DELETED";
  * event-codec.ts once per publish and decodes them once per receiving instance.
  */
 export type ConcordEvent =
-  // channel:<id> topics, ordered by message id (creates) and eventId (edits, deletes): a
-  // snowflake taken when the event is sequenced, so a channel's events have one order across
-  // instances (see resolvers/channel-sequencer.ts and pubsub/reordering-bus.ts)
+  // channel:<id> topics. Every topic's events are numbered where they are published, and
+  // delivered in that order on every instance (see pubsub/event-bus.ts); each instance publishes
+  // a channel's events in message-id order (resolvers/channel-sequencer.ts)
   | { type: "MessageCreated"; channelId: bigint; message: MessageRecord; author: UserRecord }
   | { type: "MessageUpdated"; channelId: bigint; eventId: bigint; message: MessageRecord; author: UserRecord }
   | { type: "MessageDeleted"; channelId: bigint; eventId: bigint; messageId: bigint }
   // Local only, never published: this instance's bus connection was interrupted and has been
   // restored, so events of this channel may have been missed (see app.ts, onResubscribed)
   | { type: "EventsMissed"; channelId: bigint }
+  // never published: a receiving instance tells its own subscribers of a guild:<id> or user:<id>
+  // topic that events were lost (not in the log any more); they get ResyncRequired
+  | { type: "LiveGap"; topic: string }
   // Not stored, not ordered with messages: a user is typing until expiresAt unless a later
   // MessageCreated by them ends it first
   | { type: "TypingStarted"; channelId: bigint; user: UserRecord; expiresAt: Date }

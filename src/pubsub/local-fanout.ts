@@ -32,16 +32,16 @@ export class LocalFanout {
   }
 
   /**
-   * Calls every handler of the topic with the event and its sequence number (0 for a notice
-   * that is not part of the sequence), in subscription order; a throwing handler does not stop
-   * the others.
+   * Calls every handler of the topic with the event, its sequence number and epoch (for a
+   * notice outside the sequence, such as EventsMissed: where the sequence stands), in
+   * subscription order; a throwing handler does not stop the others.
    */
-  deliver(topic: Topic, event: ConcordEvent, seq = 0): void {
+  deliver(topic: Topic, event: ConcordEvent, seq = 0, epoch = ""): void {
     const set = this.handlers.get(topic);
     if (!set) return;
     for (const handler of set) {
       try {
-        handler(event, seq);
+        handler(event, seq, epoch);
       } catch (error) {
         this.onError(error, topic);
       }

@@ -11,10 +11,15 @@ export interface GateSource {
 
 export interface GateOptions {
   source: GateSource;
-  /** Hands on one event, in sequence order, each once. */
-  deliver: (event: ConcordEvent, seq: number) => void;
-  /** Some events could not be recovered (not in the log any more, or the log was lost). */
-  onGap: (missing: { from: number; to: number | null }) => void;
+  /** Hands on one event, in sequence order, each once, with the epoch it belongs to. */
+  deliver: (event: ConcordEvent, seq: number, epoch: string) => void;
+  /**
+   * Some events could not be recovered (not in the log any more, or the log was lost: `to`
+   * null). Called once the gate has moved past them: `position` is where delivery now stands
+   * (the next event delivered is `position.seq + 1` of `position.epoch`; epoch "" while the new
+   * sequence is not known yet).
+   */
+  onGap: (missing: { from: number; to: number | null }, position: { epoch: string; seq: number }) => void;
   /** A repair failed (the source is unreachable); the gate tries again on the next event or `catchUp`. */
   onError: (error: unknown) => void;
   /** Events held while a gap is repaired; beyond this the gap is given up as missed. Default 10,000. */
@@ -70,10 +75,11 @@ export class SequenceGate {
     if (this.closed) return;
     if (this.epoch !== null && epoch !== this.epoch) {
       // The sequence restarted: everything not yet delivered from the old epoch is lost.
-      this.options.onGap({ from: this.next ?? 0, to: null });
+      const from = this.next ?? 0;
       this.pending.clear();
       this.epoch = epoch;
       this.next = 1;
+      this.gap(from, null);
     }
     this.epoch ??= epoch;
     if (this.next !== null && seq < this.next) return; // delivered already (a repair got there first)
@@ -93,6 +99,15 @@ export class SequenceGate {
     this.pending.clear();
   }
 
+  /** Where delivery stands: the last sequence number delivered (or given up as missed), and its epoch ("" if none yet). */
+  position(): { epoch: string; seq: number } {
+    return { epoch: this.epoch ?? "", seq: (this.next ?? 1) - 1 };
+  }
+
+  private gap(from: number, to: number | null): void {
+    this.options.onGap({ from, to }, this.position());
+  }
+
   /** Delivers the pending events that are next in line. */
   private drain(): void {
     while (this.next !== null && !this.closed) {
@@ -100,7 +115,7 @@ export class SequenceGate {
       if (event === undefined) return;
       this.pending.delete(this.next);
       const seq = this.next++;
-      this.options.deliver(event, seq);
+      this.options.deliver(event, seq, this.epoch ?? "");
     }
   }
 
@@ -122,10 +137,11 @@ export class SequenceGate {
         if (this.closed || this.next !== from) continue; // delivered meanwhile: look again
         if (epoch !== this.epoch) {
           // The log is gone ("") or was started again: what was not delivered is lost.
-          if (this.epoch !== null) this.options.onGap({ from, to: null });
+          const known = this.epoch !== null;
           this.pending.clear();
           this.epoch = epoch === "" ? null : epoch;
           this.next = 1;
+          if (known) this.gap(from, null);
           if (epoch === "") return;
           continue;
         }
@@ -136,15 +152,16 @@ export class SequenceGate {
           const known = [...this.pending.keys()].filter((seq) => seq > from);
           if (known.length === 0) return; // nothing later exists yet
           const resume = Math.min(...known);
-          this.options.onGap({ from, to: resume - 1 });
           this.next = resume;
+          this.gap(from, resume - 1);
           this.drain();
         }
         if (events.length < this.pageSize && this.pending.size === 0) return;
         if (this.pending.size > this.maxPending) {
           const resume = Math.min(...this.pending.keys());
-          this.options.onGap({ from: this.next, to: resume - 1 });
+          const skipped = this.next;
           this.next = resume;
+          this.gap(skipped, resume - 1);
           this.drain();
         }
       }

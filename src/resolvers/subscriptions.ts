@@ -1,8 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { clearLoaders, type RequestContext } from "../context.js";
-import { ConcordError, forbidden, notFound, unauthenticated } from "../errors.js";
-import type { Unsubscribe } from "../pubsub/event-bus.js";
-import { createEventStream, type EventStream } from "../pubsub/event-stream.js";
+import { forbidden, notFound, unauthenticated } from "../errors.js";
+import type { EventStream } from "../pubsub/event-stream.js";
 import type { ConcordEvent, EventOf, LeaveReason } from "../pubsub/events.js";
 import { topics, type Topic } from "../pubsub/topics.js";
 import { channelPermissions, type GuildAccess } from "../permissions/compute.js";
@@ -10,6 +9,7 @@ import type { MemberAccess, PermissionChange } from "../permissions/permission-c
 import { has, PERMISSIONS } from "../permissions/permission-set.js";
 import { readableChannel, requireViewer, visibleGuild } from "./access.js";
 import { revokes } from "./session-revocation.js";
+import { openStream, type AccessWatch, type Live, type Route, type StreamNotice } from "./live-streams.js";
 
 /** Events `channelEvents` delivers to clients. */
 export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted" | "EventsMissed" | "TypingStarted">;
@@ -48,63 +48,6 @@ export type UserEvent = EventOf<
 /** A presence event unless a block between its user and the viewer hides it (the event names them: no read). */
 function presenceFor<T>(event: EventOf<"PresenceUpdated">, viewerId: bigint): { deliver: T } | null {
   return event.hiddenFrom.includes(viewerId) ? null : { deliver: event as T };
-}
-
-/**
- * What one subscription does with each bus event, decided in memory (no store query per event):
- * deliver it, ignore it, or end the stream with an error because access was lost.
- */
-type Route<T> = (event: ConcordEvent) => { deliver: T } | { end: ConcordError } | null;
-
-/**
- * Opens a bounded stream fed by several topics. Subscribing happens before the caller's second
- * access check, so a kick that lands between the first check and the subscription is not missed.
- */
-async function openStream<T>(ctx: RequestContext, routes: [Topic, Route<T>][], watch?: AccessWatch): Promise<EventStream<T>> {
-  const unsubscribes: Unsubscribe[] = [];
-  const stream = createEventStream<T>({
-    capacity: ctx.services.settings.subscriptionBufferSize,
-    overflowError: () =>
-      new ConcordError("RATE_LIMITED", "This subscription fell too far behind and was stopped; subscribe again and fetch missed messages from history."),
-    onClose: () => unsubscribes.forEach((unsubscribe) => unsubscribe()),
-  });
-  for (const [topic, route] of routes) {
-    const unsubscribe = await ctx.services.bus.subscribe(topic, (event) => {
-      const decision = route(event);
-      if (!decision) return;
-      if ("end" in decision) stream.end(decision.end);
-      else stream.push(decision.deliver);
-    });
-    if (stream.ended) unsubscribe();
-    else unsubscribes.push(unsubscribe);
-  }
-  if (watch && !stream.ended) {
-    unsubscribes.push(
-      ctx.services.permissions.watch(watch.guildId, (change) => {
-        if (change.userId !== null && change.userId !== ctx.viewer?.id) return;
-        watch.onChange(change).then(
-          (lost) => lost && stream.end(lost),
-          (error: unknown) => {
-            // Access could not be re-checked: fail closed, the client subscribes again.
-            ctx.services.logger.warn("re-checking a live stream's access failed", { error, guildId: String(watch.guildId) });
-            stream.end(forbidden("Your access to this could not be re-checked; subscribe again."));
-          },
-        );
-      }),
-    );
-  }
-  return stream;
-}
-
-/**
- * A live stream that follows permission changes of one guild (roles, overwrites, the viewer's
- * roles and membership): after each, `onChange` re-checks from the permission cache (no store
- * read per stream: a change costs one read per instance) and returns the error to end the
- * stream with when access was lost, or null.
- */
-interface AccessWatch {
-  guildId: bigint;
-  onChange: (change: PermissionChange) => Promise<ConcordError | null>;
 }
 
 /** True if a member may see a channel, with the channel's overwrites as given (from an event) rather than as cached. */
@@ -146,7 +89,7 @@ function sessionRoute<T>(ctx: RequestContext): Route<T> {
  * channel when subscribing; the stream ends with FORBIDDEN the moment they leave or are kicked
  * from its guild, and with NOT_FOUND if the channel or guild is deleted.
  */
-export async function channelEvents(ctx: RequestContext, channelId: bigint): Promise<EventStream<ChannelEvent>> {
+export async function channelEvents(ctx: RequestContext, channelId: bigint, after: string | null = null): Promise<EventStream<Live<ChannelEvent> | StreamNotice>> {
   const viewer = requireViewer(ctx);
   const channel = await readableChannel(ctx, channelId);
   const guildId = channel.guildId;
@@ -161,7 +104,7 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint): Pro
             return state && canSee(state, viewer.id, channel.id) ? null : forbidden("You can no longer see this channel.");
           },
         };
-  const stream = await openStream<ChannelEvent>(ctx, [
+  const { stream, begin } = await openStream<ChannelEvent>(ctx, [
     [
       topics.channel(channel.id),
       (event) => {
@@ -195,8 +138,9 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint): Pro
         return sessionRoute<ChannelEvent>(ctx)(event);
       },
     ],
-  ], watch);
+  ], { watch, after });
   await recheck(ctx, stream, () => readableChannel(ctx, channel.id));
+  await begin();
   return stream;
 }
 
@@ -224,7 +168,7 @@ function asSeenBy(event: Extract<GuildEvent, { type: "ChannelUpdated" }>, as: "C
  * and the viewer's roles as this stream last knew them (kept current from MemberRolesUpdated,
  * RoleUpdated and the permission cache): no store read per event.
  */
-export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise<EventStream<GuildEvent>> {
+export async function guildEvents(ctx: RequestContext, guildId: bigint, after: string | null = null): Promise<EventStream<Live<GuildEvent> | StreamNotice>> {
   const viewer = requireViewer(ctx);
   const guild = await visibleGuild(ctx, guildId);
   let known = await ctx.services.permissions.get(guild.id, viewer.id);
@@ -244,7 +188,7 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
       return null;
     },
   };
-  const stream = await openStream<GuildEvent>(ctx, [
+  const { stream, begin } = await openStream<GuildEvent>(ctx, [
     [
       topics.guild(guild.id),
       (event) => {
@@ -288,8 +232,9 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
           ? { end: forbidden(departureMessage(event.reason, "this guild")) }
           : sessionRoute<GuildEvent>(ctx)(event),
     ],
-  ], watch);
+  ], { watch, after });
   await recheck(ctx, stream, () => visibleGuild(ctx, guild.id));
+  await begin();
   return stream;
 }
 
@@ -297,9 +242,9 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint): Promise
  * What concerns the viewer on every session: guilds joined and left (or kicked from), DMs opened,
  * changed and closed, group recipients, relationships, friends' presence, read states.
  */
-export async function userEvents(ctx: RequestContext): Promise<EventStream<UserEvent>> {
+export async function userEvents(ctx: RequestContext, after: string | null = null): Promise<EventStream<Live<UserEvent> | StreamNotice>> {
   const viewer = requireViewer(ctx);
-  return openStream<UserEvent>(ctx, [
+  const { stream, begin } = await openStream<UserEvent>(ctx, [
     [
       topics.user(viewer.id),
       (event) => {
@@ -323,7 +268,9 @@ export async function userEvents(ctx: RequestContext): Promise<EventStream<UserE
         }
       },
     ],
-  ]);
+  ], { after });
+  await begin();
+  return stream;
 }
 
 /**

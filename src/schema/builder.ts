@@ -1,3 +1,4 @@
+import { GraphQLError } from "graphql";
 import SchemaBuilder from "@pothos/core";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { RequestContext } from "../context.js";
@@ -29,8 +30,13 @@ builder.scalarType("DateTime", {
   description: "A point in time, as an ISO 8601 string in UTC (e.g. 2026-01-31T12:00:00.000Z).",
   serialize: (value) => value.toISOString(),
   parseValue: (value) => {
-    const date = new Date(String(value));
-    if (Number.isNaN(date.getTime())) throw new TypeError("DateTime must be an ISO 8601 string");
+    const date = typeof value === "string" && value.length <= 64 ? new Date(value) : new Date(Number.NaN);
+    // A GraphQLError with a code: graphql reports it as the caller's input error, as it is.
+    if (Number.isNaN(date.getTime())) {
+      throw new GraphQLError(`DateTime must be an ISO 8601 string such as 2026-01-31T12:00:00.000Z (got ${JSON.stringify(value)?.slice(0, 80)}).`, {
+        extensions: { code: "BAD_USER_INPUT" },
+      });
+    }
     return date;
   },
 });

@@ -7,6 +7,7 @@ import {
   renameGroupDirectMessage,
 } from "../resolvers/direct-messages.js";
 import { builder } from "./builder.js";
+import { LiveEventRef } from "./live-event.js";
 import { parseId } from "./ids.js";
 import { ChannelRef, UserRef } from "./refs.js";
 
@@ -18,6 +19,7 @@ const RecipientRemovalEnum = builder.enumType("RecipientRemoval", {
 });
 
 export const GroupRecipientAdded = builder.objectRef<EventOf<"GroupRecipientAdded">>("GroupRecipientAdded").implement({
+  interfaces: [LiveEventRef],
   description: "Someone was added to a group DM you are in (they get DirectMessageOpened).",
   fields: (t) => ({
     channelId: t.id({ resolve: (e) => String(e.channelId) }),
@@ -26,6 +28,7 @@ export const GroupRecipientAdded = builder.objectRef<EventOf<"GroupRecipientAdde
 });
 
 export const GroupRecipientRemoved = builder.objectRef<EventOf<"GroupRecipientRemoved">>("GroupRecipientRemoved").implement({
+  interfaces: [LiveEventRef],
   description: "Someone left or was removed from a group DM you are in; when `user` is you, you are no longer in it.",
   fields: (t) => ({
     channelId: t.id({ resolve: (e) => String(e.channelId) }),
@@ -35,11 +38,13 @@ export const GroupRecipientRemoved = builder.objectRef<EventOf<"GroupRecipientRe
 });
 
 export const DirectMessageUpdated = builder.objectRef<EventOf<"DirectMessageUpdated">>("DirectMessageUpdated").implement({
+  interfaces: [LiveEventRef],
   description: "A group DM you are in was renamed, or has a new owner (the owner left).",
   fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
 });
 
 export const DirectMessageClosed = builder.objectRef<EventOf<"DirectMessageClosed">>("DirectMessageClosed").implement({
+  interfaces: [LiveEventRef],
   description: "You closed a DM on one of your sessions: it is off your list until a new message arrives in it (then DirectMessageOpened).",
   fields: (t) => ({ channelId: t.id({ resolve: (e) => String(e.channelId) }) }),
 });

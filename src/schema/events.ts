@@ -2,6 +2,7 @@ import type { StreamItem } from "../pubsub/event-stream.js";
 import type { EventOf } from "../pubsub/events.js";
 import { channelEvents, guildEvents, userEvents } from "../resolvers/subscriptions.js";
 import { builder } from "./builder.js";
+import { LiveEventRef, ResyncRequiredRef, SubscribedRef } from "./live-event.js";
 import { listCost, perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
 import { readStateOf } from "../resolvers/read-states.js";
@@ -19,6 +20,10 @@ function unwrap<T>(item: StreamItem<T>): T {
   return item.event;
 }
 
+const AFTER =
+  "Resume: the `cursor` of the last event (or Subscribed) you received from this same subscription. Every event after it is " +
+  "sent first, in order, each once, then live ones; if they are no longer kept, ResyncRequired comes instead (refetch state).";
+
 const LeaveReasonEnum = builder.enumType("LeaveReason", {
   values: {
     LEFT: { description: "The member left." },
@@ -29,16 +34,20 @@ const LeaveReasonEnum = builder.enumType("LeaveReason", {
 });
 
 const MessageCreated = builder.objectRef<EventOf<"MessageCreated">>("MessageCreated").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ message: t.field({ type: MessageRef, resolve: (e) => ({ ...e.message, author: e.author }) }) }),
 });
 const MessageUpdated = builder.objectRef<EventOf<"MessageUpdated">>("MessageUpdated").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ message: t.field({ type: MessageRef, resolve: (e) => ({ ...e.message, author: e.author }) }) }),
 });
 const MessageDeleted = builder.objectRef<EventOf<"MessageDeleted">>("MessageDeleted").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }), messageId: t.id({ resolve: (o) => String(o.messageId) }) }),
 });
 
 const EventsMissed = builder.objectRef<EventOf<"EventsMissed">>("EventsMissed").implement({
+  interfaces: [LiveEventRef],
   description:
     "Live delivery to this server was interrupted and has resumed: events may have been missed. " +
     "Fetch `channel.messages(first: 100, after: <last id you saw>)` until hasNextPage is false.",
@@ -46,6 +55,7 @@ const EventsMissed = builder.objectRef<EventOf<"EventsMissed">>("EventsMissed").
 });
 
 const TypingStarted = builder.objectRef<EventOf<"TypingStarted">>("TypingStarted").implement({
+  interfaces: [LiveEventRef],
   description: "Someone started typing. It lasts until expiresAt, or until a MessageCreated by the same user, whichever comes first.",
   fields: (t) => ({
     channelId: t.id({ resolve: (o) => String(o.channelId) }),
@@ -56,26 +66,32 @@ const TypingStarted = builder.objectRef<EventOf<"TypingStarted">>("TypingStarted
 
 const ChannelEventUnion = builder.unionType("ChannelEvent", {
   description: "What happens in a channel: messages in id order; typing as it happens (not ordered with messages).",
-  types: [MessageCreated, MessageUpdated, MessageDeleted, EventsMissed, TypingStarted],
+  types: [SubscribedRef, ResyncRequiredRef, MessageCreated, MessageUpdated, MessageDeleted, EventsMissed, TypingStarted],
   resolveType: (event) => event.type,
 });
 
 const ChannelCreated = builder.objectRef<EventOf<"ChannelCreated">>("ChannelCreated").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
 });
 const ChannelUpdated = builder.objectRef<EventOf<"ChannelUpdated">>("ChannelUpdated").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
 });
 const ChannelDeleted = builder.objectRef<EventOf<"ChannelDeleted">>("ChannelDeleted").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }), guildId: t.id({ nullable: true, resolve: (o) => (o.guildId === null ? null : String(o.guildId)) }) }),
 });
 const GuildUpdated = builder.objectRef<EventOf<"GuildUpdated">>("GuildUpdated").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ guild: t.field({ type: GuildRef, resolve: (e) => e.guild }) }),
 });
 const MemberJoined = builder.objectRef<EventOf<"MemberJoined">>("MemberJoined").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), user: t.field({ type: UserRef, resolve: (e) => e.user }) }),
 });
 const MemberLeft = builder.objectRef<EventOf<"MemberLeft">>("MemberLeft").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({
     guildId: t.id({ resolve: (o) => String(o.guildId) }),
     userId: t.id({ resolve: (o) => String(o.userId) }),
@@ -84,6 +100,7 @@ const MemberLeft = builder.objectRef<EventOf<"MemberLeft">>("MemberLeft").implem
 });
 
 const PresenceUpdated = builder.objectRef<EventOf<"PresenceUpdated">>("PresenceUpdated").implement({
+  interfaces: [LiveEventRef],
   description:
     "A user's presence changed, as you may see it (INVISIBLE users look OFFLINE to others). At most one per user per second per stream; the last state wins. `at` orders updates of one user.",
   fields: (t) => ({
@@ -93,23 +110,28 @@ const PresenceUpdated = builder.objectRef<EventOf<"PresenceUpdated">>("PresenceU
   }),
 });
 const OnlineCountUpdated = builder.objectRef<EventOf<"OnlineCountUpdated">>("OnlineCountUpdated").implement({
+  interfaces: [LiveEventRef],
   description: "A large guild's online member count changed (sent at a bounded rate instead of per-member presence).",
   fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), onlineCount: t.exposeInt("onlineCount") }),
 });
 
 const RoleCreated = builder.objectRef<EventOf<"RoleCreated">>("RoleCreated").implement({
+  interfaces: [LiveEventRef],
   description: "A role was created (clients refresh what it may change: Guild.channels, myPermissions).",
   fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), role: t.field({ type: RoleRef, resolve: (e) => e.role }) }),
 });
 const RoleUpdated = builder.objectRef<EventOf<"RoleUpdated">>("RoleUpdated").implement({
+  interfaces: [LiveEventRef],
   description: "A role's name, permissions, place or looks changed.",
   fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), role: t.field({ type: RoleRef, resolve: (e) => e.role }) }),
 });
 const RoleDeleted = builder.objectRef<EventOf<"RoleDeleted">>("RoleDeleted").implement({
+  interfaces: [LiveEventRef],
   description: "A role was deleted; its members lost it.",
   fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), roleId: t.id({ resolve: (o) => String(o.roleId) }) }),
 });
 const MemberRolesUpdated = builder.objectRef<EventOf<"MemberRolesUpdated">>("MemberRolesUpdated").implement({
+  interfaces: [LiveEventRef],
   description: "A member's roles changed: `roleIds` are all of them now (@everyone not listed).",
   fields: (t) => ({
     guildId: t.id({ resolve: (o) => String(o.guildId) }),
@@ -119,6 +141,7 @@ const MemberRolesUpdated = builder.objectRef<EventOf<"MemberRolesUpdated">>("Mem
 });
 
 const MemberTimeoutUpdated = builder.objectRef<EventOf<"MemberTimeoutUpdated">>("MemberTimeoutUpdated").implement({
+  interfaces: [LiveEventRef],
   description: "A member was timed out (they may read, not send, react or type, until `until`), or their timeout was lifted (`until` null).",
   fields: (t) => ({
     guildId: t.id({ resolve: (o) => String(o.guildId) }),
@@ -129,21 +152,25 @@ const MemberTimeoutUpdated = builder.objectRef<EventOf<"MemberTimeoutUpdated">>(
 
 const GuildEventUnion = builder.unionType("GuildEvent", {
   description: "Changes to a guild's channels, settings and members, and its members' presence.",
-  types: [ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated, RoleCreated, RoleUpdated, RoleDeleted, MemberRolesUpdated, MemberTimeoutUpdated],
+  types: [SubscribedRef, ResyncRequiredRef, ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated, RoleCreated, RoleUpdated, RoleDeleted, MemberRolesUpdated, MemberTimeoutUpdated],
   resolveType: (event) => event.type,
 });
 
 const GuildJoined = builder.objectRef<EventOf<"GuildJoined">>("GuildJoined").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ guild: t.field({ type: GuildRef, resolve: (e) => e.guild }) }),
 });
 const GuildLeft = builder.objectRef<EventOf<"GuildLeft">>("GuildLeft").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), reason: t.field({ type: LeaveReasonEnum, resolve: (e) => e.reason }) }),
 });
 const DirectMessageOpened = builder.objectRef<EventOf<"DirectMessageOpened">>("DirectMessageOpened").implement({
+  interfaces: [LiveEventRef],
   fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
 });
 
 const ReadStateUpdated = builder.objectRef<EventOf<"ReadStateUpdated">>("ReadStateUpdated").implement({
+  interfaces: [LiveEventRef],
   description: "You acknowledged a channel on some session. Pointers only move forward: keep the larger id.",
   fields: (t) => ({
     channelId: t.id({ resolve: (o) => String(o.channelId) }),
@@ -157,6 +184,8 @@ const UserEventUnion = builder.unionType("UserEvent", {
     "What concerns you, on every session: guilds joined and left, DMs opened, changed and closed, group DM recipients, " +
     "your relationships, your friends' and your own presence, your read states.",
   types: [
+    SubscribedRef,
+    ResyncRequiredRef,
     GuildJoined,
     GuildLeft,
     DirectMessageOpened,
@@ -177,22 +206,25 @@ builder.subscriptionFields((t) => ({
   channelEvents: t.field({
     type: ChannelEventUnion,
     description:
-      "Messages created, edited and deleted in a channel you can read, in id order. Ends with FORBIDDEN if you leave or are kicked, NOT_FOUND if the channel is deleted.",
-    args: { channelId: t.arg.id({ required: true }) },
-    subscribe: (_r, args, ctx) => channelEvents(ctx, parseId("channelId", args.channelId)),
+      "Messages created, edited and deleted in a channel you can read, and typing, in the channel's one order (the same on every server). " +
+      "Starts with Subscribed. Ends with FORBIDDEN if you can no longer see the channel, NOT_FOUND if it is deleted.",
+    args: { channelId: t.arg.id({ required: true }), after: t.arg.string({ description: AFTER }) },
+    subscribe: (_r, args, ctx) => channelEvents(ctx, parseId("channelId", args.channelId), args.after ?? null),
     resolve: unwrap,
   }),
   guildEvents: t.field({
     type: GuildEventUnion,
-    description: "Channel, settings and membership changes of a guild you belong to.",
-    args: { guildId: t.arg.id({ required: true }) },
-    subscribe: (_r, args, ctx) => guildEvents(ctx, parseId("guildId", args.guildId)),
+    description: "Channel, settings and membership changes of a guild you belong to, in the guild's one order. Starts with Subscribed.",
+    args: { guildId: t.arg.id({ required: true }), after: t.arg.string({ description: AFTER }) },
+    subscribe: (_r, args, ctx) => guildEvents(ctx, parseId("guildId", args.guildId), args.after ?? null),
     resolve: unwrap,
   }),
   userEvents: t.field({
     type: UserEventUnion,
-    description: "Guilds you joined or left (or were removed from), DMs opened, changed and closed, relationships, friends' presence and read states.",
-    subscribe: (_r, _a, ctx) => userEvents(ctx),
+    description:
+      "Guilds you joined or left (or were removed from), DMs opened, changed and closed, relationships, friends' presence and read states, in one order. Starts with Subscribed.",
+    args: { after: t.arg.string({ description: AFTER }) },
+    subscribe: (_r, args, ctx) => userEvents(ctx, args.after ?? null),
     resolve: unwrap,
   }),
 }));

@@ -13,6 +13,7 @@ import {
 import { mySettings, updateMySettings } from "../resolvers/user-settings.js";
 import type { UserSettingsRecord } from "../stores/relationship-store.js";
 import { builder } from "./builder.js";
+import { LiveEventRef } from "./live-event.js";
 import { pageCost, perItemRead } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
@@ -75,6 +76,7 @@ builder.objectFields(UserRef, (t) => ({
 
 /** RelationshipChanged: your side of a relationship, now. */
 export const RelationshipChanged = builder.objectRef<EventOf<"RelationshipChanged">>("RelationshipChanged").implement({
+  interfaces: [LiveEventRef],
   description:
     "Your relationship with `user` changed (on any of your sessions, or by their doing): `relationship` is what it is now, " +
     "null when there is none any more (removed, declined, withdrawn).",

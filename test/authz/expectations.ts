@@ -899,8 +899,8 @@ export const ENTRIES: Entry[] = [
  * of these types must be added here or get an entry above, or the completeness test fails.
  */
 export const OPEN_FIELDS: Record<string, readonly string[]> = {
-  Guild: ["activeMembers", "createdAt", "id", "large", "memberCount", "members", "myPermissions", "name", "onlineCount", "owner", "roles"],
-  Channel: ["createdAt", "guild", "id", "kind", "myPermissions", "name", "permissionOverwrites", "permissionsSynced", "position", "rateLimitPerUser", "readState", "recipients", "topic", "typing"],
+  Guild: ["activeMembers", "createdAt", "eventCursor", "id", "large", "memberCount", "members", "myPermissions", "name", "onlineCount", "owner", "roles"],
+  Channel: ["createdAt", "eventCursor", "guild", "id", "kind", "myPermissions", "name", "permissionOverwrites", "permissionsSynced", "position", "rateLimitPerUser", "readState", "recipients", "topic", "typing"],
   User: ["bot", "createdAt", "id", "presence", "username"],
 };
 

@@ -207,14 +207,28 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
       expect(b.logger.lines.filter((line) => line.message.startsWith("events lost"))).toEqual([]);
     });
 
-    it("a log Redis lost (a new epoch) is reported to channel subscribers as EventsMissed, then delivery goes on", async () => {
+    /** A publisher A and a subscriber B on `topic`; B got event 1, then Redis lost the topic's sequence and log. */
+    async function afterLostLog(topic: Topic) {
       const [a, b] = [await instance(), await instance()];
-      const topic = freshTopic();
       const handler = recorder();
       await b.subscribe(topic, handler);
       await a.publish(topic, numbered(1));
       await until(() => handler.events.length >= 1, () => "the first event did not arrive");
       await admin.del(`${RUN_PREFIX}{${topic}}:seq`, `${RUN_PREFIX}{${topic}}:log`);
+      return { a, handler };
+    }
+
+    it("on a guild or user topic, a lost log is a LiveGap notice (subscriptions turn it into ResyncRequired)", async () => {
+      const topic = topics.guild(BigInt(Date.now()) * 1000n + BigInt(++topicNumber));
+      const { a, handler } = await afterLostLog(topic);
+      await a.publish(topic, numbered(2));
+      await until(() => handler.events.length >= 3, () => `got ${handler.events.map((e) => e.type).join(",")}`);
+      expect(handler.events.map((e) => e.type)).toEqual(["MessageDeleted", "LiveGap", "MessageDeleted"]);
+    });
+
+    it("a log Redis lost (a new epoch) is reported to channel subscribers as EventsMissed, then delivery goes on", async () => {
+      const topic = freshTopic();
+      const { a, handler } = await afterLostLog(topic);
       await a.publish(topic, numbered(2));
       await a.publish(topic, numbered(3));
       await until(() => handler.events.length >= 4, () => `got ${handler.events.map((e) => e.type).join(",")}`);

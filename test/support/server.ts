@@ -1,4 +1,5 @@
 import { createClient, type Client } from "graphql-ws";
+import { Kind, parse, print, visit, type FieldNode } from "graphql";
 import { expect } from "vitest";
 import WebSocket from "ws";
 import { createApp, type App } from "../../src/app.js";
@@ -103,8 +104,13 @@ export async function startTestServer(
 
 /** A live subscription collecting what it receives. */
 export interface Subscription<T = any> {
-  /** Every `next` payload so far. */
+  /** Every `next` payload so far, except the first one, `Subscribed` (see `subscribed`). */
   received: GraphQLResponse<T>[];
+  /**
+   * Resolves with the cursor of the server's `Subscribed` event: the subscription is live from
+   * then on. (The helper asks for it under an alias of its own and keeps it out of `received`.)
+   */
+  subscribed: Promise<string>;
   /** Resolves when at least `count` payloads arrived (rejects after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<GraphQLResponse<T>[]>;
   /** Resolves when the server completed the subscription. */
@@ -113,27 +119,82 @@ export interface Subscription<T = any> {
   unsubscribe(): void;
 }
 
+/** The alias under which the helper reads each event's type and cursor, invisible to the tests. */
+const SEEN = "__helperType";
+const SEEN_CURSOR = "__helperCursor";
+
+/**
+ * The operation with `__helperType: __typename` and `__helperCursor: cursor` on its root field
+ * (to spot Subscribed); unchanged if it does not parse (a test of syntax errors).
+ */
+export function withTypename(query: string): string {
+  let document;
+  try {
+    document = parse(query);
+  } catch {
+    return query;
+  }
+  let done = false;
+  const edited = visit(document, {
+    OperationDefinition(node) {
+      if (node.operation !== "subscription" || done) return undefined;
+      done = true;
+      const [root, ...rest] = node.selectionSet.selections;
+      if (!root || root.kind !== Kind.FIELD || !root.selectionSet) return undefined;
+      const extra: FieldNode[] = [
+        { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: SEEN }, name: { kind: Kind.NAME, value: "__typename" } },
+        { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: SEEN_CURSOR }, name: { kind: Kind.NAME, value: "cursor" } },
+      ];
+      // Spread on the interface: valid on every event union.
+      const fragment = { kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: "LiveEvent" } }, selectionSet: { kind: Kind.SELECTION_SET, selections: extra } } as const;
+      return { ...node, selectionSet: { ...node.selectionSet, selections: [{ ...root, selectionSet: { ...root.selectionSet, selections: [...root.selectionSet.selections, fragment] } }, ...rest] } };
+    },
+  });
+  return print(edited);
+}
+
+/** Removes the helper's fields from a payload; returns the event's type and cursor. */
+export function strip(value: GraphQLResponse): { type?: string; cursor?: string } {
+  const data = value.data as Record<string, Record<string, unknown> | null> | null | undefined;
+  const root = data ? Object.values(data)[0] : undefined;
+  if (!root || typeof root !== "object") return {};
+  const seen = { type: root[SEEN] as string | undefined, cursor: root[SEEN_CURSOR] as string | undefined };
+  delete root[SEEN];
+  delete root[SEEN_CURSOR];
+  return seen;
+}
+
 /** Subscribes and resolves once the server has accepted the operation (first-ack handshake aside). */
 export function subscribe<T = any>(client: Client, query: string, variables?: Record<string, unknown>): Subscription<T> {
   const received: GraphQLResponse<T>[] = [];
+  let onSubscribed!: (cursor: string) => void;
+  let notSubscribed!: (error: unknown) => void;
+  const subscribed = new Promise<string>((resolve, reject) => ((onSubscribed = resolve), (notSubscribed = reject)));
+  subscribed.catch(() => {});
   const waiters: { count: number; resolve: () => void }[] = [];
   let onComplete!: () => void;
   let onError!: (e: unknown) => void;
   const completed = new Promise<void>((resolve, reject) => ((onComplete = resolve), (onError = reject)));
   completed.catch(() => {});
   const unsubscribe = client.subscribe<T>(
-    { query, variables },
+    { query: withTypename(query), variables },
     {
       next: (value) => {
+        const seen = strip(value as GraphQLResponse);
+        if (seen.type === "Subscribed") return onSubscribed(seen.cursor ?? "");
         received.push(value as GraphQLResponse<T>);
         for (const w of [...waiters]) if (received.length >= w.count) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
       },
-      error: (error) => onError(error),
+      error: (error) => {
+        notSubscribed(new Error(`the subscription failed before Subscribed: ${JSON.stringify(error)}`));
+        onError(error);
+      },
       complete: () => onComplete(),
     },
   );
   return {
     received,
+    subscribed,
     completed,
     unsubscribe,
     waitFor(count, timeoutMs = 5_000) {

@@ -53,7 +53,7 @@ describe("documented operations", () => {
 
   it("finds the README's operations (curl, graphql-ws, bots, presence and read states)", () => {
     expect(operations.length).toBeGreaterThanOrEqual(15);
-    expect(operations.some((op) => op.includes("subscription($c: ID!)"))).toBe(true);
+    expect(operations.some((op) => op.includes("subscription($c: ID!, $after: String)"))).toBe(true);
     expect(operations.some((op) => op.includes("messages(first: 100"))).toBe(true);
   });
 

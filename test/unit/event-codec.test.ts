@@ -38,6 +38,7 @@ const examples: { [T in EventType]: Extract<ConcordEvent, { type: T }> } = {
   },
   MessageDeleted: { type: "MessageDeleted", channelId: MAX, eventId: 1n, messageId: MAX },
   EventsMissed: { type: "EventsMissed", channelId: MAX },
+  LiveGap: { type: "LiveGap", topic: "guild:1" },
   ChannelDeleted: { type: "ChannelDeleted", channelId: MAX, guildId: null },
   ChannelCreated: { type: "ChannelCreated", guildId: MAX, channel, overwrites },
   ChannelUpdated: { type: "ChannelUpdated", guildId: MAX, channel: { ...channel, name: "{}", kind: "GUILD_CATEGORY", parentId: null }, overwrites: [], previousOverwrites: overwrites },

@@ -1,0 +1,203 @@
+import type { RequestContext } from "../context.js";
+import { badInput, ConcordError, forbidden } from "../errors.js";
+import type { TopicHead, Unsubscribe } from "../pubsub/event-bus.js";
+import { createEventStream, type EventStream } from "../pubsub/event-stream.js";
+import type { ConcordEvent } from "../pubsub/events.js";
+import { decodeCursor, encodeCursor } from "../pubsub/cursor.js";
+import type { Topic } from "../pubsub/topics.js";
+import type { PermissionChange } from "../permissions/permission-cache.js";
+
+/**
+ * The machinery every live subscription shares: a bounded stream fed by bus topics, events
+ * tagged with their cursor, `Subscribed` first, resume from a cursor, and access that is
+ * re-checked when permissions change. The subscriptions themselves (what each delivers, and
+ * when it ends) are in subscriptions.ts.
+ */
+
+/** Why a resume could not replay what the client missed: it must refetch state by query. */
+export type ResyncReason = "CURSOR_EXPIRED" | "LOG_LOST";
+
+/** Stream-only notices (never on the bus): where a subscription starts, and a failed resume. */
+export type StreamNotice = { type: "Subscribed"; cursor: string } | { type: "ResyncRequired"; reason: ResyncReason; cursor: string };
+
+/** An event as a subscriber receives it: the event, plus its place in the topic's sequence. */
+export type Live<T> = T & { readonly cursor: string };
+
+/**
+ * What one subscription does with each bus event, decided in memory (no store query per event):
+ * deliver it (the event itself, or an object derived from it once and shared), ignore it, or end
+ * the stream with an error because access was lost.
+ */
+export type Route<T> = (event: ConcordEvent) => { deliver: T } | { end: ConcordError } | null;
+
+/**
+ * A live stream that follows permission changes of one guild (roles, overwrites, the viewer's
+ * roles and membership): after each, `onChange` re-checks from the permission cache (no store
+ * read per stream: a change costs one read per instance) and returns the error to end the
+ * stream with when access was lost, or null.
+ */
+export interface AccessWatch {
+  guildId: bigint;
+  onChange: (change: PermissionChange) => Promise<ConcordError | null>;
+}
+
+/** Events replayed per log read. */
+const REPLAY_PAGE = 200;
+
+/**
+ * Each delivered object with its cursor, made once per (object, place) and shared by every
+ * subscriber on this instance, so shared fan-out still executes each event once per group. The
+ * wrapper inherits every field of the event (prototype) and adds `cursor`.
+ */
+const tagged = new WeakMap<object, Map<number, { epoch: string; live: object }>>();
+function withCursor<T extends object>(event: T, place: TopicHead): Live<T> {
+  // Per subscriber per event: a map lookup; the cursor is encoded once per event and place.
+  let byPlace = tagged.get(event);
+  if (!byPlace) tagged.set(event, (byPlace = new Map()));
+  let entry = byPlace.get(place.seq);
+  if (!entry || entry.epoch !== place.epoch) {
+    entry = { epoch: place.epoch, live: Object.create(event, { cursor: { value: encodeCursor(place), enumerable: true } }) as object };
+    // Bounded: an event has one place per topic it was published on.
+    if (byPlace.size < 8) byPlace.set(place.seq, entry);
+  }
+  return entry.live as Live<T>;
+}
+
+/** A stream opened by {@link openStream}: call `begin` once its access was checked again. */
+export interface LiveStream<T> {
+  stream: EventStream<Live<T> | StreamNotice>;
+  /**
+   * Sends `Subscribed` with the place the stream starts from, then (resuming) every event of the
+   * primary topic after `after` that the log still has, then what arrived meanwhile, each once
+   * and in order; or `ResyncRequired` when the log cannot give them.
+   */
+  begin(): Promise<void>;
+}
+
+/**
+ * Opens a bounded stream fed by several topics; the first is the primary one, whose events the
+ * stream delivers with their cursors (the others only end it: departures, revocations).
+ * Subscribing happens before the caller's second access check, so a kick that lands between
+ * the first check and the subscription is not missed. Events of the primary topic are held
+ * until `begin`, so `Subscribed` comes first and a replay comes before what is newer.
+ *
+ * `after`: a cursor the client had (BAD_USER_INPUT if it is not one); checked here, before
+ * anything is subscribed.
+ */
+export async function openStream<T extends object>(
+  ctx: RequestContext,
+  routes: [Topic, Route<T>][],
+  options: { watch?: AccessWatch; after?: string | null } = {},
+): Promise<LiveStream<T>> {
+  const after = options.after === null || options.after === undefined ? null : decodeCursor(options.after);
+  if (options.after !== null && options.after !== undefined && !after) throw badInput("after", "after must be a cursor this server gave (an event's or Subscribed's `cursor`).");
+  const { bus } = ctx.services;
+  const capacity = ctx.services.settings.subscriptionBufferSize;
+  const unsubscribes: Unsubscribe[] = [];
+  const overflow = () =>
+    new ConcordError("RATE_LIMITED", "This subscription fell too far behind and was stopped; subscribe again with the last cursor you received.");
+  const stream = createEventStream<Live<T> | StreamNotice>({ capacity, overflowError: overflow, onClose: () => unsubscribes.forEach((u) => u()) });
+  const primary = routes[0]![0];
+  /** Primary events that arrived before `begin` finished, in order. */
+  let held: { deliver: T; seq: number; epoch: string }[] | null = [];
+  /** The last place delivered to the client (events at or before it are not sent again). */
+  let delivered: TopicHead | null = null;
+  const send = (deliver: T, seq: number, epoch: string) => {
+    if (delivered && epoch === delivered.epoch && seq <= delivered.seq && seq !== 0) return;
+    if (seq !== 0) delivered = { epoch, seq };
+    stream.push(withCursor(deliver, { epoch, seq: seq === 0 ? (delivered?.seq ?? 0) : seq }));
+  };
+  for (const [topic, route] of routes) {
+    const unsubscribe = await bus.subscribe(topic, (event, seq, epoch) => {
+      if (event.type === "LiveGap") {
+        // Lost events of a guild or user topic: the client must refetch state.
+        if (topic === primary) stream.push({ type: "ResyncRequired", reason: epoch === "" || seq === 0 ? "LOG_LOST" : "CURSOR_EXPIRED", cursor: encodeCursor({ epoch, seq }) });
+        return;
+      }
+      const decision = route(event);
+      if (!decision) return;
+      if ("end" in decision) return stream.end(decision.end);
+      if (topic !== primary) return;
+      if (!held) return send(decision.deliver, seq, epoch);
+      if (held.length >= capacity) return stream.end(overflow());
+      held.push({ deliver: decision.deliver, seq, epoch });
+    });
+    if (stream.ended) unsubscribe();
+    else unsubscribes.push(unsubscribe);
+  }
+  const watch = options.watch;
+  if (watch && !stream.ended) {
+    unsubscribes.push(
+      ctx.services.permissions.watch(watch.guildId, (change) => {
+        if (change.userId !== null && change.userId !== ctx.viewer?.id) return;
+        watch.onChange(change).then(
+          (lost) => lost && stream.end(lost),
+          (error: unknown) => {
+            // Access could not be re-checked: fail closed, the client subscribes again.
+            ctx.services.logger.warn("re-checking a live stream's access failed", { error, guildId: String(watch.guildId) });
+            stream.end(forbidden("Your access to this could not be re-checked; subscribe again."));
+          },
+        );
+      }),
+    );
+  }
+  const route = routes[0]![1];
+
+  async function begin(): Promise<void> {
+    if (stream.ended) return;
+    // Where live delivery stands: every later event of the primary topic reaches this stream.
+    const start = bus.position(primary) ?? { epoch: "", seq: 0 };
+    const early = held ?? [];
+    const resumeFrom = after && (await resumable(after, start));
+    stream.push({ type: "Subscribed", cursor: encodeCursor(resumeFrom ?? start) });
+    if (after && !resumeFrom) {
+      const reason: ResyncReason = after.epoch !== start.epoch ? "LOG_LOST" : "CURSOR_EXPIRED";
+      stream.push({ type: "ResyncRequired", reason, cursor: encodeCursor(start) });
+    }
+    delivered = resumeFrom ?? start;
+    if (resumeFrom) await replay(resumeFrom.seq, start);
+    // What arrived meanwhile (an event at or before what was replayed is skipped by `send`).
+    for (const item of early) {
+      if (item.epoch !== start.epoch || item.seq > start.seq) send(item.deliver, item.seq, item.epoch);
+    }
+    held = null;
+  }
+
+  /** `after` if the log still holds everything between it and `start` (same epoch, not ahead), else null. */
+  async function resumable(given: TopicHead, start: TopicHead): Promise<TopicHead | null> {
+    // A cursor taken before the topic had any event: everything since is in the current epoch.
+    const cursor = given.epoch === "" && given.seq === 0 ? { epoch: start.epoch, seq: 0 } : given;
+    if (cursor.epoch !== start.epoch || cursor.seq > start.seq) return null;
+    if (cursor.seq === start.seq) return cursor;
+    const first = await bus.replay(primary, cursor.seq, 1);
+    return first.complete ? cursor : null;
+  }
+
+  /** Replays the primary topic's log from after `from` up to `start`, paced on the consumer. */
+  async function replay(from: number, start: TopicHead): Promise<void> {
+    let position = from;
+    while (position < start.seq && !stream.ended) {
+      await stream.whenAtMost(Math.max(0, capacity - REPLAY_PAGE));
+      if (stream.ended) return;
+      const page = await bus.replay(primary, position, Math.min(REPLAY_PAGE, start.seq - position));
+      if (!page.complete || page.events.length === 0) {
+        // Trimmed while we read: the client must refetch.
+        stream.push({ type: "ResyncRequired", reason: "CURSOR_EXPIRED", cursor: encodeCursor(start) });
+        delivered = start;
+        return;
+      }
+      for (const { seq, event } of page.events) {
+        if (seq > start.seq) break;
+        position = seq;
+        const decision = route(event);
+        if (!decision) continue;
+        if ("end" in decision) return stream.end(decision.end);
+        send(decision.deliver, seq, start.epoch);
+      }
+      // Events the route ignores still move the place on.
+      delivered = { epoch: start.epoch, seq: position };
+    }
+  }
+
+  return { stream, begin };
+}
