@@ -16,4 +16,6 @@ export const CLOSE_CODES = {
   tooSlow: 4008,
   /** Too many messages on this socket, or too many sockets for this user: back off and retry later. */
   tooMany: 4029,
+  /** The socket itself failed on the server (a write error): graphql-ws clients treat it as fatal; reconnect by hand. */
+  internalError: 1011,
 } as const;

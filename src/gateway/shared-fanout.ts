@@ -11,6 +11,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { StreamItem } from "../pubsub/event-stream.js";
+import { CLOSE_CODES } from "./close-codes.js";
 
 /**
  * Fan-out that costs per group, not per subscriber.
@@ -65,7 +66,7 @@ const CLOSE_BRACE = Buffer.from("}");
 const MAX_ENVELOPES = 32;
 
 /** WebSocket close code for a socket whose unsent data passed the limit (a consumer too slow to keep up). */
-export const SLOW_CONSUMER_CLOSE_CODE = 4008;
+export const SLOW_CONSUMER_CLOSE_CODE = CLOSE_CODES.tooSlow;
 
 /** The parts of a `ws` socket that direct delivery uses. */
 export interface FanoutSocket {
@@ -99,7 +100,7 @@ export function deliver(target: DirectDelivery, envelope: string, payload: Share
   const { socket } = target;
   if (socket.readyState !== socket.OPEN) return false;
   if (socket.bufferedAmount > target.maxBufferedBytes) {
-    socket.close(SLOW_CONSUMER_CLOSE_CODE, "Too slow: unsent data passed the limit; reconnect and fetch missed messages from history");
+    socket.close(SLOW_CONSUMER_CLOSE_CODE, "Too slow: unsent data passed the limit; reconnect and resume from your last cursor");
     return false;
   }
   socket.send(payload.message(envelope), { binary: false });

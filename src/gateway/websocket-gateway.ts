@@ -245,7 +245,7 @@ export function attachWebSocketGateway(deps: {
     socket.on("error", (error: Error & { code?: string }) => {
       if (error.code?.startsWith("WS_ERR_")) return services.logger.debug("a client broke the WebSocket protocol", { code: error.code });
       services.logger.warn("WebSocket error", { error });
-      if (socket.readyState === socket.OPEN) socket.close(1011, "Internal error");
+      if (socket.readyState === socket.OPEN) socket.close(CLOSE_CODES.internalError, "Internal error");
     });
   });
 

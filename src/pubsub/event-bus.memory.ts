@@ -1,4 +1,4 @@
-import type { EventBus, EventHandler, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
+import type { EventBus, EventHandler, PublishOptions, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
 import { MemoryEventLog, type LogRetention } from "./event-log.memory.js";
 import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
@@ -19,8 +19,12 @@ export class MemoryEventBus implements EventBus {
     this.log = new MemoryEventLog(retention);
   }
 
-  async publish(topic: Topic, event: ConcordEvent): Promise<number> {
+  async publish(topic: Topic, event: ConcordEvent, options?: PublishOptions): Promise<number> {
     if (this.closed) return 0;
+    if (options?.ephemeral) {
+      this.fanout.deliver(topic, event, 0, this.log.epoch);
+      return 0;
+    }
     const seq = this.log.append(topic, event);
     this.fanout.deliver(topic, event, seq, this.log.epoch);
     return seq;

@@ -1,7 +1,7 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { Redis, type RedisOptions } from "ioredis";
 import { createLogger, type Logger } from "../logger.js";
-import type { EventBus, EventHandler, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
+import type { EventBus, EventHandler, PublishOptions, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
 import { DEFAULT_LOG_RETENTION, type LogRetention } from "./event-log.memory.js";
 import { SequenceGate } from "./sequence-gate.js";
 import { decodeEvent, encodeEvent } from "./event-codec.js";
@@ -210,8 +210,13 @@ export class RedisEventBus implements EventBus {
     await Promise.all([this.publisher, this.subscriber].map((client) => whenReady(client, timeoutMs)));
   }
 
-  async publish(topic: Topic, event: ConcordEvent): Promise<number> {
+  async publish(topic: Topic, event: ConcordEvent, options?: PublishOptions): Promise<number> {
     if (this.closing) throw new Error("RedisEventBus is closed");
+    if (options?.ephemeral) {
+      // Outside the sequence: epoch "" and number 0 on the wire, no log entry.
+      await this.publisher.publish(this.channelOf(topic), `:0|${encodeEvent(event)}`);
+      return 0;
+    }
     const [sequence, log] = this.keysOf(topic);
     const result = (await this.publisher.eval(
       PUBLISH_SCRIPT,
@@ -347,6 +352,8 @@ export class RedisEventBus implements EventBus {
     const remote: RemoteSubscription = { channel, acked: undefined as never, id: undefined, gate, started: undefined as never, live: false };
     remote.acked = this.pubsub.subscribe(channel, (wire: WireEvent | typeof MALFORMED) => {
       if (wire === MALFORMED || this.subscriptions.get(topic) !== remote) return;
+      // An ephemeral event has no place in the sequence: it passes at once.
+      if (wire.seq === 0) return this.fanout.deliver(topic, wire.event, 0, gate.position().epoch);
       gate.accept(wire.epoch, wire.seq, wire.event);
     });
     // Where to start is read once Redis has the SUBSCRIBE: nothing published after that is missed.
@@ -447,7 +454,7 @@ function decodeWire(message: string): WireEvent {
   const colon = message.lastIndexOf(":", bar);
   if (bar < 0 || colon < 0) throw new Error("not a sequenced event");
   const seq = Number(message.slice(colon + 1, bar));
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error("bad sequence number");
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new Error("bad sequence number");
   return { epoch: message.slice(0, colon), seq, event: decodeEvent(message.slice(bar + 1)) };
 }
 

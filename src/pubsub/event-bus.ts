@@ -8,6 +8,16 @@ import type { Topic } from "./topics.js";
 export type EventHandler = (event: ConcordEvent, seq: number, epoch: string) => void;
 export type Unsubscribe = () => void;
 
+/** How an event is published. */
+export interface PublishOptions {
+  /**
+   * A fleeting event (typing): delivered to the topic's current subscribers only, with no
+   * sequence number (0) and no log entry, so it is never replayed and takes no place in the log.
+   * Ordered with nothing; may be lost like any pub/sub message.
+   */
+  ephemeral?: boolean;
+}
+
 /** An event as the topic's log keeps it. */
 export interface SequencedEvent {
   seq: number;
@@ -52,7 +62,7 @@ export interface EventBus {
    * has accepted it (for the memory bus, once local handlers ran; for Redis, once Redis
    * acknowledged it).
    */
-  publish(topic: Topic, event: ConcordEvent): Promise<number>;
+  publish(topic: Topic, event: ConcordEvent, options?: PublishOptions): Promise<number>;
 
   /** Where the topic's sequence stands now (seq 0 when nothing was published in this epoch). */
   head(topic: Topic): Promise<TopicHead>;

@@ -25,7 +25,8 @@ export async function startTyping(ctx: RequestContext, channelId: bigint): Promi
   const at = now();
   if (await presence.startTyping(channel.id, viewer.id, at, TYPING_TTL_MS, TYPING_QUIET_MS)) {
     const expiresAt = new Date(at.getTime() + TYPING_TTL_MS);
-    await bus.publish(topics.channel(channel.id), { type: "TypingStarted", channelId: channel.id, user: viewer, expiresAt });
+    // Fleeting: outside the channel's sequence, never replayed, no place in its log.
+    await bus.publish(topics.channel(channel.id), { type: "TypingStarted", channelId: channel.id, user: viewer, expiresAt }, { ephemeral: true });
     announcer.touch(viewer.id);
   }
   return true;

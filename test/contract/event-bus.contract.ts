@@ -308,6 +308,20 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
         for (const [i, seq] of seqs.entries()) expect(numbers({ events: [a.events[seq - 1]!] })).toEqual([BigInt(i)]);
       });
 
+      it("an ephemeral event reaches current subscribers with number 0, and takes no number and no place in the log", async () => {
+        const topic = freshTopic();
+        const handler = sequenced();
+        await bus().subscribe(topic, handler);
+        await bus().publish(topic, deleted(1));
+        expect(await bus().publish(topic, deleted(2), { ephemeral: true })).toBe(0);
+        expect(await bus().publish(topic, deleted(3))).toBe(2);
+        await received(handler, 3);
+        expect(numbers(handler)).toEqual([1n, 2n, 3n]);
+        expect(handler.seqs).toEqual([1, 0, 2]);
+        expect((await bus().head(topic)).seq).toBe(2);
+        expect((await bus().replay(topic, 0, 10)).events.map((e) => e.seq)).toEqual([1, 2]);
+      });
+
       it("replays the logged events after a sequence number, in order, at most `limit`, saying whether nothing is missing", async () => {
         const topic = freshTopic();
         for (let i = 1; i <= 5; i++) await bus().publish(topic, deleted(i));
