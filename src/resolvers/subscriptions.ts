@@ -9,41 +9,15 @@ import type { MemberAccess, PermissionChange } from "../permissions/permission-c
 import { has, PERMISSIONS } from "../permissions/permission-set.js";
 import { readableChannel, requireViewer, visibleGuild } from "./access.js";
 import { revokes } from "./session-revocation.js";
+import type { LiveEventOf } from "../pubsub/live-events.js";
 import { openStream, type AccessWatch, type Live, type Route, type StreamNotice } from "./live-streams.js";
 
-/** Events `channelEvents` delivers to clients. */
-export type ChannelEvent = EventOf<"MessageCreated" | "MessageUpdated" | "MessageDeleted" | "EventsMissed" | "TypingStarted">;
+/** Events `channelEvents` delivers to clients (declared in pubsub/live-events.ts). */
+export type ChannelEvent = LiveEventOf<"channelEvents">;
 /** Events `guildEvents` delivers to clients. */
-export type GuildEvent = EventOf<
-  | "ChannelCreated"
-  | "ChannelUpdated"
-  | "ChannelDeleted"
-  | "GuildUpdated"
-  | "MemberJoined"
-  | "MemberLeft"
-  | "PresenceUpdated"
-  | "OnlineCountUpdated"
-  | "RoleCreated"
-  | "RoleUpdated"
-  | "RoleDeleted"
-  | "MemberRolesUpdated"
-  | "MemberTimeoutUpdated"
->;
+export type GuildEvent = LiveEventOf<"guildEvents">;
 /** Events `userEvents` delivers to clients. */
-export type UserEvent = EventOf<
-  | "GuildJoined"
-  | "GuildLeft"
-  | "DirectMessageOpened"
-  | "PresenceUpdated"
-  | "ReadStateUpdated"
-  | "MemberRolesUpdated"
-  | "MemberTimeoutUpdated"
-  | "RelationshipChanged"
-  | "GroupRecipientAdded"
-  | "GroupRecipientRemoved"
-  | "DirectMessageUpdated"
-  | "DirectMessageClosed"
->;
+export type UserEvent = LiveEventOf<"userEvents">;
 
 /** A presence event unless a block between its user and the viewer hides it (the event names them: no read). */
 function presenceFor<T>(event: EventOf<"PresenceUpdated">, viewerId: bigint): { deliver: T } | null {

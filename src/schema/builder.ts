@@ -3,19 +3,25 @@ import SchemaBuilder from "@pothos/core";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { RequestContext } from "../context.js";
 
-/**
- * The one Pothos builder. Types live in one file per domain (user.ts, guild.ts, ...); index.ts
- * imports them and builds the schema. Ids are snowflakes exposed as plain `ID` strings (no Relay
- * global ids), and connection cursors are those ids too.
- */
-export const builder = new SchemaBuilder<{
+/** What the builder is parameterised with: the request context and the custom scalars. */
+interface BuilderTypes {
   Context: RequestContext;
   Scalars: {
     ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date };
   };
   DefaultFieldNullability: false;
-}>({
+}
+
+/** The builder's schema types (for typing refs outside their `builder.*` call). */
+export type SchemaTypes = PothosSchemaTypes.ExtendDefaultTypes<BuilderTypes>;
+
+/**
+ * The one Pothos builder. Types live in one file per domain (user.ts, guild.ts, ...); index.ts
+ * imports them and builds the schema. Ids are snowflakes exposed as plain `ID` strings (no Relay
+ * global ids), and connection cursors are those ids too.
+ */
+export const builder = new SchemaBuilder<BuilderTypes>({
   plugins: [RelayPlugin],
   defaultFieldNullability: false,
   relay: {

@@ -1,7 +1,9 @@
 import type { StreamItem } from "../pubsub/event-stream.js";
+import type { ObjectRef } from "@pothos/core";
 import type { EventOf } from "../pubsub/events.js";
+import { LIVE_EVENTS, type LiveEventName, type LiveSubscription } from "../pubsub/live-events.js";
 import { channelEvents, guildEvents, userEvents } from "../resolvers/subscriptions.js";
-import { builder } from "./builder.js";
+import { builder, type SchemaTypes } from "./builder.js";
 import { LiveEventRef, ResyncRequiredRef, SubscribedRef } from "./live-event.js";
 import { listCost, perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
@@ -66,7 +68,7 @@ const TypingStarted = builder.objectRef<EventOf<"TypingStarted">>("TypingStarted
 
 const ChannelEventUnion = builder.unionType("ChannelEvent", {
   description: "What happens in a channel: messages in id order; typing as it happens (not ordered with messages).",
-  types: [SubscribedRef, ResyncRequiredRef, MessageCreated, MessageUpdated, MessageDeleted, EventsMissed, TypingStarted],
+  types: () => unionMembers("channelEvents"),
   resolveType: (event) => event.type,
 });
 
@@ -152,7 +154,7 @@ const MemberTimeoutUpdated = builder.objectRef<EventOf<"MemberTimeoutUpdated">>(
 
 const GuildEventUnion = builder.unionType("GuildEvent", {
   description: "Changes to a guild's channels, settings and members, and its members' presence.",
-  types: [SubscribedRef, ResyncRequiredRef, ChannelCreated, ChannelUpdated, ChannelDeleted, GuildUpdated, MemberJoined, MemberLeft, PresenceUpdated, OnlineCountUpdated, RoleCreated, RoleUpdated, RoleDeleted, MemberRolesUpdated, MemberTimeoutUpdated],
+  types: () => unionMembers("guildEvents"),
   resolveType: (event) => event.type,
 });
 
@@ -183,24 +185,48 @@ const UserEventUnion = builder.unionType("UserEvent", {
   description:
     "What concerns you, on every session: guilds joined and left, DMs opened, changed and closed, group DM recipients, " +
     "your relationships, your friends' and your own presence, your read states.",
-  types: [
-    SubscribedRef,
-    ResyncRequiredRef,
-    GuildJoined,
-    GuildLeft,
-    DirectMessageOpened,
-    PresenceUpdated,
-    ReadStateUpdated,
-    MemberRolesUpdated,
-    MemberTimeoutUpdated,
-    RelationshipChanged,
-    GroupRecipientAdded,
-    GroupRecipientRemoved,
-    DirectMessageUpdated,
-    DirectMessageClosed,
-  ],
+  types: () => unionMembers("userEvents"),
   resolveType: (event) => event.type,
 });
+
+/**
+ * The GraphQL type of every event a subscription can deliver (pubsub/live-events.ts declares
+ * which): an event added there without a type here does not compile.
+ */
+const LIVE_EVENT_TYPES: { [K in LiveEventName]: ObjectRef<SchemaTypes, EventOf<K>> } = {
+  MessageCreated,
+  MessageUpdated,
+  MessageDeleted,
+  EventsMissed,
+  TypingStarted,
+  ChannelCreated,
+  ChannelUpdated,
+  ChannelDeleted,
+  GuildUpdated,
+  MemberJoined,
+  MemberLeft,
+  PresenceUpdated,
+  OnlineCountUpdated,
+  RoleCreated,
+  RoleUpdated,
+  RoleDeleted,
+  MemberRolesUpdated,
+  MemberTimeoutUpdated,
+  GuildJoined,
+  GuildLeft,
+  DirectMessageOpened,
+  ReadStateUpdated,
+  RelationshipChanged,
+  GroupRecipientAdded,
+  GroupRecipientRemoved,
+  DirectMessageUpdated,
+  DirectMessageClosed,
+};
+
+/** A subscription's union members: the stream notices, then its events in declaration order (a thunk: read at schema build). */
+function unionMembers(subscription: LiveSubscription) {
+  return [SubscribedRef, ResyncRequiredRef, ...LIVE_EVENTS[subscription].map((name) => LIVE_EVENT_TYPES[name])];
+}
 
 builder.subscriptionFields((t) => ({
   channelEvents: t.field({
