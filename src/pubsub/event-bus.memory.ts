@@ -38,6 +38,10 @@ export class MemoryEventBus implements EventBus {
     return this.fanout.count(topic) > 0 ? this.log.head(topic) : null;
   }
 
+  async messageIdsAfter(topic: Topic, after: number, limit: number): Promise<{ ids: { seq: number; id: bigint }[]; complete: boolean }> {
+    return this.log.messageIdsAfter(topic, after, limit);
+  }
+
   async replay(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; complete: boolean }> {
     return this.log.replay(topic, after, limit);
   }

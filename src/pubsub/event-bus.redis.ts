@@ -1,7 +1,7 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { Redis, type RedisOptions } from "ioredis";
 import { createLogger, type Logger } from "../logger.js";
-import type { EventBus, EventHandler, PublishOptions, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
+import { MESSAGE_INDEX_FACTOR, type EventBus, type EventHandler, type PublishOptions, type SequencedEvent, type TopicHead, type Unsubscribe } from "./event-bus.js";
 import { DEFAULT_LOG_RETENTION, type LogRetention } from "./event-log.memory.js";
 import { SequenceGate } from "./sequence-gate.js";
 import { decodeEvent, encodeEvent } from "./event-codec.js";
@@ -50,20 +50,33 @@ export interface RedisEventBusOptions {
  * PUBLISH, whose message is `<epoch>:<seq>|<event>`. Because Redis runs a script at once and
  * relays a channel's messages in the order they were published, subscribers receive a topic's
  * events in sequence order unless some are lost on the way.
- * KEYS: the topic's sequence hash, its log. ARGV: channel, event, new epoch, max entries,
- * log TTL ms, sequence TTL ms.
+ * A MessageCreated also goes into the topic's message-id index (a sorted set by sequence
+ * number, MESSAGE_INDEX_FACTOR times longer than the log; `idsTrimmed` in the hash records how
+ * far it was trimmed).
+ * KEYS: the topic's sequence hash, its log, its message-id index. ARGV: channel, event, new
+ * epoch, max entries, log TTL ms, sequence TTL ms, message id (or ""), max index entries.
  */
 const PUBLISH_SCRIPT = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[3]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0, 'idsTrimmed', 0)
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if ARGV[7] ~= '' then
+  redis.call('ZADD', KEYS[3], seq, ARGV[7])
+  local extra = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[8])
+  if extra > 0 then
+    local last = redis.call('ZRANGE', KEYS[3], extra - 1, extra - 1, 'WITHSCORES')
+    redis.call('HSET', KEYS[1], 'idsTrimmed', last[2])
+    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, extra - 1)
+  end
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+end
 redis.call('PUBLISH', ARGV[1], epoch .. ':' .. seq .. '|' .. ARGV[2])
 return {epoch, seq}
 `;
@@ -217,18 +230,21 @@ export class RedisEventBus implements EventBus {
       await this.publisher.publish(this.channelOf(topic), `:0|${encodeEvent(event)}`);
       return 0;
     }
-    const [sequence, log] = this.keysOf(topic);
+    const [sequence, log, ids] = this.keysOf(topic);
     const result = (await this.publisher.eval(
       PUBLISH_SCRIPT,
-      2,
+      3,
       sequence,
       log,
+      ids,
       this.channelOf(topic),
       encodeEvent(event),
       newEpoch(),
       this.retention.maxEvents,
       this.retention.maxAgeMs,
       Math.max(SEQUENCE_TTL_MS, this.retention.maxAgeMs),
+      event.type === "MessageCreated" ? String(event.message.id) : "",
+      this.retention.maxEvents * MESSAGE_INDEX_FACTOR,
     )) as [string, number];
     return Number(result[1]);
   }
@@ -268,9 +284,25 @@ export class RedisEventBus implements EventBus {
     return { events, head: { epoch: epoch ?? "", seq: epoch ? Number(seq ?? 0) : 0 } };
   }
 
-  /** The topic's sequence hash and log stream (one hash slot, for Redis Cluster). */
-  private keysOf(topic: Topic): [string, string] {
-    return [`${this.prefix}{${topic}}:seq`, `${this.prefix}{${topic}}:log`];
+  async messageIdsAfter(topic: Topic, after: number, limit: number): Promise<{ ids: { seq: number; id: bigint }[]; complete: boolean }> {
+    const [sequence, , index] = this.keysOf(topic);
+    const replies = await this.publisher
+      .multi()
+      .hget(sequence, "idsTrimmed")
+      .zrangebyscore(index, `(${after}`, "+inf", "WITHSCORES", "LIMIT", 0, Math.max(1, limit))
+      .exec();
+    if (!replies) throw new Error("Redis discarded the message index read");
+    for (const [error] of replies) if (error) throw error;
+    const trimmed = Number((replies[0]![1] as string | null) ?? 0);
+    const flat = limit > 0 ? (replies[1]![1] as string[]) : [];
+    const ids: { seq: number; id: bigint }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) ids.push({ id: BigInt(flat[i]!), seq: Number(flat[i + 1]!) });
+    return { ids, complete: after >= trimmed };
+  }
+
+  /** The topic's sequence hash, log stream and message-id index (one hash slot, for Redis Cluster). */
+  private keysOf(topic: Topic): [string, string, string] {
+    return [`${this.prefix}{${topic}}:seq`, `${this.prefix}{${topic}}:log`, `${this.prefix}{${topic}}:ids`];
   }
 
   async subscribe(topic: Topic, handler: EventHandler): Promise<Unsubscribe> {

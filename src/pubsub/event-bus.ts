@@ -8,6 +8,9 @@ import type { Topic } from "./topics.js";
 export type EventHandler = (event: ConcordEvent, seq: number, epoch: string) => void;
 export type Unsubscribe = () => void;
 
+/** The message-id index keeps this many times EVENT_LOG_MAX_EVENTS entries per topic. */
+export const MESSAGE_INDEX_FACTOR = 10;
+
 /** How an event is published. */
 export interface PublishOptions {
   /**
@@ -80,6 +83,15 @@ export interface EventBus {
    * returned is then not `after + 1`, or none is although the head is beyond `after`).
    */
   replay(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; complete: boolean }>;
+
+  /**
+   * The messages created on a topic (MessageCreated) after sequence number `after`, as
+   * (sequence number, message id) in order, at most `limit`, from an index of ids kept far longer
+   * than the log ({@link MESSAGE_INDEX_FACTOR} times as many entries): a resume past the log can
+   * still replay the messages themselves from history. `complete` is false when the index no
+   * longer reaches back to `after`.
+   */
+  messageIdsAfter(topic: Topic, after: number, limit: number): Promise<{ ids: { seq: number; id: bigint }[]; complete: boolean }>;
 
   /**
    * Calls `handler` for every later event on `topic` until the returned function is called.

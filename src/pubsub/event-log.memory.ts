@@ -1,4 +1,4 @@
-import type { SequencedEvent, TopicHead } from "./event-bus.js";
+import { MESSAGE_INDEX_FACTOR, type SequencedEvent, type TopicHead } from "./event-bus.js";
 import type { ConcordEvent } from "./events.js";
 import type { Topic } from "./topics.js";
 
@@ -15,6 +15,10 @@ export const DEFAULT_LOG_RETENTION: LogRetention = { maxEvents: 1_000, maxAgeMs:
 
 interface TopicLog {
   seq: number;
+  /** Messages created, oldest first (at most MESSAGE_INDEX_FACTOR × maxEvents). */
+  messageIds: { seq: number; id: bigint }[];
+  /** The highest sequence number dropped from `messageIds` (0: none). */
+  messageIdsTrimmed: number;
   /** Oldest first; `entries[i].seq === firstSeq + i`. */
   entries: (SequencedEvent & { at: number })[];
 }
@@ -36,9 +40,14 @@ export class MemoryEventLog {
   /** Gives the event the topic's next sequence number and logs it. */
   append(topic: Topic, event: ConcordEvent): number {
     let log = this.topics.get(topic);
-    if (!log) this.topics.set(topic, (log = { seq: 0, entries: [] }));
+    if (!log) this.topics.set(topic, (log = { seq: 0, entries: [], messageIds: [], messageIdsTrimmed: 0 }));
     const seq = ++log.seq;
     log.entries.push({ seq, event, at: this.now() });
+    if (event.type === "MessageCreated") {
+      log.messageIds.push({ seq, id: event.message.id });
+      const extra = log.messageIds.length - this.retention.maxEvents * MESSAGE_INDEX_FACTOR;
+      if (extra > 0) log.messageIdsTrimmed = log.messageIds.splice(0, extra).at(-1)!.seq;
+    }
     this.trim(log);
     return seq;
   }
@@ -56,6 +65,12 @@ export class MemoryEventLog {
     const events = log.entries.slice(start, start + Math.max(0, limit)).map(({ seq, event }) => ({ seq, event }));
     const complete = after >= log.seq || after + 1 >= first;
     return { events, complete };
+  }
+
+  messageIdsAfter(topic: Topic, after: number, limit: number): { ids: { seq: number; id: bigint }[]; complete: boolean } {
+    const log = this.topics.get(topic);
+    if (!log) return { ids: [], complete: true };
+    return { ids: log.messageIds.filter((m) => m.seq > after).slice(0, Math.max(0, limit)), complete: after >= log.messageIdsTrimmed };
   }
 
   private trim(log: TopicLog): void {

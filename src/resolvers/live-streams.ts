@@ -44,6 +44,9 @@ export interface AccessWatch {
 /** Events replayed per log read. */
 const REPLAY_PAGE = 200;
 
+/** Most messages a resume past the log replays from history (more: the client pages history itself). */
+const MAX_HISTORY_REPLAY = 1_000;
+
 /**
  * Each delivered object with its cursor, made once per (object, place) and shared by every
  * subscriber on this instance, so shared fan-out still executes each event once per group. The
@@ -87,7 +90,15 @@ export interface LiveStream<T> {
 export async function openStream<T extends object>(
   ctx: RequestContext,
   routes: [Topic, Route<T>][],
-  options: { watch?: AccessWatch; after?: string | null } = {},
+  options: {
+    watch?: AccessWatch;
+    after?: string | null;
+    /**
+     * For a channel stream: the MessageCreated events of these message ids, from history (those
+     * still there), so that a resume past the log still gets the messages themselves.
+     */
+    messagesFromHistory?: (ids: bigint[]) => Promise<Map<bigint, ConcordEvent>>;
+  } = {},
 ): Promise<LiveStream<T>> {
   const after = options.after === null || options.after === undefined ? null : decodeCursor(options.after);
   if (options.after !== null && options.after !== undefined && !after) throw badInput("after", "after must be a cursor this server gave (an event's or Subscribed's `cursor`).");
@@ -150,12 +161,15 @@ export async function openStream<T extends object>(
     const early = held ?? [];
     const resumeFrom = after && (await resumable(after, start));
     stream.push({ type: "Subscribed", cursor: encodeCursor(resumeFrom ?? start) });
-    if (after && !resumeFrom) {
-      const reason: ResyncReason = after.epoch !== start.epoch ? "LOG_LOST" : "CURSOR_EXPIRED";
-      stream.push({ type: "ResyncRequired", reason, cursor: encodeCursor(start) });
-    }
     delivered = resumeFrom ?? start;
     if (resumeFrom) await replay(resumeFrom.seq, start);
+    else if (after) {
+      const cursor = normalized(after, start);
+      const reason: ResyncReason = cursor.epoch !== start.epoch ? "LOG_LOST" : "CURSOR_EXPIRED";
+      stream.push({ type: "ResyncRequired", reason, cursor: encodeCursor(start) });
+      // Other events after the cursor are gone; its messages may still be replayed from history.
+      if (reason === "CURSOR_EXPIRED" && cursor.seq < start.seq && options.messagesFromHistory) await replayMessages(cursor, start, options.messagesFromHistory);
+    }
     // What arrived meanwhile (an event at or before what was replayed is skipped by `send`).
     for (const item of early) {
       if (item.epoch !== start.epoch || item.seq > start.seq) send(item.deliver, item.seq, item.epoch);
@@ -163,14 +177,44 @@ export async function openStream<T extends object>(
     held = null;
   }
 
+  /** A cursor taken before the topic had any event means the start of the current epoch. */
+  function normalized(given: TopicHead, start: TopicHead): TopicHead {
+    return given.epoch === "" && given.seq === 0 ? { epoch: start.epoch, seq: 0 } : given;
+  }
+
   /** `after` if the log still holds everything between it and `start` (same epoch, not ahead), else null. */
   async function resumable(given: TopicHead, start: TopicHead): Promise<TopicHead | null> {
-    // A cursor taken before the topic had any event: everything since is in the current epoch.
-    const cursor = given.epoch === "" && given.seq === 0 ? { epoch: start.epoch, seq: 0 } : given;
+    const cursor = normalized(given, start);
     if (cursor.epoch !== start.epoch || cursor.seq > start.seq) return null;
     if (cursor.seq === start.seq) return cursor;
     const first = await bus.replay(primary, cursor.seq, 1);
     return first.complete ? cursor : null;
+  }
+
+  /**
+   * A resume past the log, on a channel: the messages created after `cursor` that the log no
+   * longer has, read back from history by the ids the topic's message index kept (in sequence
+   * order, so exactly those published after the cursor, each once; deleted ones are skipped),
+   * then the rest from the log. Nothing is replayed if the index does not reach back either, or
+   * holds more than MAX_HISTORY_REPLAY of them (the client pages history itself).
+   */
+  async function replayMessages(cursor: TopicHead, start: TopicHead, fromHistory: (ids: bigint[]) => Promise<Map<bigint, ConcordEvent>>): Promise<void> {
+    const index = await bus.messageIdsAfter(primary, cursor.seq, MAX_HISTORY_REPLAY + 1);
+    if (!index.complete || index.ids.length > MAX_HISTORY_REPLAY) return;
+    const firstLogged = (await bus.replay(primary, cursor.seq, 1)).events[0]?.seq ?? start.seq + 1;
+    const missing = index.ids.filter((m) => m.seq < firstLogged && m.seq <= start.seq);
+    const events = await fromHistory(missing.map((m) => m.id));
+    delivered = cursor;
+    for (const { seq, id } of missing) {
+      if (stream.ended) return;
+      await stream.whenAtMost(Math.max(0, capacity - REPLAY_PAGE));
+      const event = events.get(id);
+      const decision = event ? route(event) : null;
+      if (decision && "end" in decision) return stream.end(decision.end);
+      if (decision) send(decision.deliver, seq, start.epoch);
+    }
+    delivered = { epoch: start.epoch, seq: Math.max(cursor.seq, firstLogged - 1) };
+    await replay(firstLogged - 1, start);
   }
 
   /** Replays the primary topic's log from after `from` up to `start`, paced on the consumer. */

@@ -3,6 +3,7 @@ import { clearLoaders, type RequestContext } from "../context.js";
 import { forbidden, notFound, unauthenticated } from "../errors.js";
 import type { EventStream } from "../pubsub/event-stream.js";
 import type { ConcordEvent, EventOf, LeaveReason } from "../pubsub/events.js";
+import type { MessageRecord } from "../stores/message-store.js";
 import { topics, type Topic } from "../pubsub/topics.js";
 import { channelPermissions, type GuildAccess } from "../permissions/compute.js";
 import type { MemberAccess, PermissionChange } from "../permissions/permission-cache.js";
@@ -112,10 +113,23 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint, afte
         return sessionRoute<ChannelEvent>(ctx)(event);
       },
     ],
-  ], { watch, after });
+  ], { watch, after, messagesFromHistory: (ids) => messagesFromHistory(ctx, channel.id, ids) });
   await recheck(ctx, stream, () => readableChannel(ctx, channel.id));
   await begin();
   return stream;
+}
+
+/** MessageCreated events for messages of a channel still in history, by id (one read for the messages, one for their authors). */
+async function messagesFromHistory(ctx: RequestContext, channelId: bigint, ids: bigint[]): Promise<Map<bigint, ConcordEvent>> {
+  const found = new Map<bigint, ConcordEvent>();
+  const messages = await ctx.loaders.message.loadMany(ids.map((id) => `${channelId}:${id}`));
+  const records = messages.filter((m): m is MessageRecord => m !== null && !(m instanceof Error));
+  const authors = await ctx.loaders.user.loadMany(records.map((m) => m.authorId));
+  records.forEach((message, i) => {
+    const author = authors[i];
+    if (author && !(author instanceof Error)) found.set(message.id, { type: "MessageCreated", channelId, message, author });
+  });
+  return found;
 }
 
 const translated = new WeakMap<object, Map<string, GuildEvent>>();

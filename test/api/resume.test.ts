@@ -112,21 +112,45 @@ describe("cursors and resume", () => {
     userAgain.unsubscribe();
   });
 
-  it("a cursor the log no longer covers gets ResyncRequired once, then live events", async () => {
+  it("past the log: ResyncRequired once, then the missed messages themselves from history (in order, once), then live", async () => {
     const [amy] = [await small.signUp("amy")];
     const guild = await small.ok(`mutation { createGuild(input: { name: "Short memory" }) { id channels { id } } }`, {}, amy.token);
     const channel = guild.createGuild.channels[0].id as string;
     const first = subscribe(small.ws(amy.token), CHANNEL, { c: channel });
     const cursor = await first.subscribed;
     first.unsubscribe();
-    for (let i = 0; i < 30; i++) await small.ok(SEND, { c: channel, t: `m${i}` }, amy.token);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await small.ok(SEND, { c: channel, t: `m${i}` }, amy.token)).sendMessage.id);
+    await small.ok(DELETE, { c: channel, m: ids[3] }, amy.token);
     const again = subscribe(small.ws(amy.token), CHANNEL, { c: channel, after: cursor });
-    const [resync] = events(await again.waitFor(1), "channelEvents");
-    expect(resync).toMatchObject({ __typename: "ResyncRequired", reason: "CURSOR_EXPIRED" });
+    // The log keeps 10 events: ResyncRequired (edits, deletes and the like before them are gone), then
+    // every message still in history from the message index, the rest from the log, then live.
+    const replayed = events(await again.waitFor(31), "channelEvents");
+    expect(replayed[0]).toMatchObject({ __typename: "ResyncRequired", reason: "CURSOR_EXPIRED" });
+    const contents = replayed.slice(1).map((e) => e.message?.content ?? `deleted:${e.messageId}`);
+    expect(contents).toEqual([...Array.from({ length: 30 }, (_, i) => `m${i}`).filter((m) => m !== "m3"), `deleted:${ids[3]}`]);
     await small.ok(SEND, { c: channel, t: "after the resync" }, amy.token);
-    const next = events(await again.waitFor(2), "channelEvents");
-    expect(next.map((e) => e.__typename)).toEqual(["ResyncRequired", "MessageCreated"]);
-    expect(next[1]!.message?.content).toBe("after the resync");
+    const next = events(await again.waitFor(32), "channelEvents");
+    expect(next.at(-1)!.message?.content).toBe("after the resync");
+    expect(new Set(next.slice(1).map((e) => e.cursor)).size).toBe(31);
+    again.unsubscribe();
+  });
+
+  it("past the message index too: ResyncRequired, then live events only", async () => {
+    const [amy] = [await small.signUp("amy")];
+    const guild = await small.ok(`mutation { createGuild(input: { name: "Shorter memory" }) { id channels { id } } }`, {}, amy.token);
+    const channel = guild.createGuild.channels[0].id as string;
+    const first = subscribe(small.ws(amy.token), CHANNEL, { c: channel });
+    const cursor = await first.subscribed;
+    first.unsubscribe();
+    // The index keeps 10 × EVENT_LOG_MAX_EVENTS = 100 ids.
+    for (let i = 0; i < 105; i++) await small.ok(SEND, { c: channel, t: `n${i}` }, amy.token);
+    const again = subscribe(small.ws(amy.token), CHANNEL, { c: channel, after: cursor });
+    await again.subscribed;
+    await small.ok(SEND, { c: channel, t: "live" }, amy.token);
+    const got = events(await again.waitFor(2), "channelEvents");
+    expect(got.map((e) => e.__typename)).toEqual(["ResyncRequired", "MessageCreated"]);
+    expect(got[1]!.message?.content).toBe("live");
     again.unsubscribe();
   });
 

@@ -308,6 +308,24 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
         for (const [i, seq] of seqs.entries()) expect(numbers({ events: [a.events[seq - 1]!] })).toEqual([BigInt(i)]);
       });
 
+      it("indexes the ids of created messages by sequence number (for replaying messages from history past the log)", async () => {
+        const topic = freshTopic();
+        const created = (id: bigint): ConcordEvent => ({
+          type: "MessageCreated",
+          channelId: 1n,
+          message: { id, channelId: 1n, authorId: 2n, content: "hi", editedAt: null, replyToId: null, mentionIds: [], nonce: null },
+          author: { id: 2n, username: "ada", bot: false, botOwnerId: null, createdAt: new Date(0) },
+        });
+        await bus().publish(topic, created(100n));
+        await bus().publish(topic, deleted(1));
+        await bus().publish(topic, created(101n));
+        await bus().publish(topic, created(102n), { ephemeral: true });
+        expect(await bus().messageIdsAfter(topic, 0, 10)).toEqual({ ids: [{ seq: 1, id: 100n }, { seq: 3, id: 101n }], complete: true });
+        expect(await bus().messageIdsAfter(topic, 1, 10)).toEqual({ ids: [{ seq: 3, id: 101n }], complete: true });
+        expect((await bus().messageIdsAfter(topic, 0, 1)).ids).toEqual([{ seq: 1, id: 100n }]);
+        expect(await bus().messageIdsAfter(freshTopic(), 0, 10)).toEqual({ ids: [], complete: true });
+      });
+
       it("an ephemeral event reaches current subscribers with number 0, and takes no number and no place in the log", async () => {
         const topic = freshTopic();
         const handler = sequenced();

@@ -190,6 +190,23 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
       expect(b.logger.lines.filter((line) => line.message.includes("malformed"))).toHaveLength(5);
     });
 
+    it("the message-id index keeps 10 × EVENT_LOG_MAX_EVENTS ids and says when it no longer reaches back", async () => {
+      const bus = await instance({ logRetention: { maxEvents: 2, maxAgeMs: 60_000 } });
+      const topic = freshTopic();
+      const created = (id: number): ConcordEvent => ({
+        type: "MessageCreated",
+        channelId: 1n,
+        message: { id: BigInt(id), channelId: 1n, authorId: 2n, content: "hi", editedAt: null, replyToId: null, mentionIds: [], nonce: null },
+        author: { id: 2n, username: "ada", bot: false, botOwnerId: null, createdAt: new Date(0) },
+      });
+      for (let i = 1; i <= 25; i++) await bus.publish(topic, created(1_000 + i));
+      const all = await bus.messageIdsAfter(topic, 0, 100);
+      expect(all.complete).toBe(false);
+      expect(all.ids.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 6));
+      expect(await bus.messageIdsAfter(topic, 5, 100)).toMatchObject({ complete: true });
+      expect((await bus.messageIdsAfter(topic, 5, 100)).ids[0]).toEqual({ seq: 6, id: 1_006n });
+    });
+
     it("a message lost on the way is repaired from the log before anything later is delivered", async () => {
       const [a, b] = [await instance(), await instance()];
       const topic = freshTopic();
