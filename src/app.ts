@@ -67,7 +67,7 @@ async function openConfiguredBus(config: Config, logger: Logger, onRecovered: ()
       connectionName: `concord-${config.workerId}`,
       logRetention: { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs },
       // After a reconnect the bus repairs every held topic from the event log by itself (and
-      // sends EventsMissed only for what the log lost); what this instance cached from events
+      // reports only what the log lost, as ResyncRequired); what this instance cached from events
       // it may have missed (sessions, permissions) is forgotten.
       onResubscribed: () => onRecovered(),
     });

@@ -420,15 +420,12 @@ export class RedisEventBus implements EventBus {
   }
 
   /**
-   * Events of a topic that neither the wire nor the log could give: channel subscribers get an
-   * EventsMissed notice in their place (they catch up from history); on other topics a LiveGap
-   * notice, which their subscriptions turn into ResyncRequired.
+   * Events of a topic that neither the wire nor the log could give: its subscribers get a
+   * LiveGap notice in their place, which subscriptions turn into ResyncRequired.
    */
   private gapIn(topic: Topic, missing: { from: number; to: number | null }, position: TopicHead): void {
     this.log.warn("events lost: not in the event log any more", { topic, from: missing.from, to: missing.to });
-    const match = /^channel:(\d+)$/.exec(topic);
-    const notice: ConcordEvent = match ? { type: "EventsMissed", channelId: BigInt(match[1]!) } : { type: "LiveGap", topic };
-    this.fanout.deliver(topic, notice, position.seq, position.epoch);
+    this.fanout.deliver(topic, { type: "LiveGap", topic }, position.seq, position.epoch);
   }
 
   private dropRemote(topic: Topic, remote: RemoteSubscription): void {

@@ -53,7 +53,7 @@ export interface TopicHead {
  *
  * Delivery: an event published after `subscribe` resolved is delivered, unless it was lost AND
  * is no longer in the log (trimmed, or the log itself was lost): then the subscribers of that
- * topic get an EventsMissed notice in its place (channel topics; other topics log it), and
+ * topic get a LiveGap notice in its place (subscriptions turn it into ResyncRequired), and
  * delivery goes on from the next event the log or the wire has.
  *
  * Every adapter passes test/contract/event-bus.contract.ts.

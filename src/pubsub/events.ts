@@ -26,9 +26,10 @@ export type ConcordEvent =
   | { type: "MessageDeleted"; channelId: bigint; eventId: bigint; messageId: bigint }
   // Local only, never published: this instance's bus connection was interrupted and has been
   // restored, so events of this channel may have been missed (see app.ts, onResubscribed)
+  // no longer sent (ResyncRequired replaced it); kept for the schema's ChannelEvent union
   | { type: "EventsMissed"; channelId: bigint }
-  // never published: a receiving instance tells its own subscribers of a guild:<id> or user:<id>
-  // topic that events were lost (not in the log any more); they get ResyncRequired
+  // never published: a receiving instance tells its own subscribers of a topic that events were
+  // lost (not in the log any more); they get ResyncRequired
   | { type: "LiveGap"; topic: string }
   // Not stored, not ordered with messages: a user is typing until expiresAt unless a later
   // MessageCreated by them ends it first

@@ -33,7 +33,7 @@ export class LocalFanout {
 
   /**
    * Calls every handler of the topic with the event, its sequence number and epoch (for a
-   * notice outside the sequence, such as EventsMissed: where the sequence stands), in
+   * notice outside the sequence, such as LiveGap: where the sequence stands), in
    * subscription order; a throwing handler does not stop the others.
    */
   deliver(topic: Topic, event: ConcordEvent, seq = 0, epoch = ""): void {

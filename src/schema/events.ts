@@ -51,8 +51,8 @@ const MessageDeleted = builder.objectRef<EventOf<"MessageDeleted">>("MessageDele
 const EventsMissed = builder.objectRef<EventOf<"EventsMissed">>("EventsMissed").implement({
   interfaces: [LiveEventRef],
   description:
-    "Live delivery to this server was interrupted and has resumed: events may have been missed. " +
-    "Fetch `channel.messages(first: 100, after: <last id you saw>)` until hasNextPage is false.",
+    "No longer sent: since live events are sequenced, a gap the server cannot repair arrives as ResyncRequired on every " +
+    "subscription. Kept in the union so that documents written for older servers still validate.",
   fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }) }),
 });
 

@@ -45,7 +45,7 @@ const enabled =
   requireRedisServer();
 
 const SEND = `mutation($c: ID!, $t: String!) { sendMessage(input: { channelId: $c, content: $t }) { id } }`;
-const CHANNEL_EVENTS = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on LiveEvent { cursor } ... on MessageCreated { message { id content } } ... on EventsMissed { channelId } } }`;
+const CHANNEL_EVENTS = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on LiveEvent { cursor } ... on MessageCreated { message { id content } } ... on ResyncRequired { reason } } }`;
 const HISTORY = `query($c: ID!, $before: ID) { channel(id: $c) { messages(last: 100, before: $before) {
   pageInfo { hasPreviousPage startCursor } edges { node { id content } } } } }`;
 
@@ -569,9 +569,9 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     for (const p of procs) logMarks.get(p)!.recovered = p.logs.length;
     // Each subscriber was told that live delivery had a gap, so a client knows to catch up.
     await waitUntil(
-      () => subscribers.every((sub) => sub.other.some((v) => (v as { data?: { channelEvents?: { __typename?: string } } }).data?.channelEvents?.__typename === "EventsMissed")),
+      () => subscribers.every((sub) => sub.other.some((v) => (v as { data?: { channelEvents?: { __typename?: string } } }).data?.channelEvents?.__typename === "ResyncRequired")),
       10_000,
-      () => `no EventsMissed after recovery:\n${subscribers.map((s) => s.describe()).join("\n")}`,
+      () => `no ResyncRequired after recovery:\n${subscribers.map((s) => s.describe()).join("\n")}`,
     );
     log(`Redis down ${restartedAfter} ms (outage sends took ${outageMs} ms); recovered ${recovery.ms} ms after restart (${recovery.probes} probes, ${recovery.failed} failed)`);
     const deliveredDuringOutage = subscribers.map((s) => `${s.name}=${s.matching("down:").map((e) => e.content).join("|") || "none"}`);
