@@ -249,7 +249,9 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
 
     cassandra = new CassandraClient({ contactPoints: [new URL(TEST_CASSANDRA_URL).host], localDataCenter: TEST_CASSANDRA_DC });
     await cassandra.connect();
-    redis = await startPrivateRedis();
+    // With an fsynced append-only file: one test restarts it with its data (the event log kept),
+    // another without (lost).
+    redis = await startPrivateRedis({ persistent: true });
 
     env = (workerId: number) => ({
       DATABASE_URL: databaseUrl,
@@ -560,7 +562,8 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     // The revocation is stored although it cannot be announced.
     expect((await A.gql(`mutation { logout }`, {}, fay)).data, "logout while Redis is down").toEqual({ logout: true });
 
-    await redis!.restart();
+    // Restarted empty: the event log is gone too.
+    await redis!.restart(10_000, { wipe: true });
     const restartedAfter = Date.now() - killedAt;
     for (const sub of subscribers) expect(sub.state, `${sub.describe()} — a Redis outage must not end live subscriptions`).toBe("open");
     const recovery = await awaitLive("recovery", [viaB, viaC], 20_000);
@@ -617,6 +620,36 @@ describe.runIf(enabled)("a fleet of three Concord processes on one Postgres, Cas
     for (const content of stored.keys()) expect(attempted.has(content), `${content} in history was sent by this test`).toBe(true);
     expect(stored.size, "no duplicates in history").toBe(onA.length);
   }, 75_000);
+
+  it("Redis SIGKILLed and restarted with its data: instances repair from the event log, nothing published is reported missing", async () => {
+    const mark = subscribers.map((s) => s.other.length);
+    const before: string[] = [];
+    for (let i = 0; i < 5; i++) before.push(`kept-pre:${i}`);
+    for (const [i, content] of before.entries()) await send(i % 2 === 0 ? viaB : viaC, content);
+    await waitUntil(() => subscribers.every((s) => s.matching("kept-pre:").length >= 5), 5_000, () => withLogs(`kept-pre not delivered:\n${subscribers.map((s) => s.describe()).join("\n")}`));
+
+    await redis!.kill();
+    await redis!.restart();
+    await awaitLive("kept-recovery", [viaB, viaC], 20_000);
+    const after: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const content = `kept-post:${String(i).padStart(2, "0")}`;
+      await send(i % 2 === 0 ? viaB : viaC, content);
+      after.push(content);
+    }
+    await waitUntil(() => subscribers.every((s) => s.matching("kept-post:").length >= 20), 10_000, () => withLogs(`kept-post not delivered:\n${subscribers.map((s) => s.describe()).join("\n")}`));
+    await sleep(200);
+    for (const [i, sub] of subscribers.entries()) {
+      expect(sub.state, sub.describe()).toBe("open");
+      // The log survived: the instances' catch-up found nothing missing, so no ResyncRequired.
+      const notices = sub.other.slice(mark[i]).filter((v) => (v as { data?: { channelEvents?: { __typename?: string } } }).data?.channelEvents?.__typename === "ResyncRequired");
+      expect(notices, `${sub.name}: no ResyncRequired after a restart that kept the log`).toEqual([]);
+      expectInSendOrder(sub, "kept-post:", after);
+      const seqs = sub.events.filter((e) => e.content.startsWith("kept-")).map((e) => e.seq);
+      expect(seqs.every((seq, k) => k === 0 || seq > seqs[k - 1]!), `${sub.name}: sequence order across the restart`).toBe(true);
+    }
+    log(`Redis restarted with its data: ${subscribers.map((s) => `${s.name} got ${s.matching("kept-").length}`).join(", ")} kept-* messages, no ResyncRequired`);
+  }, 60_000);
 
   it("an instance SIGKILLed mid-stream: its client resumes on B with its cursors and gets every event of its three streams once, in order", async () => {
     // D: a fourth instance for the client to lose (A, B and C stay for the last test).

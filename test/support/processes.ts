@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { configVariableNames } from "../../src/config.js";
@@ -276,18 +278,26 @@ export interface PrivateRedis {
   logs: string[];
   /** SIGKILL (no shutdown, no persistence): clients see the connection drop at once. Resolves once it exited. */
   kill(): Promise<void>;
-  /** Starts redis-server again on the same port and waits until it answers PING. */
-  restart(timeoutMs?: number): Promise<void>;
+  /**
+   * Starts redis-server again on the same port and waits until it answers PING. With
+   * persistence, it comes back with the data it had when killed, unless `wipe` (what a Redis
+   * that lost its disk, or never had one, does).
+   */
+  restart(timeoutMs?: number, options?: { wipe?: boolean }): Promise<void>;
   /** SIGTERM (SIGKILL after 5 s). Idempotent. */
   stop(): Promise<void>;
 }
 
 /**
- * A throwaway redis-server on a free port (no persistence, loopback only), separate from the
- * shared Redis so a test can kill and restart it.
+ * A throwaway redis-server on a free port (loopback only), separate from the shared Redis so a
+ * test can kill and restart it. No persistence by default; with `persistent`, an append-only
+ * file fsynced at every write in a temporary directory, so a SIGKILLed server restarts with
+ * everything it had acknowledged.
  */
-export async function startPrivateRedis(options: { port?: number; timeoutMs?: number } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: { port?: number; timeoutMs?: number; persistent?: boolean } = {}): Promise<PrivateRedis> {
   const port = options.port ?? (await freePort());
+  const dir = options.persistent ? await mkdtemp(path.join(os.tmpdir(), "concord-redis-")) : null;
+  const persistence = dir ? ["--dir", dir, "--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
   const logs: string[] = [];
   let child: ChildProcess | undefined;
   let exited: Promise<Exit> = Promise.resolve({ code: null, signal: null });
@@ -295,7 +305,7 @@ export async function startPrivateRedis(options: { port?: number; timeoutMs?: nu
 
   const launch = async (timeoutMs: number) => {
     if (running) throw new Error(`private redis-server on port ${port} is already running`);
-    const started = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], {
+    const started = spawn("redis-server", ["--port", String(port), "--save", "", ...persistence, "--bind", "127.0.0.1"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     track(started);
@@ -336,14 +346,19 @@ export async function startPrivateRedis(options: { port?: number; timeoutMs?: nu
       child.kill("SIGKILL");
       await exited;
     },
-    restart: (timeoutMs = 10_000) => launch(timeoutMs),
+    async restart(timeoutMs = 10_000, restartOptions = {}) {
+      if (restartOptions.wipe && dir) for (const entry of await readdir(dir)) await rm(path.join(dir, entry), { recursive: true, force: true });
+      await launch(timeoutMs);
+    },
     async stop() {
-      if (!running || !child) return;
-      const current = child;
-      current.kill("SIGTERM");
-      const timer = setTimeout(() => current.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
+      if (running && child) {
+        const current = child;
+        current.kill("SIGTERM");
+        const timer = setTimeout(() => current.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }
