@@ -121,8 +121,10 @@ export async function openStream<T extends object>(
   for (const [topic, route] of routes) {
     const unsubscribe = await bus.subscribe(topic, (event, seq, epoch) => {
       if (event.type === "LiveGap") {
-        // Lost events of a guild or user topic: the client must refetch state.
-        if (topic === primary) stream.push({ type: "ResyncRequired", reason: epoch === "" || seq === 0 ? "LOG_LOST" : "CURSOR_EXPIRED", cursor: encodeCursor({ epoch, seq }) });
+        // Lost events the log could not give back: the client must refetch state. Before `begin`
+        // it says nothing: `Subscribed` will name a place after the gap, and a resume checks the
+        // log itself.
+        if (topic === primary && !held) stream.push({ type: "ResyncRequired", reason: epoch === "" || seq === 0 ? "LOG_LOST" : "CURSOR_EXPIRED", cursor: encodeCursor({ epoch, seq }) });
         return;
       }
       const decision = route(event);
