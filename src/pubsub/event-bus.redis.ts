@@ -251,8 +251,7 @@ export class RedisEventBus implements EventBus {
 
   async head(topic: Topic): Promise<TopicHead> {
     const [epoch, seq] = await this.publisher.hmget(this.keysOf(topic)[0], "epoch", "seq");
-    // No sequence yet: the epoch the next publish will start is not known; "" matches none.
-    return { epoch: epoch ?? "", seq: epoch ? Number(seq ?? 0) : 0 };
+    return headOf(epoch, seq);
   }
 
   async replay(topic: Topic, after: number, limit: number): Promise<{ events: SequencedEvent[]; complete: boolean }> {
@@ -281,7 +280,7 @@ export class RedisEventBus implements EventBus {
         this.log.error("dropped a malformed event from the log", { topic, id, error });
       }
     }
-    return { events, head: { epoch: epoch ?? "", seq: epoch ? Number(seq ?? 0) : 0 } };
+    return { events, head: headOf(epoch, seq) };
   }
 
   async messageIdsAfter(topic: Topic, after: number, limit: number): Promise<{ ids: { seq: number; id: bigint }[]; complete: boolean }> {
@@ -475,6 +474,14 @@ export class RedisEventBus implements EventBus {
       );
     });
   }
+}
+
+/**
+ * A topic's head from its sequence hash's `epoch` and `seq` fields. No sequence yet: the epoch
+ * the next publish will start is not known; "" matches none.
+ */
+function headOf(epoch: string | null | undefined, seq: string | null | undefined): TopicHead {
+  return { epoch: epoch ?? "", seq: epoch ? Number(seq ?? 0) : 0 };
 }
 
 /** Parses `<epoch>:<seq>|<event>` (see PUBLISH_SCRIPT). */

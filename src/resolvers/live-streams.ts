@@ -53,15 +53,15 @@ const MAX_HISTORY_REPLAY = 1_000;
  * wrapper inherits every field of the event (prototype) and adds `cursor`.
  */
 const tagged = new WeakMap<object, Map<number, { epoch: string; live: object }>>();
-function withCursor<T extends object>(event: T, place: TopicHead): Live<T> {
+function withCursor<T extends object>(event: T, epoch: string, seq: number): Live<T> {
   // Per subscriber per event: a map lookup; the cursor is encoded once per event and place.
   let byPlace = tagged.get(event);
   if (!byPlace) tagged.set(event, (byPlace = new Map()));
-  let entry = byPlace.get(place.seq);
-  if (!entry || entry.epoch !== place.epoch) {
-    entry = { epoch: place.epoch, live: Object.create(event, { cursor: { value: encodeCursor(place), enumerable: true } }) as object };
+  let entry = byPlace.get(seq);
+  if (!entry || entry.epoch !== epoch) {
+    entry = { epoch, live: Object.create(event, { cursor: { value: encodeCursor({ epoch, seq }), enumerable: true } }) as object };
     // Bounded: an event has one place per topic it was published on.
-    if (byPlace.size < 8) byPlace.set(place.seq, entry);
+    if (byPlace.size < 8) byPlace.set(seq, entry);
   }
   return entry.live as Live<T>;
 }
@@ -111,12 +111,22 @@ export async function openStream<T extends object>(
   const primary = routes[0]![0];
   /** Primary events that arrived before `begin` finished, in order. */
   let held: { deliver: T; seq: number; epoch: string }[] | null = [];
-  /** The last place delivered to the client (events at or before it are not sent again). */
-  let delivered: TopicHead | null = null;
+  /**
+   * The last place delivered to the client (events at or before it are not sent again; seq -1:
+   * none yet). Updated in place: `send` runs per subscriber per event and allocates nothing.
+   */
+  const delivered: TopicHead = { epoch: "", seq: -1 };
+  const deliveredAt = (place: TopicHead) => {
+    delivered.epoch = place.epoch;
+    delivered.seq = place.seq;
+  };
   const send = (deliver: T, seq: number, epoch: string) => {
-    if (delivered && epoch === delivered.epoch && seq <= delivered.seq && seq !== 0) return;
-    if (seq !== 0) delivered = { epoch, seq };
-    stream.push(withCursor(deliver, { epoch, seq: seq === 0 ? (delivered?.seq ?? 0) : seq }));
+    if (seq !== 0 && epoch === delivered.epoch && seq <= delivered.seq) return;
+    if (seq !== 0) {
+      delivered.epoch = epoch;
+      delivered.seq = seq;
+    }
+    stream.push(withCursor(deliver, epoch, seq === 0 ? Math.max(0, delivered.seq) : seq));
   };
   for (const [topic, route] of routes) {
     const unsubscribe = await bus.subscribe(topic, (event, seq, epoch) => {
@@ -163,7 +173,7 @@ export async function openStream<T extends object>(
     const early = held ?? [];
     const resumeFrom = after && (await resumable(after, start));
     stream.push({ type: "Subscribed", cursor: encodeCursor(resumeFrom ?? start) });
-    delivered = resumeFrom ?? start;
+    deliveredAt(resumeFrom ?? start);
     if (resumeFrom) await replay(resumeFrom.seq, start);
     else if (after) {
       const cursor = normalized(after, start);
@@ -206,7 +216,7 @@ export async function openStream<T extends object>(
     const firstLogged = (await bus.replay(primary, cursor.seq, 1)).events[0]?.seq ?? start.seq + 1;
     const missing = index.ids.filter((m) => m.seq < firstLogged && m.seq <= start.seq);
     const events = await fromHistory(missing.map((m) => m.id));
-    delivered = cursor;
+    deliveredAt(cursor);
     for (const { seq, id } of missing) {
       if (stream.ended) return;
       await stream.whenAtMost(Math.max(0, capacity - REPLAY_PAGE));
@@ -215,7 +225,7 @@ export async function openStream<T extends object>(
       if (decision && "end" in decision) return stream.end(decision.end);
       if (decision) send(decision.deliver, seq, start.epoch);
     }
-    delivered = { epoch: start.epoch, seq: Math.max(cursor.seq, firstLogged - 1) };
+    deliveredAt({ epoch: start.epoch, seq: Math.max(cursor.seq, firstLogged - 1) });
     await replay(firstLogged - 1, start);
   }
 
@@ -229,7 +239,7 @@ export async function openStream<T extends object>(
       if (!page.complete || page.events.length === 0) {
         // Trimmed while we read: the client must refetch.
         stream.push({ type: "ResyncRequired", reason: "CURSOR_EXPIRED", cursor: encodeCursor(start) });
-        delivered = start;
+        deliveredAt(start);
         return;
       }
       for (const { seq, event } of page.events) {
@@ -241,7 +251,7 @@ export async function openStream<T extends object>(
         send(decision.deliver, seq, start.epoch);
       }
       // Events the route ignores still move the place on.
-      delivered = { epoch: start.epoch, seq: position };
+      deliveredAt({ epoch: start.epoch, seq: position });
     }
   }
 

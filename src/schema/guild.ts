@@ -1,9 +1,9 @@
 import { listMembers, createGuild, updateGuild, deleteGuild, createInvite, joinGuild, leaveGuild, kickMember } from "../resolvers/guilds.js";
-import { badInput } from "../errors.js";
 import { visibleGuild } from "../resolvers/access.js";
 import { listVisibleChannels } from "../resolvers/guild-channels.js";
 import type { InviteRecord, MemberRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
+import { forwardOnly, forwardPage } from "./forward-page.js";
 import { listCost, pageCost, perItemRead } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
@@ -36,17 +36,9 @@ GuildRef.implement({
       description: "Members ordered by user id; the cursor is the user id. At most 100 per page (default 50); `first`/`after` only.",
       extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
       resolve: async (guild, args, ctx) => {
-        if (args.last != null || args.before != null) throw badInput(args.last != null ? "last" : "before", "Members page forward only: use first and after.");
+        forwardOnly(args, "Members");
         const { members, hasNextPage } = await listMembers(ctx, guild, { first: args.first, after: optionalId("after", args.after) });
-        return {
-          edges: members.map((m) => ({ cursor: String(m.userId), node: m })),
-          pageInfo: {
-            hasNextPage,
-            hasPreviousPage: args.after != null,
-            startCursor: members[0] ? String(members[0].userId) : null,
-            endCursor: members.length > 0 ? String(members[members.length - 1]!.userId) : null,
-          },
-        };
+        return forwardPage(members, hasNextPage, args.after, (m) => String(m.userId));
       },
     }),
   }),

@@ -1,33 +1,16 @@
-import { badInput } from "../errors.js";
 import { snowflakeTime } from "../ids/snowflake.js";
 import { timedOutUntil } from "../permissions/compute.js";
+import { memberAccess } from "../resolvers/access.js";
 import { listAuditLog } from "../resolvers/audit-log.js";
 import { banMember, listBans, listInvites, revokeInvite, timeoutMember, transferGuildOwnership, unbanMember } from "../resolvers/moderation.js";
 import { AUDIT_ACTIONS, type AuditEntryRecord } from "../stores/audit-log-store.js";
 import type { BanRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
+import { forwardOnly, forwardPage } from "./forward-page.js";
 import { listCost, pageCost, perItemRead } from "./cost.js";
 import { InviteRef, MemberRef } from "./guild.js";
 import { optionalId, parseId } from "./ids.js";
 import { GuildRef, UserRef } from "./refs.js";
-
-/** A forward-only page of records whose cursor is `cursorOf(record)`. */
-function page<T>(items: T[], hasNextPage: boolean, after: unknown, cursorOf: (item: T) => string) {
-  return {
-    edges: items.map((node) => ({ cursor: cursorOf(node), node })),
-    pageInfo: {
-      hasNextPage,
-      hasPreviousPage: after != null,
-      startCursor: items[0] ? cursorOf(items[0]) : null,
-      endCursor: items.length > 0 ? cursorOf(items[items.length - 1]!) : null,
-    },
-  };
-}
-
-/** Forward-only pagination: BAD_USER_INPUT for `last`/`before`. */
-function forwardOnly(args: { last?: number | null; before?: string | null }, what: string): void {
-  if (args.last != null || args.before != null) throw badInput(args.last != null ? "last" : "before", `${what} page forward only: use first and after.`);
-}
 
 const BanRef = builder.objectRef<BanRecord>("Ban").implement({
   description: "A user barred from a guild: no invite lets them in until the ban is lifted.",
@@ -47,7 +30,7 @@ builder.objectField(GuildRef, "bans", (t) =>
     resolve: async (guild, args, ctx) => {
       forwardOnly(args, "Bans");
       const { bans, hasNextPage } = await listBans(ctx, guild, { first: args.first, after: optionalId("after", args.after) });
-      return page(bans, hasNextPage, args.after, (b) => String(b.userId));
+      return forwardPage(bans, hasNextPage, args.after, (b) => String(b.userId));
     },
   }),
 );
@@ -61,7 +44,7 @@ builder.objectField(GuildRef, "invites", (t) =>
     resolve: async (guild, args, ctx) => {
       forwardOnly(args, "Invites");
       const { invites, hasNextPage } = await listInvites(ctx, guild, { first: args.first, after: args.after });
-      return page(invites, hasNextPage, args.after, (i) => i.code);
+      return forwardPage(invites, hasNextPage, args.after, (i) => i.code);
     },
   }),
 );
@@ -72,7 +55,9 @@ builder.objectField(MemberRef, "timedOutUntil", (t) =>
     nullable: true,
     description: "Until when this member is timed out (may read, not send, react or type); null when they are not.",
     resolve: async (m, _a, ctx) => {
-      const state = await ctx.services.permissions.get(m.guildId, m.userId);
+      // Timeouts are part of the guild's access: the viewer's own (cached) entry has them, so a
+      // page of members costs no read per member.
+      const state = await memberAccess(ctx, m.guildId);
       const until = state ? timedOutUntil(state.access, m.userId, ctx.services.now().getTime()) : null;
       return until === null ? null : new Date(until);
     },
@@ -129,7 +114,7 @@ builder.objectField(GuildRef, "auditLog", (t) =>
         action: args.action ?? null,
         actorId: optionalId("actorId", args.actorId),
       });
-      return page(entries, hasNextPage, args.after, (e) => String(e.id));
+      return forwardPage(entries, hasNextPage, args.after, (e) => String(e.id));
     },
   }),
 );

@@ -1,3 +1,5 @@
+import type { Overwrite } from "../permissions/compute.js";
+
 /**
  * What a guild's audit log records: Discord's action names, for the actions Concord has.
  * Ownership transfers are GUILD_UPDATE with an `owner_id` change, as in Discord.
@@ -78,6 +80,16 @@ export interface AuditLogStore {
 
   /** Deletes at most `limit` entries (of any guild) with id < `beforeId`; returns how many. Idempotent. */
   pruneEntries(beforeId: bigint, limit: number): Promise<number>;
+}
+
+/** Every field as removed (a deletion's changes: `before` only). */
+export function removedFields(fields: Record<string, unknown>): AuditChange[] {
+  return Object.entries(fields).map(([key, value]) => change(key, value, undefined));
+}
+
+/** An overwrite's audited fields, with Discord's keys (`type` 0 for a role, 1 for a member). */
+export function auditedOverwrite(o: Overwrite): Record<string, unknown> {
+  return { id: o.targetId, type: o.targetKind === "ROLE" ? 0 : 1, allow: o.allow, deny: o.deny };
 }
 
 /** A change of one field, JSON-encoding both sides (bigints as strings); null for an absent or null value. */

@@ -2,10 +2,9 @@ import type { PrismaClient } from "./prisma/database.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
 import type { ChannelRecord, ChannelStore } from "./channel-store.js";
-import type { Overwrite } from "../permissions/compute.js";
-import { change, diff, type AuditActor } from "./audit-log-store.js";
+import { auditedOverwrite, diff, removedFields, type AuditActor } from "./audit-log-store.js";
 import { recordAudit } from "./audit-log-store.prisma.js";
-import { categoryOverwrites, replaceWithCategoryOverwrites } from "./overwrite-sync.prisma.js";
+import { channelOverwrites, replaceWithCategoryOverwrites } from "./overwrite-sync.prisma.js";
 
 /** The columns of a {@link ChannelRecord}. */
 export const CHANNEL_FIELDS = {
@@ -58,7 +57,7 @@ export class PrismaChannelStore implements ChannelStore {
       const existing = await tx.channel.aggregate({ where: { guildId: input.guildId }, _max: { position: true }, _count: { _all: true } });
       if (maxChannels !== undefined && existing._count._all >= maxChannels) throw new LimitReachedError("channelsPerGuild", maxChannels);
       // No overwrites given: a text channel in a category starts synced with it.
-      const initial = overwrites ?? (kind !== "GUILD_CATEGORY" && parentId !== null ? await categoryOverwrites(tx, parentId) : []);
+      const initial = overwrites ?? (kind !== "GUILD_CATEGORY" && parentId !== null ? await channelOverwrites(tx, parentId) : []);
       const created = await tx.channel.create({
         data: {
           ...channel,
@@ -104,7 +103,7 @@ export class PrismaChannelStore implements ChannelStore {
       }
       const fields = { name: patch.name, topic: patch.topic, rateLimitPerUser: patch.rateLimitPerUser, parentId: patch.parentId };
       if (Object.values(fields).some((v) => v !== undefined)) await tx.channel.update({ where: { id }, data: fields });
-      const overwritesBefore = patch.lockPermissions ? await overwritesOf(tx, id) : null;
+      const overwritesBefore = patch.lockPermissions ? await channelOverwrites(tx, id) : null;
       if (patch.lockPermissions && !(await replaceWithCategoryOverwrites(tx, id))) throw new MissingReferenceError("category");
       if (patch.position !== undefined) {
         await lockGuildChannels(tx, channel.guildId);
@@ -121,7 +120,7 @@ export class PrismaChannelStore implements ChannelStore {
       }
       const after = await tx.channel.findUniqueOrThrow({ where: { id }, select: CHANNEL_FIELDS });
       const changes = diff(auditedChannel(channel), auditedChannel(after));
-      if (overwritesBefore) changes.push(...diff({ permission_overwrites: overwritesBefore.map(auditedOverwrite) }, { permission_overwrites: (await overwritesOf(tx, id)).map(auditedOverwrite) }));
+      if (overwritesBefore) changes.push(...diff({ permission_overwrites: overwritesBefore.map(auditedOverwrite) }, { permission_overwrites: (await channelOverwrites(tx, id)).map(auditedOverwrite) }));
       if (changes.length > 0) await recordAudit(tx, audit, { guildId: channel.guildId, action: "CHANNEL_UPDATE", targetKind: "CHANNEL", targetId: id, changes });
       return after;
     });
@@ -136,8 +135,7 @@ export class PrismaChannelStore implements ChannelStore {
       const channel = await tx.channel.findUnique({ where: { id }, select: CHANNEL_FIELDS });
       if (!channel) return false;
       if (channel.guildId !== null) {
-        const removed = Object.entries(auditedChannel(channel)).map(([key, value]) => change(key, value, undefined));
-        await recordAudit(tx, audit, { guildId: channel.guildId, action: "CHANNEL_DELETE", targetKind: "CHANNEL", targetId: id, changes: removed });
+        await recordAudit(tx, audit, { guildId: channel.guildId, action: "CHANNEL_DELETE", targetKind: "CHANNEL", targetId: id, changes: removedFields(auditedChannel(channel)) });
       }
       await tx.channel.delete({ where: { id } });
       // A category's channels stay, outside any category (as in Discord).
@@ -208,14 +206,4 @@ export class PrismaChannelStore implements ChannelStore {
 /** A channel's audited fields, with Discord's keys. */
 function auditedChannel(c: ChannelRecord): Record<string, unknown> {
   return { name: c.name, type: c.kind, topic: c.topic, rate_limit_per_user: c.rateLimitPerUser, parent_id: c.parentId, position: c.position };
-}
-
-/** One overwrite as the audit log shows it in a channel's `permission_overwrites` (Discord's shape). */
-function auditedOverwrite(o: Overwrite): Record<string, unknown> {
-  return { id: o.targetId, type: o.targetKind === "ROLE" ? 0 : 1, allow: o.allow, deny: o.deny };
-}
-
-/** A channel's overwrites in a stable order. */
-function overwritesOf(tx: Tx, channelId: bigint): Promise<Overwrite[]> {
-  return tx.permissionOverwrite.findMany({ where: { channelId }, orderBy: [{ targetKind: "asc" }, { targetId: "asc" }], select: { targetKind: true, targetId: true, allow: true, deny: true } });
 }

@@ -8,10 +8,10 @@ type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
  * createGuildChannel and updateGuildChannel with lockPermissions; see channel-store.ts).
  */
 
-/** A category's overwrites as they are in this transaction (no channel id: they are about to be copied). */
-export async function categoryOverwrites(tx: Tx, categoryId: bigint): Promise<Overwrite[]> {
+/** A channel's (or category's) overwrites as they are in this transaction, in a stable order, without the channel id. */
+export async function channelOverwrites(tx: Tx, channelId: bigint): Promise<Overwrite[]> {
   return tx.permissionOverwrite.findMany({
-    where: { channelId: categoryId },
+    where: { channelId },
     orderBy: [{ targetKind: "asc" }, { targetId: "asc" }],
     select: { targetKind: true, targetId: true, allow: true, deny: true },
   });
@@ -30,7 +30,7 @@ export async function replaceWithCategoryOverwrites(tx: Tx, channelId: bigint): 
   const parent = rows[0]?.parent_id ?? null;
   if (parent === null) return false;
   const categoryId = BigInt(parent);
-  const copy = await categoryOverwrites(tx, categoryId);
+  const copy = await channelOverwrites(tx, categoryId);
   await tx.permissionOverwrite.deleteMany({ where: { channelId } });
   if (copy.length > 0) await tx.permissionOverwrite.createMany({ data: copy.map((o) => ({ channelId, ...o })) });
   return true;

@@ -3,7 +3,7 @@ import type { PrismaClient } from "./prisma/database.js";
 import { isForeignKeyViolation } from "./prisma/prisma-errors.js";
 import type { OverwriteRecord, PermissionStore, RolePatch, RoleRecord } from "./permission-store.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
-import { change, diff, type AuditActor } from "./audit-log-store.js";
+import { auditedOverwrite, change, diff, removedFields, type AuditActor } from "./audit-log-store.js";
 import { recordAudit } from "./audit-log-store.prisma.js";
 
 const ROLE_FIELDS = { id: true, guildId: true, name: true, permissions: true, position: true, color: true, hoist: true, mentionable: true, createdAt: true } as const;
@@ -238,14 +238,4 @@ export class PrismaPermissionStore implements PermissionStore {
 /** A role's audited fields, with Discord's keys. */
 function auditedRole(role: RoleRecord): Record<string, unknown> {
   return { name: role.name, permissions: role.permissions, color: role.color, hoist: role.hoist, mentionable: role.mentionable };
-}
-
-/** An overwrite's audited fields, with Discord's keys (`type` 0 for a role, 1 for a member). */
-function auditedOverwrite(o: Overwrite): Record<string, unknown> {
-  return { id: o.targetId, type: o.targetKind === "ROLE" ? 0 : 1, allow: o.allow, deny: o.deny };
-}
-
-/** Every field as removed (a deletion's changes: `before` only). */
-function removedFields(fields: Record<string, unknown>) {
-  return Object.entries(fields).map(([key, value]) => change(key, value, undefined));
 }

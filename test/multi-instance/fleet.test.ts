@@ -15,6 +15,7 @@ import {
   type GqlResponse,
   type PrivateRedis,
 } from "../support/processes.js";
+import { decodeCursor } from "../../src/pubsub/cursor.js";
 import { eventually } from "../support/assertions.js";
 import { createScratchDatabase } from "../support/databases.js";
 import { IN_CI, requireService, TEST_POSTGRES_URL } from "../support/services.js";
@@ -68,11 +69,9 @@ interface Live {
   seq: number;
 }
 
-/** The sequence number a cursor names (cursors are opaque to clients; the test knows their shape). */
+/** The sequence number a cursor names (cursors are opaque to clients; the test reads them with the server's decoder). */
 function seqOf(cursor: string | undefined): number {
-  if (!cursor?.startsWith("v1.")) return Number.NaN;
-  const text = Buffer.from(cursor.slice(3), "base64url").toString("utf8");
-  return Number(text.slice(text.lastIndexOf(".") + 1));
+  return (cursor === undefined ? null : decodeCursor(cursor))?.seq ?? Number.NaN;
 }
 
 /** One graphql-ws subscription to channelEvents, collecting MessageCreated in arrival order. */
