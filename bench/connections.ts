@@ -16,6 +16,10 @@
  *      message of its own channel ("subscribed": subscriptions register asynchronously, so probe
  *      rounds of one message per channel are sent until every open socket got one).
  *   4. After --settle-ms, server RSS again: (after − before) / connections = RSS per connection.
+ *      Before each reading, two full GCs are forced through the server's inspector (it runs with
+ *      --inspect=127.0.0.1:0), and its live memory (heap used + external) is read with the RSS:
+ *      (after − before) / connections = live memory per connection. --heap-snapshots DIR also
+ *      writes a heap snapshot at both points (compare them in Chrome DevTools).
  *   5. Held check: one more message per channel; every open socket must receive exactly the one
  *      of its channel (a message of another channel counts as misrouted).
  * Writes bench/results/connections-<label>-<timestamp>.json and prints a Markdown row per N.
@@ -53,6 +57,7 @@ import {
   runMain,
   writeReport,
 } from "./lib/harness.js";
+import { INSPECT_ARG, InspectorSession, inspectorUrl, type LiveMemory } from "./lib/inspector.js";
 import { defaultAddressCount, WsLoad, type ConnectReport, type WsLoadStats } from "./lib/ws-load.js";
 
 const { values: argv } = parseArgs({
@@ -61,6 +66,7 @@ const { values: argv } = parseArgs({
     connections: { type: "string", default: "10000,50000" },
     channels: { type: "string", default: "100" },
     "settle-ms": { type: "string", default: "3000" },
+    "heap-snapshots": { type: "string" },
     concurrency: { type: "string", default: "200" },
     addresses: { type: "string", default: "auto" },
     "ignore-fd-limit": { type: "boolean", default: false },
@@ -71,7 +77,7 @@ const { values: argv } = parseArgs({
 if (argv.help) {
   console.log(`usage: npx tsx bench/connections.ts [--connections 10000,50000] [--channels 100] [--server-dir DIR] [--label dev]
   [--timeout-s 900 (whole run)] [--settle-ms 3000] [--concurrency 200 (handshakes in flight)] [--addresses auto|K]
-  [--ignore-fd-limit] [--pg-url URL] [--out DIR]`);
+  [--ignore-fd-limit] [--heap-snapshots DIR (a heap snapshot before and after, per N)] [--pg-url URL] [--out DIR]`);
   process.exit(0);
 }
 
@@ -113,6 +119,10 @@ interface RunResult {
   /** From the first socket until every open socket received a probe of its channel. */
   subscribe?: { allMs: number; probeRounds: number; subscribed: number; notSubscribed: number };
   serverRssKb?: { before: number; connected: number; afterHeld: number; peak: number };
+  /** The server's memory after two forced full GCs, before any socket and once all are subscribed (bytes). */
+  serverLive?: { before: LiveMemory; connected: LiveMemory };
+  /** (connected − before) / ready sockets of heap used + external after a full GC, KiB. */
+  livePerConnectionKb?: number;
   /** (connected − before) / ready sockets, KiB. */
   rssPerConnectionKb?: number;
   serverFds?: { before: number; connected: number };
@@ -153,10 +163,14 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
   let db: ScratchDatabase | undefined;
   let concord: ConcordProcess | undefined;
   let load: WsLoad | undefined;
+  let inspector: InspectorSession | undefined;
   try {
     db = await createScratchDatabase(argv["pg-url"]);
     run.database = db.name;
-    concord = await startConcord(SERVER_DIR, { DATABASE_URL: db.url, LOG_LEVEL: "warn", PASSWORD_HASH_COST: "10", SUBSCRIPTION_BUFFER_SIZE: "10000" });
+    concord = await startConcord(SERVER_DIR, { DATABASE_URL: db.url, LOG_LEVEL: "warn", PASSWORD_HASH_COST: "10", SUBSCRIPTION_BUFFER_SIZE: "10000" }, undefined, [INSPECT_ARG]);
+    const inspectAt = inspectorUrl(concord.output().tail);
+    if (!inspectAt) throw new Error("the server printed no inspector URL (--inspect)");
+    inspector = await InspectorSession.open(inspectAt);
     log(`concord: pid ${concord.pid}, port ${concord.port}; creating ${CHANNELS} channels, seeding ${n} users`);
     const fixture = await seedGuild(concord, db.url, n, CHANNELS - 1);
     run.seedMs = fixture.seedMs;
@@ -164,6 +178,8 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
     const c = concord;
 
     await sleep(1_000);
+    const liveBefore = await inspector.liveMemory();
+    if (argv["heap-snapshots"]) await inspector.heapSnapshot(path.join(argv["heap-snapshots"], `connections-${n}-before.heapsnapshot`));
     const rssBefore = procStatusKb(concord.pid, "VmRSS");
     const fdsBefore = procFdCount(concord.pid);
     const clientRssBefore = procStatusKb("self", "VmRSS");
@@ -235,7 +251,11 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
     log(`concord: ${subscribedNow}/${n} subscribed ${(run.subscribe.allMs / 1000).toFixed(1)} s after the first socket (${rounds} probe rounds)`);
 
     await sleep(SETTLE_MS);
+    const liveConnected = await inspector.liveMemory();
+    if (argv["heap-snapshots"]) await inspector.heapSnapshot(path.join(argv["heap-snapshots"], `connections-${n}-connected.heapsnapshot`));
     const rssConnected = procStatusKb(concord.pid, "VmRSS");
+    run.serverLive = { before: liveBefore, connected: liveConnected };
+    run.livePerConnectionKb = round((liveConnected.live - liveBefore.live) / 1024 / Math.max(1, run.connect.ready), 1);
     const fdsConnected = procFdCount(concord.pid);
     const clientRssConnected = procStatusKb("self", "VmRSS");
 
@@ -275,6 +295,7 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
       run.stats = load.stats;
       load.expectClose();
     }
+    inspector?.close();
     if (concord) {
       const stopped = await concord.stop(15_000);
       run.stopMs = stopped.ms;
@@ -292,8 +313,8 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
 
 const mb = (kb: number | undefined) => (kb === undefined || Number.isNaN(kb) ? "–" : (kb / 1024).toFixed(0));
 const TABLE_HEADER =
-  "| label | N | channels | connected | connect s (conn/s) | handshake p50 / p99 ms | all subscribed s | server RSS before → after MB | RSS KB / connection | held | client RSS KB / conn | errors | machine | status |\n" +
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+  "| label | N | channels | connected | connect s (conn/s) | handshake p50 / p99 ms | all subscribed s | server RSS before → after MB | RSS KB / connection | live KB / connection | connect + subscribe CPU ms each | held | client RSS KB / conn | errors | machine | status |\n" +
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 function tableRow(r: RunResult, machine: string): string {
   const c = r.connect;
@@ -302,7 +323,9 @@ function tableRow(r: RunResult, machine: string): string {
   const hs = c && c.handshakeMs.count > 0 ? `${c.handshakeMs.p50.toFixed(1)} / ${c.handshakeMs.p99.toFixed(1)}` : "–";
   const held = r.held ? `${thousands(r.held.received)} / ${thousands(r.held.expected)}${r.held.misrouted ? ` (${r.held.misrouted} misrouted)` : ""}` : "–";
   const status = r.status === "skipped" ? `skipped (fd limit)` : r.status;
-  return `| ${LABEL} | ${thousands(r.connections)} | ${r.channels} | ${c ? thousands(c.ready) : "–"} | ${connect} | ${hs} | ${r.subscribe ? (r.subscribe.allMs / 1000).toFixed(1) : "–"} | ${mb(r.serverRssKb?.before)} → ${mb(r.serverRssKb?.connected)} | ${r.rssPerConnectionKb ?? "–"} | ${held} | ${r.client?.rssPerConnectionKb ?? "–"} | ${c ? errors : "–"} | ${machine} | ${status} |`;
+  const cpuMs = r.serverCpu?.connectAndSubscribe.cpuMs;
+  const cpuEach = cpuMs !== undefined && c && c.ready > 0 ? (cpuMs / c.ready).toFixed(2) : "–";
+  return `| ${LABEL} | ${thousands(r.connections)} | ${r.channels} | ${c ? thousands(c.ready) : "–"} | ${connect} | ${hs} | ${r.subscribe ? (r.subscribe.allMs / 1000).toFixed(1) : "–"} | ${mb(r.serverRssKb?.before)} → ${mb(r.serverRssKb?.connected)} | ${r.rssPerConnectionKb ?? "–"} | ${r.livePerConnectionKb ?? "–"} | ${cpuEach} | ${held} | ${r.client?.rssPerConnectionKb ?? "–"} | ${c ? errors : "–"} | ${machine} | ${status} |`;
 }
 
 async function main(): Promise<number> {

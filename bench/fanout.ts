@@ -576,8 +576,8 @@ async function runN(n: number): Promise<RunResult> {
 
 const f = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 const TABLE_HEADER =
-  "| label | N | K | Concord delivery p50 / p99 / max ms | Concord broadcast median / p99 ms | Concord deliveries/s | plain delivery p50 / p99 / max ms | plain broadcast median / p99 ms | plain deliveries/s | Concord/plain broadcast (median) | Concord/plain throughput | server CPU µs/delivery (Concord / plain) | lost deliveries (Concord / plain) | machine | status |\n" +
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+  "| label | N | K | Concord delivery p50 / p99 / max ms | Concord broadcast median / p99 ms | Concord deliveries/s | sendMessage answer p50 / max ms | plain delivery p50 / p99 / max ms | plain broadcast median / p99 ms | plain deliveries/s | Concord/plain broadcast (median) | Concord/plain throughput | server CPU µs/delivery (Concord / plain) | lost deliveries (Concord / plain) | machine | status |\n" +
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 function tableRow(r: RunResult, machine: string): string {
   const c = r.concord;
@@ -588,8 +588,11 @@ function tableRow(r: RunResult, machine: string): string {
   const ratio = r.ratios ? `${r.ratios.broadcastMedian.toFixed(2)}x` : "–";
   const tratio = r.ratios ? `${r.ratios.throughput.toFixed(3)}` : "–";
   const cpu = `${f(c?.serverCpu?.usPerDelivery, 2)} / ${f(p?.serverCpu?.usPerDelivery, 2)}`;
-  if (r.status === "skipped") return `| ${LABEL} | ${thousands(r.subscribers)} | ${r.messages} | – | – | – | – | – | – | – | – | – | – | ${machine} | skipped (fd limit) |`;
-  return `| ${LABEL} | ${thousands(r.subscribers)} | ${r.messages} | ${lat(c)} | ${bc(c)} | ${tp(c)} | ${lat(p)} | ${bc(p)} | ${tp(p)} | ${ratio} | ${tratio} | ${cpu} | ${c?.lostDeliveries ?? "–"} / ${p?.lostDeliveries ?? "–"} | ${machine} | ${r.status} |`;
+  // How long the author waited for their own sendMessage answer: flat in N when the answer does not wait for the fan-out.
+  const answers = (c?.messages ?? []).map((m) => m.serverMs).filter((v) => v === v);
+  const answer = answers.length > 0 ? `${f(percentile(answers, 50))} / ${f(Math.max(...answers))}` : "–";
+  if (r.status === "skipped") return `| ${LABEL} | ${thousands(r.subscribers)} | ${r.messages} | – | – | – | – | – | – | – | – | – | – | – | ${machine} | skipped (fd limit) |`;
+  return `| ${LABEL} | ${thousands(r.subscribers)} | ${r.messages} | ${lat(c)} | ${bc(c)} | ${tp(c)} | ${answer} | ${lat(p)} | ${bc(p)} | ${tp(p)} | ${ratio} | ${tratio} | ${cpu} | ${c?.lostDeliveries ?? "–"} / ${p?.lostDeliveries ?? "–"} | ${machine} | ${r.status} |`;
 }
 
 async function main(): Promise<number> {

@@ -154,7 +154,7 @@ interface LoaderDeps {
  * subscription, so an unused loader should cost nothing per instance.
  */
 class LazyLoaders {
-  readonly built: Partial<Loaders> = {};
+  built: Partial<Loaders> = {};
   constructor(readonly deps: LoaderDeps) {}
 }
 for (const key of [
@@ -178,6 +178,16 @@ for (const key of [
       return ((this.built as Record<string, unknown>)[key] ??= loaderFactories(this.deps.services, this.deps)[key]());
     },
   });
+}
+
+/**
+ * Forgets the loaders built so far (they are built again on next use): a live subscription's
+ * context calls this once the stream has started, so the hours it lives it keeps no loader its
+ * events never need.
+ */
+export function releaseLoaders(loaders: Loaders): void {
+  const lazy = loaders as unknown as LazyLoaders;
+  if (lazy.built) (lazy as { built: Partial<Loaders> }).built = {};
 }
 
 /** Clears the caches of the loaders built so far (without building the others). */

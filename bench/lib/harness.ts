@@ -346,17 +346,18 @@ function serverProcess(child: ChildProcess, port: number, out: ReturnType<typeof
 /**
  * Starts Concord from `serverDir` exactly as `npm start` does (`node --import tsx src/main.ts`,
  * which needs `node_modules` in that directory), on a free port of 127.0.0.1, with `env` on top
- * of this process's environment minus every Concord variable and NODE_OPTIONS; waits for
- * GET /health to answer 200.
+ * of this process's environment minus every Concord variable and NODE_OPTIONS, and
+ * `extraNodeArgs` before the script (e.g. `--inspect=127.0.0.1:0` to read its live heap); waits
+ * for GET /health to answer 200.
  */
-export async function startConcord(serverDir: string, env: Record<string, string>, startTimeoutMs = 90_000): Promise<ConcordProcess> {
+export async function startConcord(serverDir: string, env: Record<string, string>, startTimeoutMs = 90_000, extraNodeArgs: string[] = []): Promise<ConcordProcess> {
   if (!existsSync(path.join(serverDir, "src/main.ts"))) throw new Error(`--server-dir ${serverDir}: no src/main.ts there`);
   if (!existsSync(path.join(serverDir, "node_modules/tsx"))) throw new Error(`--server-dir ${serverDir}: no node_modules/tsx (run npm ci there, or symlink node_modules)`);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CONCORD_ENV.includes(key) && key !== "NODE_OPTIONS"));
     // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
-    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const nodeArgs = [...extraNodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean)];
     const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
       cwd: serverDir,
       // Benchmarks measure the system, not its abuse limits, unless a scenario asks (see

@@ -42,7 +42,7 @@ export class SharedPayload {
 
   /** The result's JSON, encoded once. */
   get bytes(): Buffer {
-    this.json ??= Buffer.from(JSON.stringify(this.result));
+    this.json ??= ownBuffer(JSON.stringify(this.result));
     return this.json;
   }
 
@@ -54,14 +54,30 @@ export class SharedPayload {
   message(envelope: string): Buffer {
     let message = this.messages.get(envelope);
     if (!message) {
-      message = Buffer.concat([Buffer.from(envelope), this.bytes, CLOSE_BRACE]);
+      const bytes = this.bytes;
+      const head = Buffer.byteLength(envelope);
+      message = Buffer.allocUnsafeSlow(head + bytes.length + 1);
+      message.write(envelope, 0);
+      bytes.copy(message, head);
+      message[head + bytes.length] = CLOSE_BRACE;
       if (this.messages.size < MAX_ENVELOPES) this.messages.set(envelope, message);
     }
     return message;
   }
 }
 
-const CLOSE_BRACE = Buffer.from("}");
+const CLOSE_BRACE = "}".charCodeAt(0);
+
+/**
+ * The string's UTF-8 bytes in a buffer of their own. `Buffer.from` would slice small strings
+ * out of Node's shared 8 KB pool, and a payload kept alive with its event (the event log holds
+ * recent events) would then keep a whole 8 KB slab alive for a few hundred bytes.
+ */
+function ownBuffer(text: string): Buffer {
+  const buffer = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  buffer.write(text, 0);
+  return buffer;
+}
 /** Distinct envelopes cached per payload (ids beyond that are built per send). */
 const MAX_ENVELOPES = 32;
 
@@ -126,9 +142,20 @@ export function selectsViewerDependentFields(schema: GraphQLSchema, document: Do
   return dependent;
 }
 
-/** The group of a subscription: same text, operation and variables, plus the viewer when it matters. */
-export function groupKey(args: { query: string; operationName?: string | null; variables?: unknown; viewerId: bigint | null; viewerDependent: boolean }): string {
-  return `${args.operationName ?? ""}\u0000${JSON.stringify(args.variables ?? null)}\u0000${args.viewerDependent ? String(args.viewerId) : "*"}\u0000${args.query}`;
+/** A small number per parsed document (yoga's parse cache hands every subscription of the same text the same document). */
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 0;
+
+/**
+ * The group of a subscription: same document, operation and variables, plus the viewer when it
+ * matters. Keyed by the parsed document's identity rather than its text, so a subscription keeps
+ * a short key instead of its own copy of the query (the same text parsed again after the parse
+ * cache dropped it only makes a second group).
+ */
+export function groupKey(args: { document: DocumentNode; operationName?: string | null; variables?: unknown; viewerId: bigint | null; viewerDependent: boolean }): string {
+  let id = documentIds.get(args.document);
+  if (id === undefined) documentIds.set(args.document, (id = nextDocumentId++));
+  return `${id}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variables ?? null)}\u0000${args.viewerDependent ? String(args.viewerId) : "*"}`;
 }
 
 /** Results per event, per group: computed by the first member to see the event, reused by the rest. */
@@ -149,53 +176,75 @@ export async function subscribeShared(
 ): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return masked(source as ExecutionResult, maskError);
-  const iterator = (source as AsyncIterable<StreamItem<object>>)[Symbol.asyncIterator]();
-  const envelope = direct ? nextEnvelope(direct.id) : "";
-  const run = (item: StreamItem<object>): Promise<ExecutionResult> => {
-    fanoutStats.executions++;
-    return Promise.resolve(execute({ ...args, rootValue: item })).then((result) => masked(result, maskError));
-  };
-  const shared = (event: object): Promise<SharedPayload> => {
+  return new SharedSubscription(args, key, maskError, (source as AsyncIterable<StreamItem<object>>)[Symbol.asyncIterator](), direct);
+}
+
+/**
+ * One subscriber of a group, as the async generator graphql-ws consumes (it calls `return()`
+ * when the client completes). A class rather than closures: the server holds one per live
+ * subscription for hours.
+ */
+class SharedSubscription implements AsyncGenerator<ExecutionResult> {
+  private readonly envelope: string;
+
+  constructor(
+    private readonly args: ExecutionArgs,
+    private readonly key: string,
+    private readonly maskError: (error: unknown) => Error,
+    private readonly iterator: AsyncIterator<StreamItem<object>>,
+    private readonly direct: DirectDelivery | undefined,
+  ) {
+    this.envelope = direct ? nextEnvelope(direct.id) : "";
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const { direct } = this;
+    for (;;) {
+      const step = await this.iterator.next();
+      if (step.done) return { done: true, value: undefined };
+      const item = step.value;
+      // A final error is this subscriber's own: executed for it alone, sent by graphql-ws.
+      if (item.kind === "end") return { done: false, value: await this.run(item) };
+      const payload = await this.shared(item.event);
+      if (!direct) return { done: false, value: payload.result };
+      // The hot path: the group's bytes straight onto the socket, then the next event.
+      if (!deliver(direct, this.envelope, payload)) {
+        await this.iterator.return?.();
+        return { done: true, value: undefined };
+      }
+    }
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.iterator.return?.();
+    throw error;
+  }
+
+  /** The event's result for this subscriber's group: executed by the group's first member to see it, reused by the rest. */
+  private shared(event: object): Promise<SharedPayload> {
     let byGroup = resultsByEvent.get(event);
     if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
-    let payload = byGroup.get(key);
+    let payload = byGroup.get(this.key);
     if (!payload) {
-      payload = run({ kind: "event", event }).then((result) => new SharedPayload(result));
-      byGroup.set(key, payload);
+      payload = this.run({ kind: "event", event }).then((result) => new SharedPayload(result));
+      byGroup.set(this.key, payload);
     }
     return payload;
-  };
-  // An async generator in shape: graphql-ws calls return() on it when the client completes.
-  const stream: AsyncGenerator<ExecutionResult> = {
-    [Symbol.asyncIterator]() {
-      return stream;
-    },
-    async next() {
-      for (;;) {
-        const step = await iterator.next();
-        if (step.done) return { done: true, value: undefined };
-        const item = step.value;
-        // A final error is this subscriber's own: executed for it alone, sent by graphql-ws.
-        if (item.kind === "end") return { done: false, value: await run(item) };
-        const payload = await shared(item.event);
-        if (!direct) return { done: false, value: payload.result };
-        // The hot path: the group's bytes straight onto the socket, then the next event.
-        if (!deliver(direct, envelope, payload)) {
-          await iterator.return?.();
-          return { done: true, value: undefined };
-        }
-      }
-    },
-    async return() {
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      await iterator.return?.();
-      throw error;
-    },
-  } as AsyncGenerator<ExecutionResult>;
-  return stream;
+  }
+
+  private run(item: StreamItem<object>): Promise<ExecutionResult> {
+    fanoutStats.executions++;
+    return Promise.resolve(execute({ ...this.args, rootValue: item })).then((result) => masked(result, this.maskError));
+  }
 }
 
 function masked(result: ExecutionResult, maskError: (error: unknown) => Error): ExecutionResult {

@@ -203,7 +203,7 @@ export function attachWebSocketGateway(deps: {
         // one execution and serialization with identical subscriptions, its group and socket.
         const subscription: SubscriptionRoot = {
           groupKey: groupKey({
-            query: payload.query,
+            document,
             operationName: payload.operationName,
             variables: payload.variables,
             viewerId: wsAuth.viewer?.id ?? null,

@@ -6,8 +6,9 @@ import type { Topic } from "./topics.js";
 
 /**
  * {@link EventBus} inside one process, for the zero-setup mode and single-instance deployments.
- * Handlers run synchronously inside `publish`, so sequence order is publish order is delivery
- * order, and nothing is ever lost on the way.
+ * Sequence order is publish order is delivery order, and nothing is ever lost on the way.
+ * Handlers run inside `publish` while the turn's fan-out budget lasts (see {@link LocalFanout});
+ * an event for a big topic goes out over the next turns, after the publisher has its answer.
  */
 export class MemoryEventBus implements EventBus {
   private readonly fanout: LocalFanout;

@@ -34,97 +34,122 @@ export function createEventStream<T>(options: {
   overflowError: () => GraphQLError;
   onClose: () => void;
 }): EventStream<T> {
-  const queue: StreamItem<T>[] = [];
-  let waiting: ((result: IteratorResult<StreamItem<T>>) => void) | null = null;
-  let ended = false;
-  let closed = false;
+  return new BoundedEventStream<T>(options.capacity, options.overflowError, options.onClose);
+}
+
+type Waiter<T> = (result: IteratorResult<StreamItem<T>>) => void;
+
+/**
+ * The stream of {@link createEventStream}. A class, not closures: the server holds one per live
+ * subscription for hours, and its methods then cost nothing per instance.
+ */
+class BoundedEventStream<T> implements EventStream<T> {
+  private readonly queue: StreamItem<T>[] = [];
+  private waiting: Waiter<T> | null = null;
+  private isEnded = false;
+  private closed = false;
   /** Producers waiting for room (whenAtMost), checked each time the consumer takes an item. */
-  let roomWaiters: { count: number; resolve: () => void }[] = [];
-  const wakeRoomWaiters = () => {
-    if (roomWaiters.length === 0) return;
-    const still: typeof roomWaiters = [];
-    for (const waiter of roomWaiters) (ended || queue.length <= waiter.count ? waiter.resolve() : still.push(waiter));
-    roomWaiters = still;
-  };
+  private roomWaiters: { count: number; resolve: () => void }[] | null = null;
 
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    options.onClose();
-    wakeRoomWaiters();
-  };
-  const offer = (item: StreamItem<T>) => {
+  constructor(
+    private readonly capacity: number,
+    private readonly overflowError: () => GraphQLError,
+    private readonly onClose: () => void,
+  ) {}
+
+  get ended(): boolean {
+    return this.isEnded;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  whenAtMost(count: number): Promise<void> {
+    if (this.isEnded || this.queue.length <= count) return Promise.resolve();
+    return new Promise((resolve) => (this.roomWaiters ??= []).push({ count, resolve }));
+  }
+
+  push(event: T): boolean {
+    if (this.isEnded) return false;
+    if (this.queue.length >= this.capacity) {
+      this.end(this.overflowError());
+      return false;
+    }
+    this.offer({ kind: "event", event });
+    return true;
+  }
+
+  end(error?: GraphQLError): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    this.close();
+    if (error) {
+      this.queue.length = 0;
+      this.offer({ kind: "end", error });
+    }
+    this.finish();
+  }
+
+  next(): Promise<IteratorResult<StreamItem<T>>> {
+    const item = this.queue.shift();
+    if (item) {
+      this.wakeRoomWaiters();
+      return Promise.resolve({ value: item, done: false });
+    }
+    if (this.isEnded) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<StreamItem<T>>> {
+    this.isEnded = true;
+    this.queue.length = 0;
+    this.close();
+    this.finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error: unknown): Promise<IteratorResult<StreamItem<T>>> {
+    void this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    if (!waiters) return;
+    const still: typeof waiters = [];
+    for (const waiter of waiters) (this.isEnded || this.queue.length <= waiter.count ? waiter.resolve() : still.push(waiter));
+    this.roomWaiters = still.length > 0 ? still : null;
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    this.wakeRoomWaiters();
+  }
+
+  private offer(item: StreamItem<T>): void {
+    const waiting = this.waiting;
     if (waiting) {
-      const resolve = waiting;
-      waiting = null;
-      resolve({ value: item, done: false });
+      this.waiting = null;
+      waiting({ value: item, done: false });
     } else {
-      queue.push(item);
+      this.queue.push(item);
     }
-  };
-  const finish = () => {
-    if (waiting && queue.length === 0) {
-      const resolve = waiting;
-      waiting = null;
-      resolve({ value: undefined, done: true });
-    }
-  };
+  }
 
-  const stream: EventStream<T> = {
-    get ended() {
-      return ended;
-    },
-    get queued() {
-      return queue.length;
-    },
-    whenAtMost(count) {
-      if (ended || queue.length <= count) return Promise.resolve();
-      return new Promise((resolve) => roomWaiters.push({ count, resolve }));
-    },
-    push(event) {
-      if (ended) return false;
-      if (queue.length >= options.capacity) {
-        stream.end(options.overflowError());
-        return false;
-      }
-      offer({ kind: "event", event });
-      return true;
-    },
-    end(error) {
-      if (ended) return;
-      ended = true;
-      close();
-      if (error) {
-        queue.length = 0;
-        offer({ kind: "end", error });
-      }
-      finish();
-    },
-    next() {
-      const item = queue.shift();
-      if (item) {
-        wakeRoomWaiters();
-        return Promise.resolve({ value: item, done: false });
-      }
-      if (ended) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => {
-        waiting = resolve;
-      });
-    },
-    return() {
-      ended = true;
-      queue.length = 0;
-      close();
-      finish();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    throw(error) {
-      stream.return!();
-      return Promise.reject(error);
-    },
-    [Symbol.asyncIterator]() {
-      return stream;
-    },
-  };
-  return stream;
+  private finish(): void {
+    const waiting = this.waiting;
+    if (waiting && this.queue.length === 0) {
+      this.waiting = null;
+      waiting({ value: undefined, done: true });
+    }
+  }
 }

@@ -68,13 +68,24 @@ function withCursor<T extends object>(event: T, epoch: string, seq: number): Liv
 
 /** A stream opened by {@link openStream}: call `begin` once its access was checked again. */
 export interface LiveStream<T> {
-  stream: EventStream<Live<T> | StreamNotice>;
+  readonly stream: EventStream<Live<T> | StreamNotice>;
   /**
    * Sends `Subscribed` with the place the stream starts from, then (resuming) every event of the
    * primary topic after `after` that the log still has, then what arrived meanwhile, each once
-   * and in order; or `ResyncRequired` when the log cannot give them.
+   * and in order; or `ResyncRequired` when the log cannot give them. (A method: call it on the
+   * object, `live.begin()`.)
    */
   begin(): Promise<void>;
+}
+
+interface OpenOptions {
+  watch?: AccessWatch;
+  after?: string | null;
+  /**
+   * For a channel stream: the MessageCreated events of these message ids, from history (those
+   * still there), so that a resume past the log still gets the messages themselves.
+   */
+  messagesFromHistory?: (ids: bigint[]) => Promise<Map<bigint, ConcordEvent>>;
 }
 
 /**
@@ -87,119 +98,137 @@ export interface LiveStream<T> {
  * `after`: a cursor the client had (BAD_USER_INPUT if it is not one); checked here, before
  * anything is subscribed.
  */
-export async function openStream<T extends object>(
-  ctx: RequestContext,
-  routes: [Topic, Route<T>][],
-  options: {
-    watch?: AccessWatch;
-    after?: string | null;
-    /**
-     * For a channel stream: the MessageCreated events of these message ids, from history (those
-     * still there), so that a resume past the log still gets the messages themselves.
-     */
-    messagesFromHistory?: (ids: bigint[]) => Promise<Map<bigint, ConcordEvent>>;
-  } = {},
-): Promise<LiveStream<T>> {
+export async function openStream<T extends object>(ctx: RequestContext, routes: [Topic, Route<T>][], options: OpenOptions = {}): Promise<LiveStream<T>> {
   const after = options.after === null || options.after === undefined ? null : decodeCursor(options.after);
   if (options.after !== null && options.after !== undefined && !after) throw badInput("after", "after must be a cursor this server gave (an event's or Subscribed's `cursor`).");
-  const { bus } = ctx.services;
-  const capacity = ctx.services.settings.subscriptionBufferSize;
-  const unsubscribes: Unsubscribe[] = [];
-  const overflow = () =>
-    new ConcordError("RATE_LIMITED", "This subscription fell too far behind and was stopped; subscribe again with the last cursor you received.");
-  const stream = createEventStream<Live<T> | StreamNotice>({ capacity, overflowError: overflow, onClose: () => unsubscribes.forEach((u) => u()) });
-  const primary = routes[0]![0];
-  /** Primary events that arrived before `begin` finished, in order. */
-  let held: { deliver: T; seq: number; epoch: string }[] | null = [];
+  const live = new OpenedStream<T>(ctx, routes[0]!, after, options);
+  await live.subscribe(routes);
+  return live;
+}
+
+/**
+ * One live subscription's state. A class rather than closures: the server holds one per
+ * subscription for hours, and what it keeps per instance is then its fields only.
+ */
+class OpenedStream<T extends object> implements LiveStream<T> {
+  readonly stream: EventStream<Live<T> | StreamNotice>;
+  private readonly unsubscribes: Unsubscribe[] = [];
+  private readonly primary: Topic;
+  private readonly route: Route<T>;
+  private readonly capacity: number;
+  /** Primary events that arrived before `begin` finished, in order (null once begun). */
+  private held: { deliver: T; seq: number; epoch: string }[] | null = [];
   /**
    * The last place delivered to the client (events at or before it are not sent again; seq -1:
    * none yet). Updated in place: `send` runs per subscriber per event and allocates nothing.
    */
-  const delivered: TopicHead = { epoch: "", seq: -1 };
-  const deliveredAt = (place: TopicHead) => {
-    delivered.epoch = place.epoch;
-    delivered.seq = place.seq;
-  };
-  const send = (deliver: T, seq: number, epoch: string) => {
+  private readonly delivered: TopicHead = { epoch: "", seq: -1 };
+
+  constructor(
+    private readonly ctx: RequestContext,
+    [primary, route]: [Topic, Route<T>],
+    private readonly after: TopicHead | null,
+    private readonly options: OpenOptions,
+  ) {
+    this.primary = primary;
+    this.route = route;
+    this.capacity = ctx.services.settings.subscriptionBufferSize;
+    this.stream = createEventStream<Live<T> | StreamNotice>({ capacity: this.capacity, overflowError: overflow, onClose: () => this.release() });
+  }
+
+  /** Subscribes to every topic and, with a watch, to the guild's permission changes. */
+  async subscribe(routes: [Topic, Route<T>][]): Promise<void> {
+    const { bus } = this.ctx.services;
+    for (const [topic, route] of routes) {
+      const unsubscribe = await bus.subscribe(topic, (event, seq, epoch) => this.onEvent(topic, route, event, seq, epoch));
+      if (this.stream.ended) unsubscribe();
+      else this.unsubscribes.push(unsubscribe);
+    }
+    const watch = this.options.watch;
+    if (watch && !this.stream.ended) this.unsubscribes.push(this.ctx.services.permissions.watch(watch.guildId, (change) => this.onPermissionChange(watch, change)));
+  }
+
+  private release(): void {
+    for (const unsubscribe of this.unsubscribes) unsubscribe();
+    this.unsubscribes.length = 0;
+  }
+
+  private onEvent(topic: Topic, route: Route<T>, event: ConcordEvent, seq: number, epoch: string): void {
+    const { stream } = this;
+    if (event.type === "LiveGap") {
+      // Lost events the log could not give back: the client must refetch state. Before `begin`
+      // it says nothing: `Subscribed` will name a place after the gap, and a resume checks the
+      // log itself.
+      if (topic === this.primary && !this.held) stream.push({ type: "ResyncRequired", reason: epoch === "" || seq === 0 ? "LOG_LOST" : "CURSOR_EXPIRED", cursor: encodeCursor({ epoch, seq }) });
+      return;
+    }
+    const decision = route(event);
+    if (!decision) return;
+    if ("end" in decision) return stream.end(decision.end);
+    if (topic !== this.primary) return;
+    if (!this.held) return this.send(decision.deliver, seq, epoch);
+    if (this.held.length >= this.capacity) return stream.end(overflow());
+    this.held.push({ deliver: decision.deliver, seq, epoch });
+  }
+
+  private onPermissionChange(watch: AccessWatch, change: PermissionChange): void {
+    if (change.userId !== null && change.userId !== this.ctx.viewer?.id) return;
+    watch.onChange(change).then(
+      (lost) => lost && this.stream.end(lost),
+      (error: unknown) => {
+        // Access could not be re-checked: fail closed, the client subscribes again.
+        this.ctx.services.logger.warn("re-checking a live stream's access failed", { error, guildId: String(watch.guildId) });
+        this.stream.end(forbidden("Your access to this could not be re-checked; subscribe again."));
+      },
+    );
+  }
+
+  private deliveredAt(place: TopicHead): void {
+    this.delivered.epoch = place.epoch;
+    this.delivered.seq = place.seq;
+  }
+
+  private send(deliver: T, seq: number, epoch: string): void {
+    const { delivered } = this;
     if (seq !== 0 && epoch === delivered.epoch && seq <= delivered.seq) return;
     if (seq !== 0) {
       delivered.epoch = epoch;
       delivered.seq = seq;
     }
-    stream.push(withCursor(deliver, epoch, seq === 0 ? Math.max(0, delivered.seq) : seq));
-  };
-  for (const [topic, route] of routes) {
-    const unsubscribe = await bus.subscribe(topic, (event, seq, epoch) => {
-      if (event.type === "LiveGap") {
-        // Lost events the log could not give back: the client must refetch state. Before `begin`
-        // it says nothing: `Subscribed` will name a place after the gap, and a resume checks the
-        // log itself.
-        if (topic === primary && !held) stream.push({ type: "ResyncRequired", reason: epoch === "" || seq === 0 ? "LOG_LOST" : "CURSOR_EXPIRED", cursor: encodeCursor({ epoch, seq }) });
-        return;
-      }
-      const decision = route(event);
-      if (!decision) return;
-      if ("end" in decision) return stream.end(decision.end);
-      if (topic !== primary) return;
-      if (!held) return send(decision.deliver, seq, epoch);
-      if (held.length >= capacity) return stream.end(overflow());
-      held.push({ deliver: decision.deliver, seq, epoch });
-    });
-    if (stream.ended) unsubscribe();
-    else unsubscribes.push(unsubscribe);
+    this.stream.push(withCursor(deliver, epoch, seq === 0 ? Math.max(0, delivered.seq) : seq));
   }
-  const watch = options.watch;
-  if (watch && !stream.ended) {
-    unsubscribes.push(
-      ctx.services.permissions.watch(watch.guildId, (change) => {
-        if (change.userId !== null && change.userId !== ctx.viewer?.id) return;
-        watch.onChange(change).then(
-          (lost) => lost && stream.end(lost),
-          (error: unknown) => {
-            // Access could not be re-checked: fail closed, the client subscribes again.
-            ctx.services.logger.warn("re-checking a live stream's access failed", { error, guildId: String(watch.guildId) });
-            stream.end(forbidden("Your access to this could not be re-checked; subscribe again."));
-          },
-        );
-      }),
-    );
-  }
-  const route = routes[0]![1];
 
-  async function begin(): Promise<void> {
+  async begin(): Promise<void> {
+    const { stream, after } = this;
     if (stream.ended) return;
     // Where live delivery stands: every later event of the primary topic reaches this stream.
-    const start = bus.position(primary) ?? { epoch: "", seq: 0 };
-    const early = held ?? [];
-    const resumeFrom = after && (await resumable(after, start));
+    const start = this.ctx.services.bus.position(this.primary) ?? { epoch: "", seq: 0 };
+    const early = this.held ?? [];
+    const resumeFrom = after && (await this.resumable(after, start));
     stream.push({ type: "Subscribed", cursor: encodeCursor(resumeFrom ?? start) });
-    deliveredAt(resumeFrom ?? start);
-    if (resumeFrom) await replay(resumeFrom.seq, start);
+    this.deliveredAt(resumeFrom ?? start);
+    if (resumeFrom) await this.replay(resumeFrom.seq, start);
     else if (after) {
       const cursor = normalized(after, start);
       const reason: ResyncReason = cursor.epoch !== start.epoch ? "LOG_LOST" : "CURSOR_EXPIRED";
       stream.push({ type: "ResyncRequired", reason, cursor: encodeCursor(start) });
       // Other events after the cursor are gone; its messages may still be replayed from history.
-      if (reason === "CURSOR_EXPIRED" && cursor.seq < start.seq && options.messagesFromHistory) await replayMessages(cursor, start, options.messagesFromHistory);
+      const fromHistory = this.options.messagesFromHistory;
+      if (reason === "CURSOR_EXPIRED" && cursor.seq < start.seq && fromHistory) await this.replayMessages(cursor, start, fromHistory);
     }
     // What arrived meanwhile (an event at or before what was replayed is skipped by `send`).
     for (const item of early) {
-      if (item.epoch !== start.epoch || item.seq > start.seq) send(item.deliver, item.seq, item.epoch);
+      if (item.epoch !== start.epoch || item.seq > start.seq) this.send(item.deliver, item.seq, item.epoch);
     }
-    held = null;
-  }
-
-  /** A cursor taken before the topic had any event means the start of the current epoch. */
-  function normalized(given: TopicHead, start: TopicHead): TopicHead {
-    return given.epoch === "" && given.seq === 0 ? { epoch: start.epoch, seq: 0 } : given;
+    this.held = null;
   }
 
   /** `after` if the log still holds everything between it and `start` (same epoch, not ahead), else null. */
-  async function resumable(given: TopicHead, start: TopicHead): Promise<TopicHead | null> {
+  private async resumable(given: TopicHead, start: TopicHead): Promise<TopicHead | null> {
     const cursor = normalized(given, start);
     if (cursor.epoch !== start.epoch || cursor.seq > start.seq) return null;
     if (cursor.seq === start.seq) return cursor;
-    const first = await bus.replay(primary, cursor.seq, 1);
+    const first = await this.ctx.services.bus.replay(this.primary, cursor.seq, 1);
     return first.complete ? cursor : null;
   }
 
@@ -210,50 +239,61 @@ export async function openStream<T extends object>(
    * then the rest from the log. Nothing is replayed if the index does not reach back either, or
    * holds more than MAX_HISTORY_REPLAY of them (the client pages history itself).
    */
-  async function replayMessages(cursor: TopicHead, start: TopicHead, fromHistory: (ids: bigint[]) => Promise<Map<bigint, ConcordEvent>>): Promise<void> {
+  private async replayMessages(cursor: TopicHead, start: TopicHead, fromHistory: (ids: bigint[]) => Promise<Map<bigint, ConcordEvent>>): Promise<void> {
+    const { bus } = this.ctx.services;
+    const { stream, primary } = this;
     const index = await bus.messageIdsAfter(primary, cursor.seq, MAX_HISTORY_REPLAY + 1);
     if (!index.complete || index.ids.length > MAX_HISTORY_REPLAY) return;
     const firstLogged = (await bus.replay(primary, cursor.seq, 1)).events[0]?.seq ?? start.seq + 1;
     const missing = index.ids.filter((m) => m.seq < firstLogged && m.seq <= start.seq);
     const events = await fromHistory(missing.map((m) => m.id));
-    deliveredAt(cursor);
+    this.deliveredAt(cursor);
     for (const { seq, id } of missing) {
       if (stream.ended) return;
-      await stream.whenAtMost(Math.max(0, capacity - REPLAY_PAGE));
+      await stream.whenAtMost(Math.max(0, this.capacity - REPLAY_PAGE));
       const event = events.get(id);
-      const decision = event ? route(event) : null;
+      const decision = event ? this.route(event) : null;
       if (decision && "end" in decision) return stream.end(decision.end);
-      if (decision) send(decision.deliver, seq, start.epoch);
+      if (decision) this.send(decision.deliver, seq, start.epoch);
     }
-    deliveredAt({ epoch: start.epoch, seq: Math.max(cursor.seq, firstLogged - 1) });
-    await replay(firstLogged - 1, start);
+    this.deliveredAt({ epoch: start.epoch, seq: Math.max(cursor.seq, firstLogged - 1) });
+    await this.replay(firstLogged - 1, start);
   }
 
   /** Replays the primary topic's log from after `from` up to `start`, paced on the consumer. */
-  async function replay(from: number, start: TopicHead): Promise<void> {
+  private async replay(from: number, start: TopicHead): Promise<void> {
+    const { stream } = this;
     let position = from;
     while (position < start.seq && !stream.ended) {
-      await stream.whenAtMost(Math.max(0, capacity - REPLAY_PAGE));
+      await stream.whenAtMost(Math.max(0, this.capacity - REPLAY_PAGE));
       if (stream.ended) return;
-      const page = await bus.replay(primary, position, Math.min(REPLAY_PAGE, start.seq - position));
+      const page = await this.ctx.services.bus.replay(this.primary, position, Math.min(REPLAY_PAGE, start.seq - position));
       if (!page.complete || page.events.length === 0) {
         // Trimmed while we read: the client must refetch.
         stream.push({ type: "ResyncRequired", reason: "CURSOR_EXPIRED", cursor: encodeCursor(start) });
-        deliveredAt(start);
+        this.deliveredAt(start);
         return;
       }
       for (const { seq, event } of page.events) {
         if (seq > start.seq) break;
         position = seq;
-        const decision = route(event);
+        const decision = this.route(event);
         if (!decision) continue;
         if ("end" in decision) return stream.end(decision.end);
-        send(decision.deliver, seq, start.epoch);
+        this.send(decision.deliver, seq, start.epoch);
       }
       // Events the route ignores still move the place on.
-      deliveredAt({ epoch: start.epoch, seq: position });
+      this.deliveredAt({ epoch: start.epoch, seq: position });
     }
   }
+}
 
-  return { stream, begin };
+/** The error that ends a stream whose consumer fell too far behind. */
+function overflow(): ConcordError {
+  return new ConcordError("RATE_LIMITED", "This subscription fell too far behind and was stopped; subscribe again with the last cursor you received.");
+}
+
+/** A cursor taken before the topic had any event means the start of the current epoch. */
+function normalized(given: TopicHead, start: TopicHead): TopicHead {
+  return given.epoch === "" && given.seq === 0 ? { epoch: start.epoch, seq: 0 } : given;
 }

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { clearLoaders, type RequestContext } from "../context.js";
+import { clearLoaders, releaseLoaders, type RequestContext } from "../context.js";
 import { forbidden, notFound, unauthenticated } from "../errors.js";
 import type { EventStream } from "../pubsub/event-stream.js";
 import type { ConcordEvent, EventOf, LeaveReason } from "../pubsub/events.js";
@@ -79,7 +79,7 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint, afte
             return state && canSee(state, viewer.id, channel.id) ? null : forbidden("You can no longer see this channel.");
           },
         };
-  const { stream, begin } = await openStream<ChannelEvent>(ctx, [
+  const live = await openStream<ChannelEvent>(ctx, [
     [
       topics.channel(channel.id),
       (event) => {
@@ -114,9 +114,10 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint, afte
       },
     ],
   ], { watch, after, messagesFromHistory: (ids) => messagesFromHistory(ctx, channel.id, ids) });
-  await recheck(ctx, stream, () => readableChannel(ctx, channel.id));
-  await begin();
-  return stream;
+  await recheck(ctx, live.stream, () => readableChannel(ctx, channel.id));
+  await live.begin();
+  releaseLoaders(ctx.loaders);
+  return live.stream;
 }
 
 /** MessageCreated events for messages of a channel still in history, by id (one read for the messages, one for their authors). */
@@ -176,7 +177,7 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint, after: s
       return null;
     },
   };
-  const { stream, begin } = await openStream<GuildEvent>(ctx, [
+  const live = await openStream<GuildEvent>(ctx, [
     [
       topics.guild(guild.id),
       (event) => {
@@ -221,9 +222,10 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint, after: s
           : sessionRoute<GuildEvent>(ctx)(event),
     ],
   ], { watch, after });
-  await recheck(ctx, stream, () => visibleGuild(ctx, guild.id));
-  await begin();
-  return stream;
+  await recheck(ctx, live.stream, () => visibleGuild(ctx, guild.id));
+  await live.begin();
+  releaseLoaders(ctx.loaders);
+  return live.stream;
 }
 
 /**
@@ -232,7 +234,7 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint, after: s
  */
 export async function userEvents(ctx: RequestContext, after: string | null = null): Promise<EventStream<Live<UserEvent> | StreamNotice>> {
   const viewer = requireViewer(ctx);
-  const { stream, begin } = await openStream<UserEvent>(ctx, [
+  const live = await openStream<UserEvent>(ctx, [
     [
       topics.user(viewer.id),
       (event) => {
@@ -257,8 +259,9 @@ export async function userEvents(ctx: RequestContext, after: string | null = nul
       },
     ],
   ], { after });
-  await begin();
-  return stream;
+  await live.begin();
+  releaseLoaders(ctx.loaders);
+  return live.stream;
 }
 
 /**

@@ -82,10 +82,13 @@ describe("grouping", () => {
   });
 
   it("puts the viewer in the key only when the selection depends on it", () => {
-    const base = { query: "subscription { x }", operationName: null, variables: { c: "1" } };
+    const base = { document: parse("subscription { x }"), operationName: null, variables: { c: "1" } };
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).toBe(groupKey({ ...base, viewerId: 2n, viewerDependent: false }));
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: true })).not.toBe(groupKey({ ...base, viewerId: 2n, viewerDependent: true }));
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).not.toBe(groupKey({ ...base, variables: { c: "2" }, viewerId: 1n, viewerDependent: false }));
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).not.toBe(groupKey({ ...base, operationName: "Other", viewerId: 1n, viewerDependent: false }));
+    // Another document (even of the same text) is another group; the same document is the same group.
+    expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).not.toBe(groupKey({ ...base, document: parse("subscription { x }"), viewerId: 1n, viewerDependent: false }));
+    expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).toBe(groupKey({ ...base, viewerId: 1n, viewerDependent: false }));
   });
 });
