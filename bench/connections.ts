@@ -30,6 +30,7 @@
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import pg from "pg";
 import {
   BENCH_REPO,
   ClientWindow,
@@ -121,6 +122,8 @@ interface RunResult {
   serverRssKb?: { before: number; connected: number; afterHeld: number; peak: number };
   /** The server's memory after two forced full GCs, before any socket and once all are subscribed (bytes). */
   serverLive?: { before: LiveMemory; connected: LiveMemory };
+  /** SQL transactions (each statement outside one counts as one) of the scratch database during connect + subscribe, per connection. */
+  sqlTransactionsPerConnection?: number;
   /** (connected − before) / ready sockets of heap used + external after a full GC, KiB. */
   livePerConnectionKb?: number;
   /** (connected − before) / ready sockets, KiB. */
@@ -137,6 +140,18 @@ interface RunResult {
 }
 
 /** Sends one message per channel (4 in flight), content "bench:<channel index>:<tag>". */
+/** Committed + rolled back transactions of the database so far (pg_stat_database). */
+async function sqlTransactions(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const row = (await client.query(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0] as { n: string };
+    return Number(row.n);
+  } finally {
+    await client.end();
+  }
+}
+
 async function messagePerChannel(concord: ConcordProcess, token: string, channelIds: string[], tag: string): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -216,10 +231,19 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
           heldCount++;
         }
       },
+      // A subscription's first event is `Subscribed`: the server's word that it is live.
+      onOtherNext: (i, text, at) => {
+        if (confirmed[i] === 0 && text.includes('"Subscribed"')) {
+          confirmed[i] = 1;
+          confirmedCount++;
+          lastConfirmAt = at;
+        }
+      },
       shouldStop: stop,
       onProgress: (p) => log(`  connecting: ${p.started}/${n} started, ${p.ready} ready, ${p.failed} failed`),
     });
 
+    const sqlBefore = await sqlTransactions(db.url);
     const cpu = new CpuWindow(concord.pid);
     const client = new ClientWindow();
     cpu.start();
@@ -230,12 +254,15 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
     log(`concord: ${run.connect.ready}/${n} connected in ${(run.connect.ms / 1000).toFixed(1)} s${run.connect.failed ? `, ${run.connect.failed} failed ${JSON.stringify(run.connect.failures)}` : ""}`);
     if (run.connect.ready === 0) throw new Error(`no socket connected: ${JSON.stringify(run.connect.failures)}`);
 
-    // Probe rounds until every open socket has received a message of its channel.
-    let rounds = 0;
     const allConfirmed = () => {
       for (let i = 0; i < n; i++) if (load!.isOpen(i) && confirmed[i] === 0) return false;
       return true;
     };
+    // Every subscription says `Subscribed` once live; a server too old for that gets probe rounds
+    // (messages until every open socket received one of its channel).
+    const subscribedWait = performance.now() + 10_000 + n;
+    while (!stop() && !allConfirmed() && performance.now() < subscribedWait) await sleep(20);
+    let rounds = 0;
     while (!stop() && rounds < 20 && !allConfirmed()) {
       rounds++;
       const sent = performance.now();
@@ -247,6 +274,9 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
     for (let i = 0; i < n; i++) if (load.isOpen(i) && confirmed[i]) subscribedNow++;
     run.subscribe = { allMs: Math.round((allConfirmed() ? lastConfirmAt : performance.now()) - t0), probeRounds: rounds, subscribed: subscribedNow, notSubscribed: load.openNow - subscribedNow };
     run.serverCpu = { connectAndSubscribe: cpu.take() };
+    // Statistics reach pg_stat_database about once a second.
+    await sleep(1_500);
+    run.sqlTransactionsPerConnection = round(((await sqlTransactions(db.url)) - sqlBefore) / Math.max(1, run.connect.ready), 2);
     const clientWindow = client.take();
     log(`concord: ${subscribedNow}/${n} subscribed ${(run.subscribe.allMs / 1000).toFixed(1)} s after the first socket (${rounds} probe rounds)`);
 
@@ -313,8 +343,8 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
 
 const mb = (kb: number | undefined) => (kb === undefined || Number.isNaN(kb) ? "–" : (kb / 1024).toFixed(0));
 const TABLE_HEADER =
-  "| label | N | channels | connected | connect s (conn/s) | handshake p50 / p99 ms | all subscribed s | server RSS before → after MB | RSS KB / connection | live KB / connection | connect + subscribe CPU ms each | held | client RSS KB / conn | errors | machine | status |\n" +
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+  "| label | N | channels | connected | connect s (conn/s) | handshake p50 / p99 ms | all subscribed s | server RSS before → after MB | RSS KB / connection | live KB / connection | connect + subscribe CPU ms each | SQL per connect | held | client RSS KB / conn | errors | machine | status |\n" +
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 function tableRow(r: RunResult, machine: string): string {
   const c = r.connect;
@@ -325,7 +355,7 @@ function tableRow(r: RunResult, machine: string): string {
   const status = r.status === "skipped" ? `skipped (fd limit)` : r.status;
   const cpuMs = r.serverCpu?.connectAndSubscribe.cpuMs;
   const cpuEach = cpuMs !== undefined && c && c.ready > 0 ? (cpuMs / c.ready).toFixed(2) : "–";
-  return `| ${LABEL} | ${thousands(r.connections)} | ${r.channels} | ${c ? thousands(c.ready) : "–"} | ${connect} | ${hs} | ${r.subscribe ? (r.subscribe.allMs / 1000).toFixed(1) : "–"} | ${mb(r.serverRssKb?.before)} → ${mb(r.serverRssKb?.connected)} | ${r.rssPerConnectionKb ?? "–"} | ${r.livePerConnectionKb ?? "–"} | ${cpuEach} | ${held} | ${r.client?.rssPerConnectionKb ?? "–"} | ${c ? errors : "–"} | ${machine} | ${status} |`;
+  return `| ${LABEL} | ${thousands(r.connections)} | ${r.channels} | ${c ? thousands(c.ready) : "–"} | ${connect} | ${hs} | ${r.subscribe ? (r.subscribe.allMs / 1000).toFixed(1) : "–"} | ${mb(r.serverRssKb?.before)} → ${mb(r.serverRssKb?.connected)} | ${r.rssPerConnectionKb ?? "–"} | ${r.livePerConnectionKb ?? "–"} | ${cpuEach} | ${r.sqlTransactionsPerConnection ?? "–"} | ${held} | ${r.client?.rssPerConnectionKb ?? "–"} | ${c ? errors : "–"} | ${machine} | ${status} |`;
 }
 
 async function main(): Promise<number> {

@@ -46,6 +46,8 @@ export interface WsLoadOptions {
   marker?: string;
   /** Called once per received marked frame (duplicates included: the receiver decides). */
   onReceipt: (socket: number, seq: number, atMs: number) => void;
+  /** Called with every `next` frame without the marker (e.g. a subscription's `Subscribed`), decoded as text. */
+  onOtherNext?: (socket: number, text: string, atMs: number) => void;
   /** Keep the last marked frame received by this socket (see {@link WsLoad.sample}). Default 0. */
   sampleSocket?: number;
   /** Checked between handshakes: stop opening sockets when it returns true. */
@@ -253,7 +255,7 @@ export class WsLoad {
             return;
           }
         }
-        this.control(i, socket, data, becomeReady);
+        this.control(i, socket, data, becomeReady, at);
       });
       socket.on("error", (error: NodeJS.ErrnoException) => {
         const code = error.code ?? error.message.replace(/\d{2,}/g, "N").slice(0, 60);
@@ -274,7 +276,7 @@ export class WsLoad {
   }
 
   /** Frames without the marker: the protocol, and anything unexpected. */
-  private control(i: number, socket: WebSocket, data: Buffer, becomeReady: () => void): void {
+  private control(i: number, socket: WebSocket, data: Buffer, becomeReady: () => void, at: number): void {
     const text = data.toString("utf8");
     let message: { type?: string; payload?: unknown };
     try {
@@ -299,6 +301,7 @@ export class WsLoad {
         return;
       case "next":
         this.stats.otherNext++;
+        this.options.onOtherNext?.(i, text, at);
         if (text.includes('"errors"')) this.keep(i, text);
         return;
       case "error":

@@ -1,4 +1,5 @@
 import type { PrismaClient } from "./prisma/database.js";
+import { readBatcher } from "./read-batcher.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import type { AccountStore, NewSession, NewUser, SessionCutoffs, SessionRecord, UserRecord } from "./account-store.js";
 import { UniqueViolationError } from "./store-errors.js";
@@ -53,12 +54,18 @@ export class PrismaAccountStore implements AccountStore {
       VALUES (${tokenHash}, ${id}, ${userId}, ${clientHint}, ${createdAt}, ${createdAt}) ON CONFLICT (token_hash) DO NOTHING`;
   }
 
-  async findSession(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | null> {
-    const row = await this.prisma.session.findUnique({ where: { tokenHash }, select: { ...SESSION_FIELDS, user: { select: USER_FIELDS } } });
-    if (!row) return null;
-    const { user, ...session } = row;
-    return { session, user };
+  /** Concurrent lookups (a connect storm) are answered by one query per turn of the event loop. */
+  findSession(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | null> {
+    return this.sessionsByToken(tokenHash);
   }
+
+  private readonly sessionsByToken = readBatcher(
+    async (tokenHashes: string[]) => {
+      const rows = await this.prisma.session.findMany({ where: { tokenHash: { in: tokenHashes } }, select: { ...SESSION_FIELDS, tokenHash: true, user: { select: USER_FIELDS } } });
+      return new Map(rows.map(({ user, tokenHash, ...session }) => [tokenHash, { session, user }]));
+    },
+    () => null,
+  );
 
   async touchSession(tokenHash: string, at: Date): Promise<void> {
     await this.prisma.session.updateMany({ where: { tokenHash, lastUsedAt: { lt: at } }, data: { lastUsedAt: at } });

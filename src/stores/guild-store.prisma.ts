@@ -1,4 +1,5 @@
 import type { PrismaClient } from "./prisma/database.js";
+import { readBatcher } from "./read-batcher.js";
 import { DEFAULT_EVERYONE_PERMISSIONS } from "../permissions/permission-set.js";
 import { CHANNEL_FIELDS } from "./channel-store.prisma.js";
 import { isForeignKeyViolation, isUniqueViolation } from "./prisma/prisma-errors.js";
@@ -77,12 +78,27 @@ export class PrismaGuildStore implements GuildStore {
     return rows.map((r) => r.guildId);
   }
 
-  async listGuildSizesOfUser(userId: bigint): Promise<{ guildId: bigint; memberCount: number }[]> {
-    const rows = await this.prisma.$queryRaw<{ guild_id: bigint; member_count: number }[]>`
-      SELECT m.guild_id, g.member_count FROM members m JOIN guilds g ON g.id = m.guild_id
-      WHERE m.user_id = ${userId} ORDER BY m.joined_at, m.guild_id`;
-    return rows.map((r) => ({ guildId: BigInt(r.guild_id), memberCount: Number(r.member_count) }));
+  /** Concurrent calls (users coming online together) are answered by one query per turn of the event loop. */
+  listGuildSizesOfUser(userId: bigint): Promise<{ guildId: bigint; memberCount: number }[]> {
+    return this.guildSizesOfUser(userId);
   }
+
+  private readonly guildSizesOfUser = readBatcher(
+    async (userIds: bigint[]) => {
+      const rows = await this.prisma.$queryRaw<{ user_id: bigint; guild_id: bigint; member_count: number }[]>`
+        SELECT m.user_id, m.guild_id, g.member_count FROM members m JOIN guilds g ON g.id = m.guild_id
+        WHERE m.user_id = ANY(${userIds}::bigint[]) ORDER BY m.user_id, m.joined_at, m.guild_id`;
+      const byUser = new Map<bigint, { guildId: bigint; memberCount: number }[]>();
+      for (const r of rows) {
+        const userId = BigInt(r.user_id);
+        let list = byUser.get(userId);
+        if (!list) byUser.set(userId, (list = []));
+        list.push({ guildId: BigInt(r.guild_id), memberCount: Number(r.member_count) });
+      }
+      return byUser;
+    },
+    () => [],
+  );
 
   async filterGuildmates(userId: bigint, userIds: readonly bigint[]): Promise<bigint[]> {
     if (userIds.length === 0) return [];

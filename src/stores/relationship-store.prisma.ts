@@ -1,4 +1,5 @@
 import { Prisma } from "../generated/prisma/client.js";
+import { readBatcher } from "./read-batcher.js";
 import type { PrismaClient } from "./prisma/database.js";
 import {
   DEFAULT_DIRECT_MESSAGE_POLICY,
@@ -82,23 +83,36 @@ export class PrismaRelationshipStore implements RelationshipStore {
     return result;
   }
 
-  async presenceCircle(userId: bigint): Promise<PresenceCircle> {
-    // Friends from the user's own range of the primary key; blocks both ways (the other side
-    // through the (other_id, kind) index), kept only when the two share a guild: the user's
-    // memberships, each probed for the other through the members primary key.
-    const rows = await this.prisma.$queryRaw<{ id: bigint; friend: boolean }[]>`
-      SELECT other_id AS id, true AS friend FROM relationships WHERE user_id = ${userId} AND kind = 'FRIEND'
-      UNION ALL
-      SELECT b.id, false FROM (
-        SELECT other_id AS id FROM relationships WHERE user_id = ${userId} AND kind = 'BLOCKED'
-        UNION
-        SELECT user_id FROM relationships WHERE other_id = ${userId} AND kind = 'BLOCKED'
-      ) b
-      WHERE EXISTS (SELECT 1 FROM members m1 JOIN members m2 ON m2.guild_id = m1.guild_id AND m2.user_id = b.id WHERE m1.user_id = ${userId})`;
-    const circle: PresenceCircle = { friendIds: [], hiddenFromIds: [] };
-    for (const row of rows) (row.friend ? circle.friendIds : circle.hiddenFromIds).push(BigInt(row.id));
-    return circle;
+  /** Concurrent calls (users coming online together) are answered by one query per turn of the event loop. */
+  presenceCircle(userId: bigint): Promise<PresenceCircle> {
+    return this.presenceCircles(userId);
   }
+
+  private readonly presenceCircles = readBatcher(
+    async (userIds: bigint[]) => {
+      // Friends from each user's own range of the primary key; blocks both ways (the other side
+      // through the (other_id, kind) index), kept only when the two share a guild: the user's
+      // memberships, each probed for the other through the members primary key.
+      const rows = await this.prisma.$queryRaw<{ owner: bigint; id: bigint; friend: boolean }[]>`
+        SELECT user_id AS owner, other_id AS id, true AS friend FROM relationships WHERE user_id = ANY(${userIds}::bigint[]) AND kind = 'FRIEND'
+        UNION ALL
+        SELECT b.owner, b.id, false FROM (
+          SELECT user_id AS owner, other_id AS id FROM relationships WHERE user_id = ANY(${userIds}::bigint[]) AND kind = 'BLOCKED'
+          UNION
+          SELECT other_id AS owner, user_id AS id FROM relationships WHERE other_id = ANY(${userIds}::bigint[]) AND kind = 'BLOCKED'
+        ) b
+        WHERE EXISTS (SELECT 1 FROM members m1 JOIN members m2 ON m2.guild_id = m1.guild_id AND m2.user_id = b.id WHERE m1.user_id = b.owner)`;
+      const circles = new Map<bigint, PresenceCircle>();
+      for (const row of rows) {
+        const owner = BigInt(row.owner);
+        let circle = circles.get(owner);
+        if (!circle) circles.set(owner, (circle = { friendIds: [], hiddenFromIds: [] }));
+        (row.friend ? circle.friendIds : circle.hiddenFromIds).push(BigInt(row.id));
+      }
+      return circles;
+    },
+    () => ({ friendIds: [], hiddenFromIds: [] }),
+  );
 
   async directMessageStanding(userId: bigint, target: { otherId: bigint } | { channelId: bigint }): Promise<DirectMessageStanding | null> {
     const other =

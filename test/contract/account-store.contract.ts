@@ -169,6 +169,22 @@ export function accountStoreContract(name: string, factory: () => Promise<Accoun
       expect(await accounts.deleteSessionsOfUser(user.id)).toBe(1);
     });
 
+    it("findSession answers concurrent lookups (a connect storm) each with its own session, or null", async (ctx) => {
+      const accounts = store(ctx);
+      const users = await Promise.all([0, 1, 2].map((i) => accounts.createUser(person(unique(`storm${i}`)))));
+      const sessions = users.map((u, i) => newSession(u.id, at(`2026-03-0${i + 1}T00:00:00.000Z`), `client ${i}`));
+      for (const s of sessions) await accounts.createSession(s);
+      const asked = [sessions[2]!.tokenHash, unique("unknown-"), sessions[0]!.tokenHash, sessions[1]!.tokenHash, sessions[0]!.tokenHash];
+      const found = await Promise.all(asked.map((hash) => accounts.findSession(hash)));
+      expect(found).toEqual([
+        { session: record(sessions[2]!), user: users[2] },
+        null,
+        { session: record(sessions[0]!), user: users[0] },
+        { session: record(sessions[1]!), user: users[1] },
+        { session: record(sessions[0]!), user: users[0] },
+      ]);
+    });
+
     it("findSession returns null for an unknown token hash", async (ctx) => {
       const accounts = store(ctx);
       expect(await accounts.findSession(unique("never-issued-"))).toBeNull();

@@ -200,6 +200,16 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
         { guildId: older.id, memberCount: 3 },
       ]);
       expect(await f.guilds.listGuildSizesOfUser((await makeUser(f)).id)).toEqual([]);
+      // Concurrent calls (users coming online together) each get their own guilds, in order.
+      const nobody = await makeUser(f);
+      const [mine, thirds, none, again] = await Promise.all([user.id, third.id, nobody.id, user.id].map((id) => f.guilds.listGuildSizesOfUser(id)));
+      expect(mine).toEqual([
+        { guildId: own.id, memberCount: 1 },
+        { guildId: older.id, memberCount: 3 },
+      ]);
+      expect(again).toEqual(mine);
+      expect(thirds).toEqual([{ guildId: older.id, memberCount: 3 }]);
+      expect(none).toEqual([]);
     });
 
     describe("filterGuildmates", () => {

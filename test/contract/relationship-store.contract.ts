@@ -274,6 +274,13 @@ export function relationshipStoreContract(name: string, factory: () => Promise<R
         expect(circle.friendIds).toEqual([friend!.id]);
         expect(ascending(circle.hiddenFromIds)).toEqual(ascending([blockedMate!.id, blockerMate!.id]));
         expect(await f.relationships.presenceCircle(mate!.id)).toEqual({ friendIds: [], hiddenFromIds: [] });
+        // Concurrent calls (users coming online together) each get their own circle.
+        const [ofA, ofMate, ofFriend, ofBlocked] = await Promise.all([a!, mate!, friend!, blockedMate!].map((u) => f.relationships.presenceCircle(u.id)));
+        expect(ofA.friendIds).toEqual([friend!.id]);
+        expect(ascending(ofA.hiddenFromIds)).toEqual(ascending([blockedMate!.id, blockerMate!.id]));
+        expect(ofMate).toEqual({ friendIds: [], hiddenFromIds: [] });
+        expect(ofFriend).toEqual({ friendIds: [a!.id], hiddenFromIds: [] });
+        expect(ofBlocked).toEqual({ friendIds: [], hiddenFromIds: [a!.id] });
       });
 
       it("directMessageStanding reads the pair, the other's policy and whether they share a guild, by user or by DM", async (ctx) => {
