@@ -27,6 +27,8 @@
  * messages were lost. See bench/README.md.
  */
 import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -77,6 +79,9 @@ const { values: argv } = parseArgs({
     fault: { type: "string", default: "none" },
     "ignore-fd-limit": { type: "boolean", default: false },
     governed: { type: "string", default: "0" },
+    members: { type: "string", default: "0" },
+    instances: { type: "string", default: "1" },
+    redis: { type: "string", default: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379" },
   },
   strict: true,
 });
@@ -85,7 +90,9 @@ if (argv.help) {
   console.log(`usage: npx tsx bench/fanout.ts [--subscribers 1000,10000] [--messages 20] [--server-dir DIR] [--label dev]
   [--timeout-s 600 (whole run)] [--message-timeout-s 30] [--gap-ms 100] [--concurrency 200 (handshakes in flight)]
   [--addresses auto|K (source addresses 127.0.0.x per phase)] [--content-chars 100] [--skip-plain] [--fault none|lost] [--ignore-fd-limit]
-  [--governed R (R roles, every subscriber holds them all, the channel private to one of them)] [--pg-url URL] [--out DIR]`);
+  [--governed R (R roles, every subscriber holds them all, the channel private to one of them)]
+  [--members M (guild members, M >= N; the first N connect)] [--instances 1|2 (2: A and B on --redis, sockets alternate)] [--redis URL]
+  [--pg-url URL] [--out DIR]`);
   process.exit(0);
 }
 
@@ -101,6 +108,10 @@ const ADDRESSES = argv.addresses === "auto" ? null : intOption("addresses", argv
 const CONTENT_CHARS = intOption("content-chars", argv["content-chars"], 20, 2_000);
 /** Roles in the guild (0: none): every subscriber holds them all, and the channel is private to one of them. */
 const GOVERNED_ROLES = intOption("governed", argv.governed, 0, 250);
+/** Members of the guild (0: as many as subscribers): a big guild of which only N are connected. */
+const MEMBERS = intOption("members", argv.members, 0, 2_000_000);
+/** Concord instances: 2 puts A and B on one Redis, socket i on instance i mod 2, messages sent through A. */
+const INSTANCES = intOption("instances", argv.instances, 1, 2);
 /** Checks the checker: with "lost", the client ignores socket 0's receipt of the 2nd measured message, which must then be reported lost (after --message-timeout-s). */
 const FAULT = argv.fault;
 if (FAULT !== "none" && FAULT !== "lost") {
@@ -286,15 +297,33 @@ async function measure(
   }
 }
 
+/** CPU of several processes together (the instances of one run). */
+class GroupWindow {
+  private readonly windows: CpuWindow[];
+  constructor(pids: number[]) {
+    this.windows = pids.map((pid) => new CpuWindow(pid));
+  }
+  start(): void {
+    for (const w of this.windows) w.start();
+  }
+  take(): { cpuMs: number; wallMs: number; cores: number } {
+    const all = this.windows.map((w) => w.take());
+    const cpuMs = all.reduce((a, w) => a + w.cpuMs, 0);
+    const wallMs = Math.max(...all.map((w) => w.wallMs));
+    return { cpuMs, wallMs, cores: round(cpuMs / Math.max(1, wallMs), 2) };
+  }
+}
+
 function newPhase(server: "concord" | "plain"): PhaseResult {
   return { server, messages: [], lostDeliveries: 0, lostMessages: 0 };
 }
 
 /** Opens the N sockets of one phase; `subscribed[i]` is set by the caller's receipt hook. */
-function makeLoad(url: string, n: number, mode: "graphql-ws" | "raw", table: ReceiptTable, subscribed: Uint8Array, addressOffset: number, tokens?: string[], channelId?: string) {
+function makeLoad(url: string, n: number, mode: "graphql-ws" | "raw", table: ReceiptTable, subscribed: Uint8Array, addressOffset: number, tokens?: string[], channelId?: string, urlOf?: (i: number) => string) {
   let subscribedCount = 0;
   const load = new WsLoad({
     url,
+    ...(urlOf ? { urlOf } : {}),
     count: n,
     mode,
     ...(mode === "graphql-ws" ? { token: (i: number) => tokens![i]!, subscription: { query: SUBSCRIPTION, variables: () => ({ c: channelId }) } } : {}),
@@ -402,20 +431,20 @@ async function runConcordPhase(run: RunResult, n: number): Promise<string | unde
   const phase = (run.concord = newPhase("concord"));
   let db: ScratchDatabase | undefined;
   let concord: ConcordProcess | undefined;
+  let second: ConcordProcess | undefined;
+  const prefix = `concord_bench_${randomBytes(5).toString("hex")}:`;
   let load: WsLoad | undefined;
   let sample: string | undefined;
   try {
     db = await createScratchDatabase(argv["pg-url"]);
     run.database = db.name;
-    log(`concord: database ${db.name}; starting Concord from ${SERVER_DIR}`);
-    concord = await startConcord(SERVER_DIR, {
-      DATABASE_URL: db.url,
-      LOG_LEVEL: "warn",
-      PASSWORD_HASH_COST: "10",
-      SUBSCRIPTION_BUFFER_SIZE: "10000",
-    });
-    log(`concord: pid ${concord.pid}, port ${concord.port}; seeding ${n} users`);
-    const fixture = await seedGuild(concord, db.url, n);
+    log(`concord: database ${db.name}; starting Concord from ${SERVER_DIR}${INSTANCES === 2 ? ` twice (A and B, Redis prefix ${prefix})` : ""}`);
+    const env = { DATABASE_URL: db.url, LOG_LEVEL: "warn", PASSWORD_HASH_COST: "10", SUBSCRIPTION_BUFFER_SIZE: "10000", ...(INSTANCES === 2 ? { REDIS_URL: argv.redis, REDIS_KEY_PREFIX: prefix } : {}) };
+    concord = await startConcord(SERVER_DIR, INSTANCES === 2 ? { ...env, WORKER_ID: "1" } : env);
+    if (INSTANCES === 2) second = await startConcord(SERVER_DIR, { ...env, WORKER_ID: "2" });
+    const members = Math.max(n, MEMBERS);
+    log(`concord: pid ${concord.pid}, port ${concord.port}${second ? `; B pid ${second.pid}` : ""}; seeding ${members} users`);
+    const fixture = await seedGuild(concord, db.url, members);
     run.seedMs = fixture.seedMs;
     const channelId = fixture.channelIds[0]!;
     if (GOVERNED_ROLES > 0) {
@@ -435,10 +464,11 @@ async function runConcordPhase(run: RunResult, n: number): Promise<string | unde
 
     const table = new ReceiptTable(n, SLOTS);
     const subscribed = new Uint8Array(n);
-    const made = makeLoad(concord.wsUrl, n, "graphql-ws", table, subscribed, nextAddressOffset(n), fixture.tokens, channelId);
+    const b = second;
+    const made = makeLoad(concord.wsUrl, n, "graphql-ws", table, subscribed, nextAddressOffset(n), fixture.tokens, channelId, b ? (i) => (i % 2 === 0 ? c.wsUrl : b.wsUrl) : undefined);
     load = made.load;
     log(`concord: opening ${n} sockets (${CONCURRENCY} handshakes in flight)`);
-    const connectCpu = new CpuWindow(concord.pid);
+    const connectCpu = new GroupWindow([concord.pid, ...(b ? [b.pid] : [])]);
     connectCpu.start();
     phase.connect = await load.connectAll();
     log(`concord: ${phase.connect.ready}/${n} ready in ${(phase.connect.ms / 1000).toFixed(1)} s${phase.connect.failed ? `, ${phase.connect.failed} failed ${JSON.stringify(phase.connect.failures)}` : ""}`);
@@ -448,7 +478,7 @@ async function runConcordPhase(run: RunResult, n: number): Promise<string | unde
     const rssConnected = procStatusKb(concord.pid, "VmRSS");
 
     await sleep(500);
-    const cpu = new CpuWindow(concord.pid);
+    const cpu = new GroupWindow([concord.pid, ...(b ? [b.pid] : [])]);
     const client = new ClientWindow();
     cpu.start();
     client.start();
@@ -468,6 +498,7 @@ async function runConcordPhase(run: RunResult, n: number): Promise<string | unde
       phase.stats = load.stats;
       load.expectClose();
     }
+    if (second) await second.stop(15_000);
     if (concord) {
       const stopped = await concord.stop(15_000);
       phase.stopMs = stopped.ms;
@@ -477,6 +508,7 @@ async function runConcordPhase(run: RunResult, n: number): Promise<string | unde
     }
     await load?.closeAll(5_000);
     if (db) await db.drop().catch((error: unknown) => log(`concord: could not drop ${db!.name}: ${String(error)}`));
+    if (INSTANCES === 2) spawnSync("sh", ["-c", `redis-cli -u "$1" --scan --pattern "$2*" | xargs -r redis-cli -u "$1" unlink`, "sh", argv.redis, prefix], { stdio: "ignore", timeout: 10_000 });
   }
   return sample;
 }
@@ -621,7 +653,9 @@ async function main(): Promise<number> {
       timeoutS: TIMEOUT_MS / 1000,
       handshakeConcurrency: CONCURRENCY,
       addresses: ADDRESSES ?? "auto (ceil(N/20000) per phase)",
-      concordEnv: { LOG_LEVEL: "warn", PASSWORD_HASH_COST: "10", SUBSCRIPTION_BUFFER_SIZE: "10000", REDIS_URL: "(none: single instance, memory bus)" },
+      members: MEMBERS || "(= subscribers)",
+      instances: INSTANCES,
+      concordEnv: { LOG_LEVEL: "warn", PASSWORD_HASH_COST: "10", SUBSCRIPTION_BUFFER_SIZE: "10000", REDIS_URL: INSTANCES === 2 ? `${argv.redis} (A and B, WORKER_ID 1 and 2, a fresh prefix)` : "(none: single instance, memory bus)" },
       subscription: SUBSCRIPTION,
     },
     server: { dir: SERVER_DIR, ...server },
@@ -632,7 +666,7 @@ async function main(): Promise<number> {
   };
   await writeReport(argv.out, "fanout", LABEL, started, report);
   const m = machineLine(machine);
-  console.log(`\nS1 fan-out, label ${LABEL}, server ${server.commit ?? SERVER_DIR}${server.dirtySrc ? " (src modified)" : ""}, ${m}, ${K} messages of ${CONTENT_CHARS} chars, one at a time (gap ${GAP_MS} ms), single instance, no Redis`);
+  console.log(`\nS1 fan-out, label ${LABEL}, server ${server.commit ?? SERVER_DIR}${server.dirtySrc ? " (src modified)" : ""}, ${m}, ${K} messages of ${CONTENT_CHARS} chars, one at a time (gap ${GAP_MS} ms), ${INSTANCES === 2 ? "two instances on Redis (sockets alternate, sent through A; CPU of both)" : "single instance, no Redis"}${MEMBERS > 0 ? `, guild of ${thousands(MEMBERS)} members` : ""}`);
   console.log(TABLE_HEADER);
   for (const r of results) console.log(tableRow(r, m));
   if (results.some((r) => r.status === "failed")) return 1;

@@ -27,6 +27,8 @@ export type WsLoadMode = "graphql-ws" | "raw";
 export interface WsLoadOptions {
   /** ws://host:port/path */
   url: string;
+  /** Socket i's URL when sockets are spread over several servers (default: `url` for all). */
+  urlOf?: (i: number) => string;
   /** How many sockets. */
   count: number;
   mode: WsLoadMode;
@@ -214,7 +216,7 @@ export class WsLoad {
       };
       let socket: WebSocket;
       try {
-        socket = new WebSocket(options.url, graphqlWs ? "graphql-transport-ws" : undefined, {
+        socket = new WebSocket(options.urlOf?.(i) ?? options.url, graphqlWs ? "graphql-transport-ws" : undefined, {
           localAddress: this.addresses[i % this.addresses.length],
           perMessageDeflate: false,
           skipUTF8Validation: true,

@@ -276,8 +276,8 @@ export function relationshipStoreContract(name: string, factory: () => Promise<R
         expect(await f.relationships.presenceCircle(mate!.id)).toEqual({ friendIds: [], hiddenFromIds: [] });
         // Concurrent calls (users coming online together) each get their own circle.
         const [ofA, ofMate, ofFriend, ofBlocked] = await Promise.all([a!, mate!, friend!, blockedMate!].map((u) => f.relationships.presenceCircle(u.id)));
-        expect(ofA.friendIds).toEqual([friend!.id]);
-        expect(ascending(ofA.hiddenFromIds)).toEqual(ascending([blockedMate!.id, blockerMate!.id]));
+        expect(ofA!.friendIds).toEqual([friend!.id]);
+        expect(ascending(ofA!.hiddenFromIds)).toEqual(ascending([blockedMate!.id, blockerMate!.id]));
         expect(ofMate).toEqual({ friendIds: [], hiddenFromIds: [] });
         expect(ofFriend).toEqual({ friendIds: [a!.id], hiddenFromIds: [] });
         expect(ofBlocked).toEqual({ friendIds: [], hiddenFromIds: [a!.id] });
