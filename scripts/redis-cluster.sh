@@ -4,9 +4,9 @@
 #
 # Usage: scripts/redis-cluster.sh start|stop|status|nodes
 #
-#   start   start every node that is not running (fresh, empty), create the
-#           cluster if its slots are not assigned yet, and wait until every node
-#           reports cluster_state:ok. No-op when the cluster is already up.
+#   start   start every node (fresh, empty), create the cluster and wait until
+#           every node reports cluster_state:ok. No-op when the cluster is already
+#           up; nodes of an unhealthy one (a node died) are stopped and started afresh.
 #   stop    SHUTDOWN NOSAVE every node started by this script (SIGKILL after
 #           10 s) and remove its directory. No-op when not running.
 #   status  exit 0 when every node answers and reports cluster_state:ok
@@ -82,6 +82,16 @@ cmd_start() {
     return 0
   fi
   local port t0=$SECONDS
+  # Nodes of ours that run but do not form a healthy cluster (one died, or another start is
+  # still converging): give them 5 s, then start over (there is no data worth keeping).
+  for port in "${PORTS[@]}"; do
+    running_pid "$port" >/dev/null || continue
+    while ! cluster_ok && (( SECONDS - t0 < 5 )); do sleep 0.2; done
+    if cluster_ok; then log "already running: $(cmd_nodes)"; return 0; fi
+    log "the cluster is not healthy; starting it afresh"
+    cmd_stop
+    break
+  done
   for port in "${PORTS[@]}"; do start_node "$port"; done
   local assigned
   assigned="$(cluster_field "${PORTS[0]}" cluster_slots_assigned)"
@@ -109,6 +119,8 @@ cmd_stop() {
     rm -rf "$(node_dir "$port")"
     stopped=$((stopped + 1))
   done
+  rm -f "$BASE_DIR/create.log"
+  rmdir "$BASE_DIR" 2>/dev/null || true
   if (( stopped == 0 )); then log "not running"; else log "stopped $stopped node(s)"; fi
 }
 
