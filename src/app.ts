@@ -16,7 +16,7 @@ import { stopBanPurges } from "./resolvers/ban-message-purge.js";
 import { CredentialCache } from "./resolvers/credential-cache.js";
 import { createSessionPolicy } from "./resolvers/session-expiry.js";
 import { lookupSession } from "./resolvers/session-lookup.js";
-import { topics } from "./pubsub/topics.js";
+import { topics, type Topic } from "./pubsub/topics.js";
 import { PrismaAccountStore } from "./stores/account-store.prisma.js";
 import { PrismaChannelStore } from "./stores/channel-store.prisma.js";
 import { PrismaGuildStore } from "./stores/guild-store.prisma.js";
@@ -36,6 +36,8 @@ import { PrismaReadStateStore } from "./stores/read-state-store.prisma.js";
 import { PrismaRelationshipStore } from "./stores/relationship-store.prisma.js";
 import { PrismaDirectMessageStore } from "./stores/direct-message-store.prisma.js";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./limits/rate-limiter.js";
+import { seedList } from "./redis/cluster.js";
+import type { RedisTarget } from "./redis/connection.js";
 
 export interface App {
   services: Services;
@@ -54,13 +56,24 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-/** `onRecovered` runs after the Redis bus reconnected (events may have been lost meanwhile). */
-async function openConfiguredBus(config: Config, logger: Logger, onRecovered: () => void): Promise<EventBus> {
+/**
+ * Where the configured Redis is: one server (REDIS_URL) or a cluster (REDIS_CLUSTER_NODES), with
+ * the setting's name and a printable address for messages; undefined when neither is set.
+ */
+function configuredRedis(config: Config): { connection: RedisTarget; setting: string; where: string } | undefined {
+  if (config.redisClusterNodes) return { connection: { clusterNodes: config.redisClusterNodes }, setting: "REDIS_CLUSTER_NODES", where: seedList(config.redisClusterNodes) };
+  if (config.redisUrl) return { connection: { url: config.redisUrl }, setting: "REDIS_URL", where: redactUrl(config.redisUrl) };
+  return undefined;
+}
+
+/** `onRecovered` runs after the Redis bus re-subscribed topics (events may have been lost meanwhile). */
+async function openConfiguredBus(config: Config, logger: Logger, onRecovered: (topics: Topic[]) => void): Promise<EventBus> {
   const onHandlerError = (error: unknown, topic: string) => logger.error("event handler failed", { error, topic });
-  if (!config.redisUrl) return new MemoryEventBus(onHandlerError, { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs });
+  const redis = configuredRedis(config);
+  if (!redis) return new MemoryEventBus(onHandlerError, { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs });
   try {
     const bus: RedisEventBus = await createRedisEventBus({
-      url: config.redisUrl,
+      ...redis.connection,
       keyPrefix: config.redisKeyPrefix,
       logger,
       onHandlerError,
@@ -69,28 +82,30 @@ async function openConfiguredBus(config: Config, logger: Logger, onRecovered: ()
       // After a reconnect the bus repairs every held topic from the event log by itself (and
       // reports only what the log lost, as ResyncRequired); what this instance cached from events
       // it may have missed (sessions, permissions) is forgotten.
-      onResubscribed: () => onRecovered(),
+      onResubscribed: (topics) => onRecovered(topics),
     });
-    logger.info("event bus ready", { kind: "redis", url: redactUrl(config.redisUrl), eventLogMaxEvents: config.eventLogMaxEvents });
+    const kind = redis.connection.clusterNodes ? "redis-cluster" : "redis";
+    logger.info("event bus ready", { kind, url: redis.where, eventLogMaxEvents: config.eventLogMaxEvents });
     return bus;
   } catch (error) {
-    throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
+    throw new StartupError(`${redis.setting}: cannot use ${redis.where}: ${(error as Error).message}`);
   }
 }
 
 async function openConfiguredPresence(config: Config, logger: Logger): Promise<PresenceStore> {
-  if (!config.redisUrl) return new MemoryPresenceStore();
+  const redis = configuredRedis(config);
+  if (!redis) return new MemoryPresenceStore();
   try {
     const store = await createRedisPresenceStore({
-      url: config.redisUrl,
+      ...redis.connection,
       keyPrefix: config.redisKeyPrefix,
       connectionName: `concord-${config.workerId}-presence`,
       onConnectionError: (error) => logger.warn("presence store lost Redis; presence calls fail until it is back", { error: error.message }),
     });
-    logger.info("presence store ready", { kind: "redis", heartbeatMs: config.presenceHeartbeatMs });
+    logger.info("presence store ready", { kind: redis.connection.clusterNodes ? "redis-cluster" : "redis", heartbeatMs: config.presenceHeartbeatMs });
     return store;
   } catch (error) {
-    throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)} for presence: ${(error as Error).message}`);
+    throw new StartupError(`${redis.setting}: cannot use ${redis.where} for presence: ${(error as Error).message}`);
   }
 }
 
@@ -100,16 +115,17 @@ async function openConfiguredRateLimiter(config: Config, logger: Logger): Promis
     logger.warn("rate limits are off (RATE_LIMITS=off): use this for load tests only, never in production");
     return null;
   }
-  if (!config.redisUrl) return createMemoryRateLimiter(config.rateLimits);
+  const redis = configuredRedis(config);
+  if (!redis) return createMemoryRateLimiter(config.rateLimits);
   try {
     return await createRedisRateLimiter(config.rateLimits, {
-      url: config.redisUrl,
+      ...redis.connection,
       keyPrefix: config.redisKeyPrefix,
       connectionName: `concord-${config.workerId}-rate-limits`,
       onConnectionError: (error) => logger.warn("rate limits lost Redis; each instance counts on its own until it is back", { error: error.message }),
     });
   } catch (error) {
-    throw new StartupError(`REDIS_URL: cannot use ${redactUrl(config.redisUrl)} for rate limits: ${(error as Error).message}`);
+    throw new StartupError(`${redis.setting}: cannot use ${redis.where} for rate limits: ${(error as Error).message}`);
   }
 }
 
@@ -173,10 +189,11 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   });
   try {
     // Revocations and permission changes published while this instance was cut off from Redis
-    // were missed: forget all.
-    bus = await openConfiguredBus(config, logger, () => {
-      credentials.clear();
-      permissions.clear();
+    // were missed: forget all. (On a cluster other topics can be re-subscribed alone, when only
+    // their shard moved: then nothing cached here depends on them.)
+    bus = await openConfiguredBus(config, logger, (resubscribed) => {
+      if (resubscribed.includes(topics.revocations)) credentials.clear();
+      if (resubscribed.includes(topics.permissions)) permissions.clear();
     });
     opened.push(() => bus.close());
     // Every instance hears every revocation: it forgets the session and closes its sockets.

@@ -1,5 +1,6 @@
 import { parseConsistency, parseReplication, type CassandraOptions } from "./stores/cassandra/client.js";
 import { parseCorsOrigins } from "./gateway/cors.js";
+import { parseClusterSeeds, type ClusterSeed } from "./redis/cluster.js";
 import { DEFAULT_RESOURCE_CAPS } from "./resolvers/resource-caps.js";
 import { BUCKETS, defaultRules, formatRule, parseRule, type BucketName, type RateLimitRules } from "./limits/rate-limit-rules.js";
 
@@ -24,6 +25,12 @@ export interface Config {
   cassandra: CassandraOptions | undefined;
   /** Redis for the cross-instance event bus; undefined keeps events inside this process. */
   redisUrl: string | undefined;
+  /**
+   * A Redis Cluster instead of one Redis (REDIS_CLUSTER_NODES: seed nodes): the event bus uses
+   * sharded pub/sub, presence and rate limits spread over the primaries. Never set together with
+   * redisUrl.
+   */
+  redisClusterNodes: ClusterSeed[] | undefined;
   /** Put in front of every Redis channel name, so deployments can share a Redis. */
   redisKeyPrefix: string;
   /** Events each topic's log keeps for gap repair (the oldest go first). */
@@ -196,8 +203,18 @@ export function loadConfig(env: Env): Config {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     problems.push(`REDIS_URL: expected a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
   }
+  let redisClusterNodes: ClusterSeed[] | undefined;
+  if (env.REDIS_CLUSTER_NODES) {
+    const parsed = parseClusterSeeds(env.REDIS_CLUSTER_NODES);
+    if ("error" in parsed) problems.push(`REDIS_CLUSTER_NODES: ${parsed.error}`);
+    else redisClusterNodes = parsed.seeds;
+    if (redisUrl !== undefined) problems.push("REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_URL for one Redis or REDIS_CLUSTER_NODES for a Redis Cluster, not both");
+  }
   const redisKeyPrefix = env.REDIS_KEY_PREFIX || "concord:";
   if (/\s/.test(redisKeyPrefix)) problems.push(`REDIS_KEY_PREFIX=${JSON.stringify(redisKeyPrefix)}: must not contain whitespace`);
+  if (env.REDIS_CLUSTER_NODES && /[{}]/.test(redisKeyPrefix)) {
+    problems.push(`REDIS_KEY_PREFIX=${JSON.stringify(redisKeyPrefix)}: must not contain { or } with REDIS_CLUSTER_NODES (they would change the keys' hash slots)`);
+  }
   let rateLimits: RateLimitRules | null = defaultRules();
   const rateLimitSwitch = bool("RATE_LIMITS", true);
   for (const [bucket, def] of Object.entries(BUCKETS) as [BucketName, (typeof BUCKETS)[BucketName]][]) {
@@ -226,6 +243,7 @@ export function loadConfig(env: Env): Config {
     messageStore,
     cassandra,
     redisUrl,
+    redisClusterNodes,
     redisKeyPrefix,
     eventLogMaxEvents: int("EVENT_LOG_MAX_EVENTS", 1_000, 10, 1_000_000),
     eventLogMaxAgeMs: int("EVENT_LOG_MAX_AGE_SECONDS", 86_400, 10, 30 * 86_400) * 1000,

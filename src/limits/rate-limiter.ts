@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { openFailFastRedis, shutDown } from "../redis/connection.js";
+import { openFailFast, shutDown, type RedisTarget } from "../redis/connection.js";
 import type { BucketName, RateLimitRule, RateLimitRules } from "./rate-limit-rules.js";
 
 /** The state of one bucket for one key, after a call was counted (or refused). */
@@ -144,21 +144,20 @@ export function createMemoryRateLimiter(rules: RateLimitRules): RateLimiter {
 }
 
 /**
- * A limiter counting in Redis, so every instance shares one budget per key. Opens a connection
- * of its own that never queues commands while Redis is away (the insurance limiter answers
- * instead) and gives up on a command after `commandTimeoutMs`.
+ * A limiter counting in Redis, so every instance shares one budget per key: on one server (`url`)
+ * or a Redis Cluster (`clusterNodes`; each call touches one key, so any slot will do). Opens a
+ * connection of its own that never queues commands while Redis is away (the insurance limiter
+ * answers instead) and gives up on a command after `commandTimeoutMs`.
  */
 export async function createRedisRateLimiter(
   rules: RateLimitRules,
-  options: { url: string; keyPrefix: string; connectionName?: string; connectTimeoutMs?: number; commandTimeoutMs?: number; onConnectionError?: (error: Error) => void },
+  options: RedisTarget & { keyPrefix: string; connectionName?: string; connectTimeoutMs?: number; commandTimeoutMs?: number; onConnectionError?: (error: Error) => void },
 ): Promise<RateLimiter> {
-  const redis = await openFailFastRedis({
-    url: options.url,
+  const redis = await openFailFast({
+    ...options,
     purpose: "rate limits",
     connectionName: options.connectionName ?? "concord-rate-limits",
     commandTimeoutMs: options.commandTimeoutMs ?? 500,
-    connectTimeoutMs: options.connectTimeoutMs,
-    onConnectionError: options.onConnectionError,
     // A call charges several buckets at once (Promise.all): one write to Redis for all of them.
     autoPipelining: true,
   });

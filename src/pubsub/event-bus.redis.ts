@@ -1,5 +1,5 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { createLogger, type Logger } from "../logger.js";
 import { MESSAGE_INDEX_FACTOR, type EventBus, type EventHandler, type PublishOptions, type SequencedEvent, type TopicHead, type Unsubscribe } from "./event-bus.js";
 import { DEFAULT_LOG_RETENTION, type LogRetention } from "./event-log.memory.js";
@@ -9,14 +9,23 @@ import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
 import type { Topic } from "./topics.js";
 import { shutDown, whenReady, withTimeout } from "../redis/connection.js";
+import { clusterDefaults, type ClusterSeed } from "../redis/cluster.js";
+import { ShardedSubscriber } from "../redis/sharded-subscriber.js";
 
 export interface RedisEventBusOptions {
-  /** `redis://` or `rediss://` URL (REDIS_URL). */
-  url: string;
+  /** One Redis server: a `redis://` or `rediss://` URL (REDIS_URL). Exactly one of `url` and `clusterNodes`. */
+  url?: string;
   /**
-   * Put in front of every topic to make its Redis channel name (`concord:channel:123`), so
-   * several deployments (or test runs) can share one Redis without hearing each other.
-   * Default "concord:".
+   * A Redis Cluster (REDIS_CLUSTER_NODES): seed nodes. Topics then use sharded pub/sub: each
+   * event goes out with SPUBLISH on the channel `<keyPrefix>{<topic>}`, in the hash slot of the
+   * topic's keys, and subscribers SSUBSCRIBE on the primary serving that slot (see
+   * {@link ShardedSubscriber}), so an event is relayed only within its shard.
+   */
+  clusterNodes?: readonly ClusterSeed[];
+  /**
+   * Put in front of every topic to make its Redis channel name (`concord:channel:123`; on a
+   * cluster `concord:{channel:123}`), so several deployments (or test runs) can share one Redis
+   * without hearing each other. Default "concord:".
    */
   keyPrefix?: string;
   /** Operational messages: connection lost/restored, malformed payloads dropped. Default: warnings to stderr. */
@@ -35,7 +44,7 @@ export interface RedisEventBusOptions {
   subscribeTimeoutMs?: number;
   /** Longest wait for Redis to acknowledge a PUBLISH before `publish` rejects. Default 2,000 ms. */
   publishTimeoutMs?: number;
-  /** CLIENT SETNAME of the two connections: `<name>:pub` and `<name>:sub`. Default "concord-event-bus". */
+  /** CLIENT SETNAME of the two connections: `<name>:pub` and `<name>:sub` (on a cluster `<name>:ssub`, one per primary). Default "concord-event-bus". */
   connectionName?: string;
   /** Extra ioredis options (TLS, auth, timeouts), applied over the URL and under the bus's own settings. */
   redisOptions?: RedisOptions;
@@ -47,14 +56,15 @@ export interface RedisEventBusOptions {
  * Publishes one event atomically: the topic's next sequence number (in a new epoch when the
  * topic's sequence is gone: never used, expired, or Redis lost it), an entry in the topic's log
  * (a Stream whose entry ids are the sequence numbers, trimmed to about ARGV[4] entries), and the
- * PUBLISH, whose message is `<epoch>:<seq>|<event>`. Because Redis runs a script at once and
- * relays a channel's messages in the order they were published, subscribers receive a topic's
- * events in sequence order unless some are lost on the way.
+ * PUBLISH (SPUBLISH on a cluster), whose message is `<epoch>:<seq>|<event>`. Because Redis runs
+ * a script at once and relays a channel's messages in the order they were published, subscribers
+ * receive a topic's events in sequence order unless some are lost on the way.
  * A MessageCreated also goes into the topic's message-id index (a sorted set by sequence
  * number, MESSAGE_INDEX_FACTOR times longer than the log; `idsTrimmed` in the hash records how
  * far it was trimmed).
  * KEYS: the topic's sequence hash, its log, its message-id index. ARGV: channel, event, new
- * epoch, max entries, log TTL ms, sequence TTL ms, message id (or ""), max index entries.
+ * epoch, max entries, log TTL ms, sequence TTL ms, message id (or ""), max index entries, and
+ * the publish command (PUBLISH, or SPUBLISH: its channel is in the keys' slot on a cluster).
  */
 const PUBLISH_SCRIPT = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -77,7 +87,7 @@ if ARGV[7] ~= '' then
   end
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
-redis.call('PUBLISH', ARGV[1], epoch .. ':' .. seq .. '|' .. ARGV[2])
+redis.call(ARGV[9], ARGV[1], epoch .. ':' .. seq .. '|' .. ARGV[2])
 return {epoch, seq}
 `;
 
@@ -144,14 +154,22 @@ interface RemoteSubscription {
  *   `onResubscribed` marks when a gap may have happened.
  * - `subscribe` during an outage waits for the SUBSCRIBE to be acknowledged after reconnection,
  *   and rejects after `subscribeTimeoutMs` so a client is told rather than left hanging.
+ *
+ * On a Redis Cluster (`clusterNodes`) the same holds per shard: scripts and log reads go through
+ * an ioredis Cluster client (a topic's keys and channel share one hash slot), events go out with
+ * SPUBLISH, and a {@link ShardedSubscriber} holds each topic's SSUBSCRIBE on the primary serving
+ * its slot. When a subscription is lost and placed again (connection dropped, slot moved,
+ * failover), the topics concerned are repaired from their logs and `onResubscribed` names them.
  */
 export class RedisEventBus implements EventBus {
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly fanout: LocalFanout;
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
-  private readonly pubsub: RedisPubSub;
+  private readonly publisher: Redis | Cluster;
+  /** The subscriber connection on one server; undefined on a cluster (see `sharded`). */
+  private readonly subscriber: Redis | undefined;
+  private readonly sharded: ShardedSubscriber | undefined;
+  private readonly pubsub: ChannelSubscriptions;
   private readonly subscriptions = new Map<Topic, RemoteSubscription>();
   private readonly subscribeTimeoutMs: number;
   private readonly retention: LogRetention;
@@ -169,13 +187,43 @@ export class RedisEventBus implements EventBus {
     const baseMs = options.reconnect?.baseMs ?? 50;
     const maxMs = options.reconnect?.maxMs ?? 2_000;
     const name = options.connectionName ?? "concord-event-bus";
+    // Never give up: a bus that stopped reconnecting would need a restart to work again.
+    const backoff = (attempt: number) => Math.round(Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + Math.random() / 2));
     const common: RedisOptions = {
       ...options.redisOptions,
-      // Never give up: a bus that stopped reconnecting would need a restart to work again.
-      retryStrategy: (attempt) => Math.round(Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + Math.random() / 2)),
+      retryStrategy: backoff,
       keepAlive: options.redisOptions?.keepAlive ?? 10_000,
     };
-    this.publisher = new Redis(options.url, {
+    if ((options.url === undefined) === (options.clusterNodes === undefined)) {
+      throw new Error("RedisEventBus: give exactly one of url (one Redis) and clusterNodes (a Redis Cluster)");
+    }
+    if (options.clusterNodes) {
+      if (/[{}]/.test(this.prefix)) throw new Error(`RedisEventBus: a key prefix with { or } would break the hash tags on a cluster: ${JSON.stringify(this.prefix)}`);
+      const cluster = new Cluster([...options.clusterNodes], {
+        ...clusterDefaults(),
+        clusterRetryStrategy: backoff,
+        // As on one server: publishes wait out a short blip in order, each bounded by commandTimeout.
+        enableOfflineQueue: true,
+        // Node connections keep ioredis' cluster handling (a dropped node is found again from the
+        // slot map), not the single-server retryStrategy.
+        redisOptions: { ...options.redisOptions, keepAlive: common.keepAlive, connectionName: `${name}:pub`, maxRetriesPerRequest: 0, commandTimeout: options.publishTimeoutMs ?? 2_000 },
+      });
+      this.publisher = cluster;
+      this.subscriber = undefined;
+      this.sharded = new ShardedSubscriber({
+        cluster,
+        connectionName: name,
+        logger: this.log,
+        retry: { baseMs, maxMs },
+        ackTimeoutMs: this.subscribeTimeoutMs,
+        onResubscribed: (channels) => this.resubscribed(channels),
+      });
+      this.pubsub = shardedPubSub(this.sharded, (raw, channel) => this.decode(raw, channel));
+      this.watch(this.publisher, "publisher");
+      return;
+    }
+    this.sharded = undefined;
+    this.publisher = new Redis(options.url!, {
       ...common,
       connectionName: `${name}:pub`,
       // The offline queue stays on so a publish issued during a short blip (or before the first
@@ -187,7 +235,7 @@ export class RedisEventBus implements EventBus {
       maxRetriesPerRequest: 0,
       commandTimeout: options.publishTimeoutMs ?? 2_000,
     });
-    this.subscriber = new Redis(options.url, {
+    this.subscriber = new Redis(options.url!, {
       ...common,
       connectionName: `${name}:sub`,
       autoResubscribe: true,
@@ -206,28 +254,32 @@ export class RedisEventBus implements EventBus {
       subscriber: this.subscriber,
       serializer: (event: ConcordEvent) => encodeEvent(event),
       // Runs once per message per instance, before the message is handed to the topic's one
-      // RedisPubSub subscription. It must not throw (RedisPubSub would pass the raw string on).
-      deserializer: (source, { channel }) => {
-        try {
-          return decodeWire(typeof source === "string" ? source : source.toString("utf8"));
-        } catch (error) {
-          this.log.error("dropped a malformed event from Redis", { channel, error });
-          return MALFORMED;
-        }
-      },
+      // RedisPubSub subscription.
+      deserializer: (source, { channel }) => this.decode(typeof source === "string" ? source : source.toString("utf8"), channel),
     });
   }
 
-  /** Resolves when both connections are ready; rejects after `timeoutMs` with the last connection error. */
+  /** A message as it came from Redis, decoded once per instance; never throws (RedisPubSub would pass the raw string on). */
+  private decode(message: string, channel: string): WireEvent | typeof MALFORMED {
+    try {
+      return decodeWire(message);
+    } catch (error) {
+      this.log.error("dropped a malformed event from Redis", { channel, error });
+      return MALFORMED;
+    }
+  }
+
+  /** Resolves when the connections are ready (on a cluster: the slot map is known); rejects after `timeoutMs` with the last connection error. */
   async connected(timeoutMs = 10_000): Promise<void> {
-    await Promise.all([this.publisher, this.subscriber].map((client) => whenReady(client, timeoutMs)));
+    await Promise.all([this.publisher, this.subscriber].map((client) => client && whenReady(client, timeoutMs)));
   }
 
   async publish(topic: Topic, event: ConcordEvent, options?: PublishOptions): Promise<number> {
     if (this.closing) throw new Error("RedisEventBus is closed");
     if (options?.ephemeral) {
       // Outside the sequence: epoch "" and number 0 on the wire, no log entry.
-      await this.publisher.publish(this.channelOf(topic), `:0|${encodeEvent(event)}`);
+      const wire = `:0|${encodeEvent(event)}`;
+      await (this.sharded ? this.publisher.spublish(this.channelOf(topic), wire) : this.publisher.publish(this.channelOf(topic), wire));
       return 0;
     }
     const [sequence, log, ids] = this.keysOf(topic);
@@ -245,6 +297,7 @@ export class RedisEventBus implements EventBus {
       Math.max(SEQUENCE_TTL_MS, this.retention.maxAgeMs),
       event.type === "MessageCreated" ? String(event.message.id) : "",
       this.retention.maxEvents * MESSAGE_INDEX_FACTOR,
+      this.sharded ? "SPUBLISH" : "PUBLISH",
     )) as [string, number];
     return Number(result[1]);
   }
@@ -350,18 +403,38 @@ export class RedisEventBus implements EventBus {
     return [...this.subscriptions.keys()];
   }
 
-  /** The Redis channel that carries a topic (key prefix + topic). */
+  /**
+   * The Redis channel that carries a topic: key prefix + topic (`concord:channel:1`), or on a
+   * cluster key prefix + `{topic}` (`concord:{channel:1}`), a shard channel in the slot of the
+   * topic's keys so the publish script may SPUBLISH to it.
+   */
   channelOf(topic: Topic): string {
-    return this.prefix + topic;
+    return this.sharded ? `${this.prefix}{${topic}}` : this.prefix + topic;
+  }
+
+  /** On a cluster: where each subscribed channel is held, by primary ("host:port"); undefined on one server (tests). */
+  shardPlacement(): Map<string, string[]> | undefined {
+    return this.sharded?.placement();
   }
 
   async close(): Promise<void> {
     this.closing ??= (async () => {
       this.fanout.clear();
       this.subscriptions.clear();
-      await Promise.all([this.publisher, this.subscriber].map((client) => shutDown(client)));
+      await Promise.all([this.sharded?.close(), ...[this.publisher, this.subscriber].map((client) => client && shutDown(client))]);
     })();
     return this.closing;
+  }
+
+  /** Cluster: the sharded subscriber placed these channels again; what they missed meanwhile is in their topics' logs. */
+  private resubscribed(channels: string[]): void {
+    if (this.closing) return;
+    const lost = new Set(channels);
+    const held = [...this.subscriptions.entries()].filter(([, remote]) => remote.id !== undefined && lost.has(remote.channel));
+    if (held.length === 0) return;
+    this.log.info("Redis event bus resubscribed on the cluster; repairing from the event log", { topics: held.length });
+    for (const [, remote] of held) void remote.gate.catchUp();
+    this.options.onResubscribed?.(held.map(([topic]) => topic));
   }
 
   private openRemote(topic: Topic): RemoteSubscription {
@@ -439,7 +512,7 @@ export class RedisEventBus implements EventBus {
   }
 
   /** Logs connection loss and recovery; after a subscriber reconnection, reports the resubscribed topics. */
-  private watch(client: Redis, role: "publisher" | "subscriber"): void {
+  private watch(client: Redis | Cluster, role: "publisher" | "subscriber"): void {
     let lost = false;
     let lastError = "";
     client.on("error", (error: Error) => {
@@ -504,6 +577,31 @@ export async function createRedisEventBus(options: RedisEventBusOptions & { conn
     throw error;
   }
   return bus;
+}
+
+/** What the bus uses of its subscriber side: RedisPubSub (SUBSCRIBE on one server) or {@link shardedPubSub} (SSUBSCRIBE on a cluster). */
+type ChannelSubscriptions = Pick<RedisPubSub, "subscribe" | "unsubscribe">;
+
+/**
+ * RedisPubSub's subscribe/unsubscribe over a {@link ShardedSubscriber}: the bus holds one
+ * subscription per channel, so ids map one to one to channels; messages are decoded by `decode`.
+ */
+function shardedPubSub(sharded: ShardedSubscriber, decode: (message: string, channel: string) => unknown): ChannelSubscriptions {
+  const channels = new Map<number, string>();
+  let lastId = 0;
+  return {
+    async subscribe<T>(channel: string, onMessage: (message: T) => void): Promise<number> {
+      await sharded.subscribe(channel, (message) => onMessage(decode(message, channel) as T));
+      channels.set(++lastId, channel);
+      return lastId;
+    },
+    unsubscribe(id: number): void {
+      const channel = channels.get(id);
+      if (channel === undefined) return;
+      channels.delete(id);
+      sharded.unsubscribe(channel);
+    },
+  };
 }
 
 interface PubSubInternals {

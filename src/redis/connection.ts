@@ -1,51 +1,60 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { clusterDefaults, seedList, type ClusterSeed } from "./cluster.js";
+
+/** Where a Redis is: one server (a `redis://` or `rediss://` URL), or a Redis Cluster by its seed nodes. */
+export type RedisTarget = { url: string; clusterNodes?: undefined } | { clusterNodes: readonly ClusterSeed[]; url?: undefined };
 
 /**
  * Opens a connection for calls that are never worth waiting for (presence, rate limits): while
  * Redis is unreachable every command fails at once instead of queueing behind the outage
- * (`enableOfflineQueue: false`, no retries), and gives up after `commandTimeoutMs`. Resolves
- * once it is ready; fails after `connectTimeoutMs` (default 5,000) with an error saying what was
- * asked for (`purpose`) and where. `onConnectionError` hears the first error of each outage, not
- * every reconnect attempt.
+ * (`enableOfflineQueue: false`, no retries), and gives up after `commandTimeoutMs`. On a Redis
+ * Cluster (`clusterNodes`) the same holds for the cluster client and each node's connection.
+ * Resolves once it is ready (a cluster: once its slot map is known); fails after
+ * `connectTimeoutMs` (default 5,000) with an error saying what was asked for (`purpose`) and
+ * where. `onConnectionError` hears the first error of each outage, not every reconnect attempt.
  */
-export async function openFailFastRedis(options: {
-  url: string;
-  purpose: string;
-  connectionName: string;
-  commandTimeoutMs: number;
-  connectTimeoutMs?: number;
-  onConnectionError?: (error: Error) => void;
-  /** Send the commands issued in one tick in one write (ioredis auto-pipelining). */
-  autoPipelining?: boolean;
-}): Promise<Redis> {
+export async function openFailFast(
+  options: RedisTarget & {
+    purpose: string;
+    connectionName: string;
+    commandTimeoutMs: number;
+    connectTimeoutMs?: number;
+    onConnectionError?: (error: Error) => void;
+    /** Send the commands issued in one tick in one write (per node on a cluster: ioredis auto-pipelining). */
+    autoPipelining?: boolean;
+  },
+): Promise<Redis | Cluster> {
   const redisOptions: RedisOptions = {
-    lazyConnect: false,
     connectionName: options.connectionName,
-    enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.commandTimeoutMs,
-    enableAutoPipelining: options.autoPipelining ?? false,
   };
-  const redis = new Redis(options.url, redisOptions);
+  const enableAutoPipelining = options.autoPipelining ?? false;
+  const client = options.clusterNodes
+    ? new Cluster([...options.clusterNodes], { ...clusterDefaults(), enableOfflineQueue: false, enableAutoPipelining, redisOptions })
+    : new Redis(options.url, { ...redisOptions, lazyConnect: false, enableOfflineQueue: false, enableAutoPipelining });
   let reported = false;
-  redis.on("error", (error: Error) => {
+  client.on("error", (error: Error) => {
     if (!reported) options.onConnectionError?.(error);
     reported = true;
   });
-  redis.on("ready", () => (reported = false));
+  client.on("ready", () => (reported = false));
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
   try {
-    await whenReady(redis, timeoutMs);
+    await whenReady(client, timeoutMs);
+    // A cluster connects to a primary on its first command, and without an offline queue a
+    // command meeting that connection half-open fails: open them all now.
+    if (client instanceof Cluster) await Promise.all(client.nodes("master").map((node) => (node.status === "wait" ? node.connect() : undefined)));
   } catch (error) {
-    redis.disconnect();
-    const where = options.url.replace(/\/\/[^@]*@/, "//");
-    throw new Error(`${options.purpose}: Redis at ${where} not ready within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
+    client.disconnect();
+    const where = options.clusterNodes ? `Redis Cluster at ${seedList(options.clusterNodes)}` : `Redis at ${options.url.replace(/\/\/[^@]*@/, "//")}`;
+    throw new Error(`${options.purpose}: ${where} not ready within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
   }
-  return redis;
+  return client;
 }
 
-/** Resolves once the connection is ready; rejects after `timeoutMs` (with the last connection error) or if it ends first. */
-export function whenReady(client: Redis, timeoutMs: number): Promise<void> {
+/** Resolves once the connection (or cluster client) is ready; rejects after `timeoutMs` (with the last connection error) or if it ends first. */
+export function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
     let lastError: Error | undefined;
@@ -65,7 +74,7 @@ export function whenReady(client: Redis, timeoutMs: number): Promise<void> {
 }
 
 /** QUIT if connected (lets replies in flight arrive, at most 1 s), then make sure the socket is gone and no reconnect is pending. */
-export async function shutDown(client: Redis): Promise<void> {
+export async function shutDown(client: Redis | Cluster): Promise<void> {
   if (client.status === "ready") {
     await withTimeout(client.quit(), 1_000, () => new Error("QUIT timed out")).catch(() => {});
   }

@@ -1,6 +1,7 @@
-import { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { ActiveMember, ChosenStatus, PresenceRecord, PresenceStore, SessionRef, TypingRecord } from "./presence-store.js";
-import { openFailFastRedis, shutDown } from "../redis/connection.js";
+import { crc16 } from "../redis/cluster.js";
+import { openFailFast, shutDown, type RedisTarget } from "../redis/connection.js";
 
 /** A chosen status outlives the user's last session by this long (then it is ONLINE again). */
 export const STATUS_TTL_MS = 30 * 24 * 60 * 60 * 1_000;
@@ -8,12 +9,13 @@ export const STATUS_TTL_MS = 30 * 24 * 60 * 60 * 1_000;
 const TYPING_KEY_GRACE_MS = 5_000;
 
 /**
- * Lua shared by every script. ARGV[1] is always the key base `<keyPrefix>presence:`; keys are
- * built from it inside the scripts (so a standalone Redis or a single-shard setup only: a
- * cluster would need every key of a script declared and in one slot).
+ * Lua shared by every script. KEYS[1] is always the key base of one bucket (see
+ * {@link RedisPresenceStore}), and every key a script touches is built from it: the base is the
+ * only key declared, so a cluster client routes the call by its slot, and on a cluster the
+ * base's hash tag puts every key built from it in that same slot.
  */
 const PRELUDE = `
-local B = ARGV[1]
+local B = KEYS[1]
 -- Online-set members are user ids zero-padded to 20 digits, so that equal scores sort by id.
 local function pad(id) return string.rep('0', 20 - #id) .. id end
 local function unpad(member)
@@ -51,28 +53,28 @@ end
  * 14 significant digits, so they are only used for comparisons.
  */
 const SCRIPTS = {
-  // ARGV: base, user, session, now, expiresAt, -now, guild ids...
+  // ARGV: user, session, now, expiresAt, -now, guild ids...
   connect: `
-local user, sid, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local user, sid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local wasOnline = isLive(user, now)
 -- Sessions that expired without a sweep belong to the offline period this connect ends.
 if not wasOnline then goOffline(user) end
-redis.call('HSET', B .. 'sessions:' .. user, sid, ARGV[5])
-redis.call('ZADD', B .. 'expiry', ARGV[5], user .. ':' .. sid)
+redis.call('HSET', B .. 'sessions:' .. user, sid, ARGV[4])
+redis.call('ZADD', B .. 'expiry', ARGV[4], user .. ':' .. sid)
 redis.call('PERSIST', B .. 'status:' .. user)
 local status = statusOf(user)
 local guilds, member = B .. 'guilds:' .. user, pad(user)
-for i = 7, #ARGV do
+for i = 6, #ARGV do
   redis.call('SADD', guilds, ARGV[i])
-  if status ~= 'INVISIBLE' then redis.call('ZADD', B .. 'online:' .. ARGV[i], 'LT', ARGV[6], member) end
+  if status ~= 'INVISIBLE' then redis.call('ZADD', B .. 'online:' .. ARGV[i], 'LT', ARGV[5], member) end
 end
 return {wasOnline and 0 or 1, status}`,
 
-  // ARGV: base, now, expiresAt, (user, session)... Returns the 0-based indexes of unknown sessions.
+  // ARGV: now, expiresAt, (user, session)... Returns the 0-based indexes of unknown sessions.
   heartbeat: `
-local now, expiresAt = tonumber(ARGV[2]), ARGV[3]
+local now, expiresAt = tonumber(ARGV[1]), ARGV[2]
 local unknown = {}
-for i = 4, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local user, sid = ARGV[i], ARGV[i + 1]
   local sessions = B .. 'sessions:' .. user
   local current = redis.call('HGET', sessions, sid)
@@ -80,14 +82,14 @@ for i = 4, #ARGV, 2 do
     redis.call('HSET', sessions, sid, expiresAt)
     redis.call('ZADD', B .. 'expiry', expiresAt, user .. ':' .. sid)
   else
-    unknown[#unknown + 1] = (i - 4) / 2
+    unknown[#unknown + 1] = (i - 3) / 2
   end
 end
 return unknown`,
 
-  // ARGV: base, user, session, now
+  // ARGV: user, session, now
   disconnect: `
-local user, sid, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local user, sid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local status = statusOf(user)
 if redis.call('HDEL', B .. 'sessions:' .. user, sid) == 0 then return {0, status} end
 redis.call('ZREM', B .. 'expiry', user .. ':' .. sid)
@@ -95,11 +97,11 @@ if isLive(user, now) then return {0, status} end
 goOffline(user)
 return {1, status}`,
 
-  // ARGV: base, now, limit. A user is reported when their last session is removed.
+  // ARGV: now, limit. A user is reported when their last session is removed.
   sweep: `
 local expiry = B .. 'expiry'
 local offline = {}
-for _, entry in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])) do
+for _, entry in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do
   local colon = string.find(entry, ':', 1, true)
   local user, sid = string.sub(entry, 1, colon - 1), string.sub(entry, colon + 1)
   local sessions = B .. 'sessions:' .. user
@@ -111,9 +113,9 @@ for _, entry in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', ARGV[2], 'LIM
 end
 return offline`,
 
-  // ARGV: base, user, status, now, -now
+  // ARGV: user, status, now, -now
   setStatus: `
-local user, status, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local user, status, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local key = B .. 'status:' .. user
 local previous = statusOf(user)
 local online = isLive(user, now)
@@ -128,60 +130,60 @@ local member = pad(user)
 if status == 'INVISIBLE' then
   for _, guild in ipairs(redis.call('SMEMBERS', B .. 'guilds:' .. user)) do redis.call('ZREM', B .. 'online:' .. guild, member) end
 elseif previous == 'INVISIBLE' and online then
-  for _, guild in ipairs(redis.call('SMEMBERS', B .. 'guilds:' .. user)) do redis.call('ZADD', B .. 'online:' .. guild, 'LT', ARGV[5], member) end
+  for _, guild in ipairs(redis.call('SMEMBERS', B .. 'guilds:' .. user)) do redis.call('ZADD', B .. 'online:' .. guild, 'LT', ARGV[4], member) end
 end
 return {online and 1 or 0, previous}`,
 
-  // ARGV: base, now, users...
+  // ARGV: now, users...
   get: `
-local now = tonumber(ARGV[2])
+local now = tonumber(ARGV[1])
 local statuses = {}
-for i = 3, #ARGV do
+for i = 2, #ARGV do
   if isLive(ARGV[i], now) then statuses[#statuses + 1] = statusOf(ARGV[i]) else statuses[#statuses + 1] = 'OFFLINE' end
 end
 return statuses`,
 
-  // ARGV: base, user, now, -now. XX: only where they already are (not INVISIBLE, not left); LT: never back.
+  // ARGV: user, now, -now. XX: only where they already are (not INVISIBLE, not left); LT: never back.
   touch: `
-local user = ARGV[2]
-if not isLive(user, tonumber(ARGV[3])) then return 0 end
+local user = ARGV[1]
+if not isLive(user, tonumber(ARGV[2])) then return 0 end
 local member = pad(user)
 for _, guild in ipairs(redis.call('SMEMBERS', B .. 'guilds:' .. user)) do
-  redis.call('ZADD', B .. 'online:' .. guild, 'XX', 'LT', ARGV[4], member)
+  redis.call('ZADD', B .. 'online:' .. guild, 'XX', 'LT', ARGV[3], member)
 end
 return 1`,
 
-  // ARGV: base, user, guild, now, -now
+  // ARGV: user, guild, now, -now
   joinGuild: `
-local user, guild = ARGV[2], ARGV[3]
-if not isLive(user, tonumber(ARGV[4])) then return 0 end
+local user, guild = ARGV[1], ARGV[2]
+if not isLive(user, tonumber(ARGV[3])) then return 0 end
 redis.call('SADD', B .. 'guilds:' .. user, guild)
-if statusOf(user) ~= 'INVISIBLE' then redis.call('ZADD', B .. 'online:' .. guild, 'LT', ARGV[5], pad(user)) end
+if statusOf(user) ~= 'INVISIBLE' then redis.call('ZADD', B .. 'online:' .. guild, 'LT', ARGV[4], pad(user)) end
 return 1`,
 
-  // ARGV: base, user, guild
+  // ARGV: user, guild
   leaveGuild: `
-redis.call('SREM', B .. 'guilds:' .. ARGV[2], ARGV[3])
-redis.call('ZREM', B .. 'online:' .. ARGV[3], pad(ARGV[2]))
+redis.call('SREM', B .. 'guilds:' .. ARGV[1], ARGV[2])
+redis.call('ZREM', B .. 'online:' .. ARGV[2], pad(ARGV[1]))
 return 0`,
 
-  // ARGV: base, guild. Its online members forget it, so nothing they do later recreates the set.
+  // ARGV: guild. Its online members forget it, so nothing they do later recreates the set.
   forgetGuild: `
-local key = B .. 'online:' .. ARGV[2]
-for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do redis.call('SREM', B .. 'guilds:' .. unpad(member), ARGV[2]) end
+local key = B .. 'online:' .. ARGV[1]
+for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do redis.call('SREM', B .. 'guilds:' .. unpad(member), ARGV[1]) end
 redis.call('UNLINK', key)
 return 0`,
 
-  // ARGV: base, channel, user, now, expiresAt, quietMs
+  // ARGV: channel, user, now, expiresAt, quietMs
   startTyping: `
-local key, user, now = B .. 'typing:' .. ARGV[2], ARGV[3], tonumber(ARGV[4])
+local key, user, now = B .. 'typing:' .. ARGV[1], ARGV[2], tonumber(ARGV[3])
 local current = redis.call('HGET', key, user)
 if current then
   local startedAt, expiresAt = typingState(current)
-  if expiresAt > now and now - startedAt < tonumber(ARGV[6]) then return 0 end
+  if expiresAt > now and now - startedAt < tonumber(ARGV[5]) then return 0 end
 end
-redis.call('HSET', key, user, ARGV[4] .. ':' .. ARGV[5])
-local latest = tonumber(ARGV[5])
+redis.call('HSET', key, user, ARGV[3] .. ':' .. ARGV[4])
+local latest = tonumber(ARGV[4])
 local all = redis.call('HGETALL', key)
 for i = 1, #all, 2 do
   local _, expiresAt = typingState(all[i + 1])
@@ -190,19 +192,19 @@ end
 redis.call('PEXPIRE', key, string.format('%d', latest - now + ${TYPING_KEY_GRACE_MS}))
 return 1`,
 
-  // ARGV: base, channel, user, now
+  // ARGV: channel, user, now
   stopTyping: `
-local key = B .. 'typing:' .. ARGV[2]
-local current = redis.call('HGET', key, ARGV[3])
+local key = B .. 'typing:' .. ARGV[1]
+local current = redis.call('HGET', key, ARGV[2])
 if not current then return 0 end
-redis.call('HDEL', key, ARGV[3])
+redis.call('HDEL', key, ARGV[2])
 local _, expiresAt = typingState(current)
-if expiresAt > tonumber(ARGV[4]) then return 1 end
+if expiresAt > tonumber(ARGV[3]) then return 1 end
 return 0`,
 
-  // ARGV: base, channel, now. Returns user, expiresAt, ... of the live typists; drops the others.
+  // ARGV: channel, now. Returns user, expiresAt, ... of the live typists; drops the others.
   typing: `
-local key, now = B .. 'typing:' .. ARGV[2], tonumber(ARGV[3])
+local key, now = B .. 'typing:' .. ARGV[1], tonumber(ARGV[2])
 local all = redis.call('HGETALL', key)
 local live = {}
 for i = 1, #all, 2 do
@@ -224,15 +226,29 @@ const COMMAND_PREFIX = "concordPresence_";
 export interface RedisPresenceStoreOptions {
   /** Put in front of every key: keys are `<keyPrefix>presence:…`. */
   keyPrefix: string;
+  /**
+   * Spread the keys over this many hash-tagged buckets (a Redis Cluster: see
+   * {@link CLUSTER_PRESENCE_BUCKETS} and the class doc). Undefined: the layout of one server,
+   * every key right under `<keyPrefix>presence:`.
+   */
+  buckets?: number;
   /** close() quits the connection (set by {@link createRedisPresenceStore}). Default false. */
   ownsConnection?: boolean;
 }
 
 /**
- * {@link PresenceStore} in Redis, shared by every instance. Each method is ONE round trip: a Lua
- * script (sent as EVAL once per connection, then EVALSHA), or a single read command for
- * `onlineCount` (ZCARD) and `activeMembers` (ZRANGE). `get` and `heartbeat` take all users in
- * one script. Time is only the `now` passed in, never Redis TIME. Keys (`P` = `<keyPrefix>presence:`):
+ * Buckets of the presence keys on a Redis Cluster: the most primaries presence can spread over,
+ * and the number of calls (pipelined per primary) of the guild-wide methods. Every instance of a
+ * deployment must use the same value; changing it strands the old keys until they are deleted.
+ */
+export const CLUSTER_PRESENCE_BUCKETS = 64;
+
+/**
+ * {@link PresenceStore} in Redis, shared by every instance. On one server each method is ONE
+ * round trip: a Lua script (sent as EVAL once per connection, then EVALSHA), or a single read
+ * command for `onlineCount` (ZCARD) and `activeMembers` (ZRANGE). `get` and `heartbeat` take all
+ * users in one script. Time is only the `now` passed in, never Redis TIME. Keys (`P` = the key
+ * base, `<keyPrefix>presence:` on one server):
  *
  * - `P sessions:<user>` HASH sessionId -> expiresAt ms, and `P expiry` ZSET "<user>:<session>"
  *   scored by expiresAt (what sweep reads, oldest first). Always written together.
@@ -244,6 +260,19 @@ export interface RedisPresenceStoreOptions {
  *   ascending" exactly (no client-side tie-break), and ZADD LT keeps lastActive from moving back.
  * - `P typing:<channel>` HASH user -> "<startedAt>:<expiresAt>"; expired fields are dropped by
  *   startTyping/typing, and the key expires a little after its latest typist.
+ *
+ * On a Redis Cluster (`buckets`: n) the same layout exists n times, once per bucket, with the key
+ * base `<keyPrefix>presence:{<b>}:` (b = 0..n-1): its hash tag puts all of a bucket's keys in one
+ * slot. A user lives in bucket crc16(user id) mod n (a typing channel likewise) with their
+ * sessions, guilds, status, their expiry entries AND their entries in the guilds' online sets:
+ * a guild's online set is split in n parts, one per bucket. So every script still touches ONE
+ * slot and every per-user method is one atomic script, exactly as on one server; the guarantees
+ * of the port hold unchanged. Guild-wide methods visit every bucket: `onlineCount` sums n ZCARDs,
+ * `activeMembers` merges n ZRANGEs of `limit` (exact: every part has the same order), and
+ * `forgetGuild` runs in every bucket. `sweep` first reads the oldest expired entries of every
+ * bucket, then sweeps in each bucket as many as it holds of the `limit` oldest overall (each
+ * bucket's sweep is atomic, so concurrent sweeps still report every user once). `get` and
+ * `heartbeat` run one script per bucket concerned.
  *
  * Decisions where the port leaves room (the memory adapter does the same; the contract pins them):
  * - A user is online while a session has expiresAt > now. A session that expired is dead even
@@ -261,103 +290,142 @@ export interface RedisPresenceStoreOptions {
  *   INVISIBLE member, not in the set, keeps it recorded until offline.
  */
 export class RedisPresenceStore implements PresenceStore {
-  private readonly base: string;
+  /** The key base of each bucket (one on a single server). */
+  private readonly bases: string[];
   private readonly ownsConnection: boolean;
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     options: RedisPresenceStoreOptions,
   ) {
     if (redis.options.keyPrefix) {
       throw new Error("RedisPresenceStore: use options.keyPrefix, not the ioredis keyPrefix (scripts build their own keys)");
     }
-    this.base = `${options.keyPrefix}presence:`;
+    const root = `${options.keyPrefix}presence:`;
+    if (options.buckets === undefined) {
+      this.bases = [root];
+    } else {
+      if (!Number.isInteger(options.buckets) || options.buckets < 1 || options.buckets > 16_384) throw new RangeError(`RedisPresenceStore: buckets must be an integer from 1 to 16384, got ${options.buckets}`);
+      if (/[{}]/.test(options.keyPrefix)) throw new Error(`RedisPresenceStore: a key prefix with { or } would break the buckets' hash tags: ${JSON.stringify(options.keyPrefix)}`);
+      this.bases = Array.from({ length: options.buckets }, (_, bucket) => `${root}{${bucket}}:`);
+    }
     this.ownsConnection = options.ownsConnection ?? false;
     for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
       if (typeof (redis as unknown as Record<string, unknown>)[COMMAND_PREFIX + name] !== "function") {
-        redis.defineCommand(COMMAND_PREFIX + name, { numberOfKeys: 0, lua: PRELUDE + SCRIPTS[name] });
+        redis.defineCommand(COMMAND_PREFIX + name, { numberOfKeys: 1, lua: PRELUDE + SCRIPTS[name] });
       }
     }
   }
 
   async connect(session: SessionRef & { guildIds: readonly bigint[] }, now: Date, ttlMs: number): Promise<{ cameOnline: boolean; status: ChosenStatus }> {
     const at = now.getTime();
-    const [cameOnline, status] = (await this.run("connect", id(session.userId), session.sessionId, at, at + ttlMs, -at, ...session.guildIds.map(id))) as [number, ChosenStatus];
+    const [cameOnline, status] = (await this.run("connect", this.baseOf(session.userId), id(session.userId), session.sessionId, at, at + ttlMs, -at, ...session.guildIds.map(id))) as [number, ChosenStatus];
     return { cameOnline: cameOnline === 1, status };
   }
 
   async heartbeat(sessions: readonly SessionRef[], now: Date, ttlMs: number): Promise<SessionRef[]> {
     if (sessions.length === 0) return [];
     const at = now.getTime();
-    const unknown = (await this.run("heartbeat", at, at + ttlMs, ...sessions.flatMap((s) => [id(s.userId), s.sessionId]))) as number[];
-    return unknown.map((index) => sessions[index]!);
+    const unknown = await Promise.all(
+      this.byBucket(sessions, (s) => s.userId).map(async ([base, group]) => {
+        const indexes = (await this.run("heartbeat", base, at, at + ttlMs, ...group.flatMap(([s]) => [id(s.userId), s.sessionId]))) as number[];
+        return indexes.map((index) => group[index]![1]);
+      }),
+    );
+    return unknown
+      .flat()
+      .sort((a, b) => a - b)
+      .map((index) => sessions[index]!);
   }
 
   async disconnect(session: SessionRef, now: Date): Promise<{ wentOffline: boolean; status: ChosenStatus }> {
-    const [wentOffline, status] = (await this.run("disconnect", id(session.userId), session.sessionId, now.getTime())) as [number, ChosenStatus];
+    const [wentOffline, status] = (await this.run("disconnect", this.baseOf(session.userId), id(session.userId), session.sessionId, now.getTime())) as [number, ChosenStatus];
     return { wentOffline: wentOffline === 1, status };
   }
 
   async sweep(now: Date, limit: number): Promise<bigint[]> {
     if (limit <= 0) return [];
-    const users = (await this.run("sweep", now.getTime(), Math.floor(limit))) as string[];
-    return users.map(BigInt);
+    const at = now.getTime();
+    const count = Math.floor(limit);
+    if (this.bases.length === 1) return ((await this.run("sweep", this.bases[0]!, at, count)) as string[]).map(BigInt);
+    // The `count` oldest expired entries overall, and how many of them each bucket holds.
+    const due = await Promise.all(this.bases.map((base) => this.redis.zrangebyscore(`${base}expiry`, "-inf", at, "WITHSCORES", "LIMIT", 0, count)));
+    const entries = due.flatMap((flat, bucket) => {
+      const items: { bucket: number; member: string; score: number }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) items.push({ bucket, member: flat[i]!, score: Number(flat[i + 1]) });
+      return items;
+    });
+    entries.sort((a, b) => a.score - b.score || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
+    const perBucket = new Map<number, number>();
+    for (const entry of entries.slice(0, count)) perBucket.set(entry.bucket, (perBucket.get(entry.bucket) ?? 0) + 1);
+    const swept = await Promise.all([...perBucket].map(([bucket, n]) => this.run("sweep", this.bases[bucket]!, at, n) as Promise<string[]>));
+    return swept.flat().map(BigInt);
   }
 
   async setStatus(userId: bigint, status: ChosenStatus, now: Date): Promise<{ online: boolean; previous: ChosenStatus }> {
     const at = now.getTime();
-    const [online, previous] = (await this.run("setStatus", id(userId), status, at, -at)) as [number, ChosenStatus];
+    const [online, previous] = (await this.run("setStatus", this.baseOf(userId), id(userId), status, at, -at)) as [number, ChosenStatus];
     return { online: online === 1, previous };
   }
 
   async get(userIds: readonly bigint[], now: Date): Promise<PresenceRecord[]> {
     if (userIds.length === 0) return [];
-    const statuses = (await this.run("get", now.getTime(), ...userIds.map(id))) as PresenceRecord["status"][];
+    const statuses: PresenceRecord["status"][] = new Array(userIds.length);
+    await Promise.all(
+      this.byBucket(userIds, (userId) => userId).map(async ([base, group]) => {
+        const found = (await this.run("get", base, now.getTime(), ...group.map(([userId]) => id(userId)))) as PresenceRecord["status"][];
+        group.forEach(([, index], i) => (statuses[index] = found[i]!));
+      }),
+    );
     return userIds.map((userId, i) => ({ userId, status: statuses[i]! }));
   }
 
   async touch(userId: bigint, now: Date): Promise<void> {
     const at = now.getTime();
-    await this.run("touch", id(userId), at, -at);
+    await this.run("touch", this.baseOf(userId), id(userId), at, -at);
   }
 
   async joinGuild(userId: bigint, guildId: bigint, now: Date): Promise<void> {
     const at = now.getTime();
-    await this.run("joinGuild", id(userId), id(guildId), at, -at);
+    await this.run("joinGuild", this.baseOf(userId), id(userId), id(guildId), at, -at);
   }
 
   async leaveGuild(userId: bigint, guildId: bigint): Promise<void> {
-    await this.run("leaveGuild", id(userId), id(guildId));
+    await this.run("leaveGuild", this.baseOf(userId), id(userId), id(guildId));
   }
 
   async forgetGuild(guildId: bigint): Promise<void> {
-    await this.run("forgetGuild", id(guildId));
+    await Promise.all(this.bases.map((base) => this.run("forgetGuild", base, id(guildId))));
   }
 
   async onlineCount(guildId: bigint): Promise<number> {
-    return this.redis.zcard(`${this.base}online:${id(guildId)}`);
+    const counts = await Promise.all(this.bases.map((base) => this.redis.zcard(`${base}online:${id(guildId)}`)));
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   async activeMembers(guildId: bigint, limit: number): Promise<ActiveMember[]> {
     if (limit <= 0) return [];
-    const flat = await this.redis.zrange(`${this.base}online:${id(guildId)}`, 0, Math.floor(limit) - 1, "WITHSCORES");
-    const members: ActiveMember[] = [];
-    for (let i = 0; i < flat.length; i += 2) members.push({ userId: BigInt(flat[i]!), lastActiveAt: new Date(-Number(flat[i + 1])) });
-    return members;
+    const count = Math.floor(limit);
+    const parts = await Promise.all(this.bases.map((base) => this.redis.zrange(`${base}online:${id(guildId)}`, 0, count - 1, "WITHSCORES")));
+    const members: { member: string; score: number }[] = [];
+    for (const flat of parts) for (let i = 0; i + 1 < flat.length; i += 2) members.push({ member: flat[i]!, score: Number(flat[i + 1]) });
+    // Each part is in (score, member) order already; a single part needs no merge.
+    if (parts.length > 1) members.sort((a, b) => a.score - b.score || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
+    return members.slice(0, count).map((m) => ({ userId: BigInt(m.member), lastActiveAt: new Date(-m.score) }));
   }
 
   async startTyping(channelId: bigint, userId: bigint, now: Date, ttlMs: number, quietMs: number): Promise<boolean> {
     const at = now.getTime();
-    return (await this.run("startTyping", id(channelId), id(userId), at, at + ttlMs, quietMs)) === 1;
+    return (await this.run("startTyping", this.baseOf(channelId), id(channelId), id(userId), at, at + ttlMs, quietMs)) === 1;
   }
 
   async stopTyping(channelId: bigint, userId: bigint, now: Date): Promise<boolean> {
-    return (await this.run("stopTyping", id(channelId), id(userId), now.getTime())) === 1;
+    return (await this.run("stopTyping", this.baseOf(channelId), id(channelId), id(userId), now.getTime())) === 1;
   }
 
   async typing(channelId: bigint, now: Date): Promise<TypingRecord[]> {
-    const flat = (await this.run("typing", id(channelId), now.getTime())) as string[];
+    const flat = (await this.run("typing", this.baseOf(channelId), id(channelId), now.getTime())) as string[];
     const records: TypingRecord[] = [];
     for (let i = 0; i < flat.length; i += 2) records.push({ userId: BigInt(flat[i]!), expiresAt: new Date(Number(flat[i + 1])) });
     return records.sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
@@ -369,39 +437,60 @@ export class RedisPresenceStore implements PresenceStore {
     return this.closing;
   }
 
-  /** Runs one of the scripts (one round trip) with the key base as its first argument. */
-  private run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+  /** The key base of the bucket `entity` (a user, or a typing channel) lives in. */
+  private baseOf(entity: bigint): string {
+    return this.bases.length === 1 ? this.bases[0]! : this.bases[crc16(id(entity)) % this.bases.length]!;
+  }
+
+  /** `items` grouped by the bucket of `entityOf(item)`: each group's base, and its items with their index in `items`. */
+  private byBucket<T>(items: readonly T[], entityOf: (item: T) => bigint): [string, [T, number][]][] {
+    const groups = new Map<string, [T, number][]>();
+    items.forEach((item, index) => {
+      const base = this.baseOf(entityOf(item));
+      const group = groups.get(base);
+      if (group) group.push([item, index]);
+      else groups.set(base, [[item, index]]);
+    });
+    return [...groups];
+  }
+
+  /** Runs one of the scripts (one round trip) in the bucket whose key base is `base`. */
+  private run(name: ScriptName, base: string, ...args: (string | number)[]): Promise<unknown> {
     const command = (this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[COMMAND_PREFIX + name]!;
-    return command.call(this.redis, this.base, ...args);
+    return command.call(this.redis, base, ...args);
   }
 }
 
 /**
- * Opens a connection of its own and returns a {@link RedisPresenceStore} whose close() quits it.
- * Fails fast (after `connectTimeoutMs`, default 5,000) with a clear error if Redis is unreachable.
+ * Opens a connection of its own (one server at `url`, or a Redis Cluster from `clusterNodes`,
+ * with the keys in {@link CLUSTER_PRESENCE_BUCKETS} buckets) and returns a
+ * {@link RedisPresenceStore} whose close() quits it. Fails fast (after `connectTimeoutMs`,
+ * default 5,000) with a clear error if Redis is unreachable.
  */
-export async function createRedisPresenceStore(options: {
-  url: string;
-  keyPrefix: string;
-  connectionName?: string;
-  connectTimeoutMs?: number;
-  /** Longest wait for one command (default 2,000 ms). */
-  commandTimeoutMs?: number;
-  /** Told about connection errors: the first one of each outage, not every reconnect attempt. */
-  onConnectionError?: (error: Error) => void;
-}): Promise<RedisPresenceStore> {
+export async function createRedisPresenceStore(
+  options: RedisTarget & {
+    keyPrefix: string;
+    connectionName?: string;
+    connectTimeoutMs?: number;
+    /** Longest wait for one command (default 2,000 ms). */
+    commandTimeoutMs?: number;
+    /** Told about connection errors: the first one of each outage, not every reconnect attempt. */
+    onConnectionError?: (error: Error) => void;
+  },
+): Promise<RedisPresenceStore> {
   // Presence is never worth waiting for: while Redis is unreachable every call fails at once
   // (callers log and carry on: a message is still sent, a socket still connects) instead of
   // queueing behind the outage. Heartbeats re-register what was missed once Redis is back.
-  const redis = await openFailFastRedis({
-    url: options.url,
+  const redis = await openFailFast({
+    ...options,
     purpose: "presence store",
     connectionName: options.connectionName ?? "concord-presence",
     commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
-    connectTimeoutMs: options.connectTimeoutMs,
-    onConnectionError: options.onConnectionError,
+    // On a cluster the guild-wide methods send one command per bucket: one write per primary for all.
+    autoPipelining: options.clusterNodes !== undefined,
   });
-  return new RedisPresenceStore(redis, { keyPrefix: options.keyPrefix, ownsConnection: true });
+  const buckets = options.clusterNodes ? CLUSTER_PRESENCE_BUCKETS : undefined;
+  return new RedisPresenceStore(redis, { keyPrefix: options.keyPrefix, buckets, ownsConnection: true });
 }
 
 /** An id as the decimal string the scripts use. */

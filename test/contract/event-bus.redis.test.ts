@@ -1,10 +1,9 @@
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Logger } from "../../src/logger.js";
-import type { EventHandler } from "../../src/pubsub/event-bus.js";
-import { createRedisEventBus, RedisEventBus, type RedisEventBusOptions } from "../../src/pubsub/event-bus.redis.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisEventBus, RedisEventBus } from "../../src/pubsub/event-bus.redis.js";
 import type { ConcordEvent } from "../../src/pubsub/events.js";
 import { topics, type Topic } from "../../src/pubsub/topics.js";
+import { busesPerTest, busOpener, contractFixture, memoryLogger, numbered, numbers, recorder, until } from "../support/redis-event-buses.js";
 import { requireService } from "../support/services.js";
 import { eventBusContract } from "./event-bus.contract.js";
 
@@ -12,43 +11,15 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** Every channel of this run is under its own prefix, so runs (and other suites) sharing the server never meet. */
 const RUN_PREFIX = `concord-test:${process.pid}-${Date.now().toString(36)}:`;
 
-/** Keeps the bus's operational log in memory: the tests stay quiet and can look at it. */
-function memoryLogger(): Logger & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
-  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, fields });
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
-
-let buses = 0;
 /** A connected bus with a connection name unique to it, so tests can find (and kill) exactly its connections. */
-async function openBus(options: Partial<RedisEventBusOptions> = {}) {
-  const logger = memoryLogger();
-  const connectionName = `${RUN_PREFIX.replaceAll(":", "-")}bus${++buses}`;
-  const bus = await createRedisEventBus({ url: REDIS_URL, keyPrefix: RUN_PREFIX, logger, connectionName, ...options });
-  return Object.assign(bus, { logger, connectionName });
-}
+const openBus = busOpener({ url: REDIS_URL }, RUN_PREFIX);
 
 describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () => {
   // The unchanged contract: the same behaviour as MemoryEventBus, through a real Redis.
-  eventBusContract("RedisEventBus", async () => {
-    const bus = await openBus();
-    const peers: RedisEventBus[] = [];
-    return {
-      bus,
-      peers: async (count) => {
-        const more = await Promise.all(Array.from({ length: count }, () => openBus()));
-        peers.push(...more);
-        return more;
-      },
-      close: async () => {
-        await Promise.all([bus, ...peers].map((b) => b.close()));
-      },
-    };
-  }, { multiInstance: true });
+  eventBusContract("RedisEventBus", () => contractFixture(openBus), { multiInstance: true });
 
   describe("RedisEventBus across instances", () => {
     let admin: Redis;
-    const open: RedisEventBus[] = [];
     let topicNumber = 0;
     const freshTopic = (): Topic => topics.channel(BigInt(Date.now()) * 1000n + BigInt(++topicNumber));
 
@@ -58,30 +29,8 @@ describe.runIf(await requireService("Redis", REDIS_URL))("Redis event bus", () =
     afterAll(async () => {
       await admin.quit();
     });
-    afterEach(async () => {
-      await Promise.all(open.splice(0).map((bus) => bus.close()));
-    });
-    async function instance(options: Partial<RedisEventBusOptions> = {}) {
-      const bus = await openBus(options);
-      open.push(bus);
-      return bus;
-    }
+    const instance = busesPerTest(openBus);
 
-    function recorder(): EventHandler & { events: ConcordEvent[] } {
-      const events: ConcordEvent[] = [];
-      return Object.assign((event: ConcordEvent) => void events.push(event), { events });
-    }
-    const numbered = (n: number): ConcordEvent => ({ type: "MessageDeleted", channelId: 1n, eventId: BigInt(n), messageId: BigInt(n) });
-    const numbers = (handler: { events: ConcordEvent[] }) =>
-      handler.events.map((e) => (e.type === "MessageDeleted" ? Number(e.messageId) : Number.NaN));
-
-    async function until(condition: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 5_000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      while (!(await condition())) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    }
     /** How many connections Redis counts as subscribed to the topic's channel (one per instance, if the bus does its job). */
     async function redisSubscribers(bus: RedisEventBus, topic: Topic): Promise<number> {
       const reply = (await admin.call("PUBSUB", "NUMSUB", bus.channelOf(topic))) as [string, number];

@@ -3,8 +3,10 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { PresenceStore, SessionRef } from "../../src/stores/presence-store.js";
 import { MemoryPresenceStore } from "../../src/stores/presence-store.memory.js";
-import { createRedisPresenceStore, RedisPresenceStore, STATUS_TTL_MS } from "../../src/stores/presence-store.redis.js";
-import { requireService } from "../support/services.js";
+import { CLUSTER_PRESENCE_BUCKETS, createRedisPresenceStore, RedisPresenceStore, STATUS_TTL_MS } from "../../src/stores/presence-store.redis.js";
+import { deleteClusterKeys, dropClusterKeys, nodeKey, openAdminCluster, primaryOf, testClusterSeeds } from "../support/redis-cluster.js";
+import { requireRedisCluster, requireService } from "../support/services.js";
+import { keySlot } from "../../src/redis/cluster.js";
 import { suiteFixture } from "../support/suite-fixture.js";
 import { presenceStoreContract } from "./presence-store.contract.js";
 
@@ -57,6 +59,54 @@ presenceStoreContract(
   },
   redis,
 );
+
+const cluster = { available: () => requireRedisCluster() };
+
+presenceStoreContract(
+  "RedisPresenceStore on a Redis Cluster",
+  async () => {
+    const keyPrefix = `${RUN_PREFIX}cluster:`;
+    const store = await createRedisPresenceStore({ clusterNodes: testClusterSeeds(), keyPrefix, connectionName: `${RUN_PREFIX.replaceAll(":", "-")}cluster` });
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        await dropClusterKeys(keyPrefix);
+      },
+    };
+  },
+  cluster,
+);
+
+describe("RedisPresenceStore on a Redis Cluster", () => {
+  it("keeps each bucket's keys in one slot, and spreads the buckets over every primary", async (ctx) => {
+    if (!(await cluster.available())) return ctx.skip();
+    const admin = await openAdminCluster();
+    const keyPrefix = `${RUN_PREFIX}layout:`;
+    const store = await createRedisPresenceStore({ clusterNodes: testClusterSeeds(), keyPrefix });
+    try {
+      const now = new Date(Date.UTC(2030, 0, 1));
+      const guildId = 42n;
+      const users = Array.from({ length: 200 }, (_, i) => 1_000_000n + BigInt(i));
+      // Scripts that touched keys of two slots would fail with CROSSSLOT; they all succeed.
+      for (const userId of users) await store.connect({ userId, sessionId: `s${userId}`, guildIds: [guildId] }, now, 60_000);
+      await store.setStatus(users[0]!, "DND", now);
+      expect(await store.onlineCount(guildId)).toBe(users.length);
+      const keys: string[] = [];
+      for (const node of admin.nodes("master")) keys.push(...(await node.keys(`${keyPrefix}*`)));
+      const bases = new Set(keys.map((key) => /^(.*presence:\{\d+\}:)/.exec(key)?.[1]));
+      expect(bases.has(undefined), "every key is under a bucket's base").toBe(false);
+      expect(bases.size, "200 users fill most of the buckets").toBeGreaterThan(CLUSTER_PRESENCE_BUCKETS / 2);
+      for (const key of keys) expect(keySlot(key), key).toBe(keySlot(/^(.*presence:\{\d+\}:)/.exec(key)![1]!));
+      const primaries = new Set(await Promise.all([...bases].map(async (base) => nodeKey(await primaryOf(admin, keySlot(base!))))));
+      expect(primaries.size, "buckets on every primary").toBe(admin.nodes("master").length);
+    } finally {
+      await store.close();
+      await deleteClusterKeys(admin, keyPrefix);
+      await admin.quit();
+    }
+  });
+});
 
 describe("RedisPresenceStore on Redis", () => {
   /** A plain connection for the tests to watch and wound the store's keys; the run's keys are deleted after. */

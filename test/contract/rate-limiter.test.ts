@@ -2,7 +2,8 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { createMemoryRateLimiter, createRedisRateLimiter } from "../../src/limits/rate-limiter.js";
 import { startPrivateRedis } from "../support/processes.js";
-import { requireService } from "../support/services.js";
+import { dropClusterKeys, testClusterSeeds } from "../support/redis-cluster.js";
+import { requireRedisCluster, requireService } from "../support/services.js";
 import { contractRules, rateLimiterContract } from "./rate-limiter.contract.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -37,6 +38,22 @@ rateLimiterContract(
     return { limiter, close: async () => (await limiter.close(), await deleteKeys(keyPrefix)) };
   },
   redis,
+);
+
+rateLimiterContract(
+  "Redis Cluster",
+  async (rules) => {
+    const keyPrefix = `${RUN_PREFIX}cluster:`;
+    const limiter = await createRedisRateLimiter(rules, { clusterNodes: testClusterSeeds(), keyPrefix });
+    return {
+      limiter,
+      close: async () => {
+        await limiter.close();
+        await dropClusterKeys(keyPrefix);
+      },
+    };
+  },
+  { available: () => requireRedisCluster() },
 );
 
 describe("RateLimiter on Redis across instances", () => {

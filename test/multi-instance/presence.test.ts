@@ -6,17 +6,40 @@ import WebSocket from "ws";
 import { eventually } from "../support/assertions.js";
 import { createScratchDatabase } from "../support/databases.js";
 import { startConcord, type ConcordProcess } from "../support/processes.js";
-import { requireService, TEST_POSTGRES_URL } from "../support/services.js";
+import { dropClusterKeys } from "../support/redis-cluster.js";
+import { requireRedisCluster, requireService, TEST_POSTGRES_URL, TEST_REDIS_CLUSTER_NODES } from "../support/services.js";
 
 /**
  * Presence, typing and read states across instances: three Concord processes (A, B and a
  * victim V that gets SIGKILLed) on one Postgres and the shared Redis, under a key prefix of
  * their own. Users connect to different instances; what one instance learns, the others see.
+ * The same again on the loopback Redis Cluster (presence keys in hash-tagged buckets spread over
+ * the primaries, events through sharded pub/sub).
  */
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const HEARTBEAT_MS = 500;
-const enabled = (await requireService("Postgres", TEST_POSTGRES_URL)) && (await requireService("Redis", REDIS_URL));
+const postgres = await requireService("Postgres", TEST_POSTGRES_URL);
+/** Where the instances keep presence and send events: the Concord settings, and how to delete a run's keys. */
+const backends: { title: string; enabled: boolean; env: Record<string, string>; deleteKeys(prefix: string): Promise<void> }[] = [
+  {
+    title: "the shared Redis",
+    enabled: postgres && (await requireService("Redis", REDIS_URL)),
+    env: { REDIS_URL },
+    async deleteKeys(prefix: string) {
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.unlink(...keys);
+      await redis.quit();
+    },
+  },
+  {
+    title: "the Redis Cluster",
+    enabled: postgres && (await requireRedisCluster()),
+    env: { REDIS_CLUSTER_NODES: TEST_REDIS_CLUSTER_NODES },
+    deleteKeys: dropClusterKeys,
+  },
+];
 
 interface User {
   id: string;
@@ -46,7 +69,8 @@ const GUILD_EVENTS = `subscription($g: ID!) { guildEvents(guildId: $g) { __typen
 const CHANNEL_EVENTS = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on TypingStarted { user { id } expiresAt } ... on MessageCreated { message { id } } } }`;
 const USER_EVENTS = `subscription { userEvents { __typename ... on ReadStateUpdated { channelId lastReadMessageId } ... on PresenceUpdated { user { id } status } } }`;
 
-describe.runIf(enabled)("presence, typing and read states across instances", () => {
+for (const backend of backends)
+describe.runIf(backend.enabled)(`presence, typing and read states across instances on ${backend.title}`, () => {
   const suffix = randomBytes(5).toString("hex");
   const prefix = `concord-presence-${suffix}:`;
   let database: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
@@ -81,7 +105,7 @@ describe.runIf(enabled)("presence, typing and read states across instances", () 
     database = await createScratchDatabase("concord_presence");
     const env = (workerId: number) => ({
       DATABASE_URL: database!.url,
-      REDIS_URL,
+      ...backend.env,
       REDIS_KEY_PREFIX: prefix,
       WORKER_ID: String(workerId),
       PASSWORD_HASH_COST: "10",
@@ -106,10 +130,7 @@ describe.runIf(enabled)("presence, typing and read states across instances", () 
   afterAll(async () => {
     await Promise.allSettled(sessions.map((s) => s.client.dispose()));
     await Promise.allSettled(procs.map((p) => p.stop(5_000)));
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.unlink(...keys);
-    await redis.quit();
+    await backend.deleteKeys(prefix);
     await database?.drop().catch(() => {});
     for (const p of procs) {
       const errors = p.logsAt("error");

@@ -24,6 +24,7 @@ describe("loadConfig", () => {
       messageStore: "postgres",
       cassandra: undefined,
       redisUrl: undefined,
+      redisClusterNodes: undefined,
       redisKeyPrefix: "concord:",
       eventLogMaxEvents: 1_000,
       eventLogMaxAgeMs: 86_400_000,
@@ -320,6 +321,23 @@ describe("REDIS_URL", () => {
     const [problem] = problemsOf({ REDIS_URL: "http://:hunter2@cache:6379" });
     expect(problem).toMatch(/^REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/);
     expect(problem).not.toContain("hunter2");
+  });
+});
+
+describe("REDIS_CLUSTER_NODES", () => {
+  it("reads comma-separated host:port seeds, IPv6 in brackets", () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: "10.0.0.5:6379, redis-1.internal:7000,[::1]:30001" }).redisClusterNodes).toEqual([
+      { host: "10.0.0.5", port: 6379 },
+      { host: "redis-1.internal", port: 7000 },
+      { host: "::1", port: 30001 },
+    ]);
+  });
+
+  it("rejects a seed that is not host:port, being set with REDIS_URL, and a prefix with hash-tag braces", () => {
+    expect(problemsOf({ REDIS_CLUSTER_NODES: "10.0.0.5:6379,redis://10.0.0.6:6379" })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: "redis:\/\/10\.0\.0\.6:6379" is not host:port/)]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: "cache:0" })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: "cache:0" is not host:port/)]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: "cache:6379", REDIS_URL: "redis://cache:6379" })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES and REDIS_URL are both set/)]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: "cache:6379", REDIS_KEY_PREFIX: "{eu}:" })).toEqual([expect.stringMatching(/^REDIS_KEY_PREFIX="\{eu\}:": must not contain \{ or \}/)]);
   });
 });
 
