@@ -357,7 +357,11 @@ export async function startConcord(serverDir: string, env: Record<string, string
     const port = await freePort();
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CONCORD_ENV.includes(key) && key !== "NODE_OPTIONS"));
     // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
-    const nodeArgs = [...extraNodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean)];
+    // An inspector on port 0 would pick any free port, possibly the one just chosen for PORT:
+    // give it one of its own.
+    let inspectPort = await freePort();
+    while (inspectPort === port) inspectPort = await freePort();
+    const nodeArgs = [...extraNodeArgs.map((arg) => (arg === "--inspect=127.0.0.1:0" ? `--inspect=127.0.0.1:${inspectPort}` : arg)), ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean)];
     const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
       cwd: serverDir,
       // Benchmarks measure the system, not its abuse limits, unless a scenario asks (see
