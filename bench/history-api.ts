@@ -30,6 +30,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { probeCpu, type CpuProbe } from "./lib/cpu-probe.js";
 import { findMainThreadProfile, formatProfileSummary, hrtimeUs, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import {
   BENCH_REPO,
@@ -284,16 +285,19 @@ interface StoreResult {
   error?: string;
   servers: { label: string; dir: string; commit?: string; dirtySrc?: boolean; database: string; keyspace?: string; log?: Awaited<ReturnType<typeof stopAndCollect>> }[];
   storeReference?: StoreReference;
+  /** The machine's CPU speed before the servers started and after the last level (see lib/cpu-probe.ts). */
+  cpuProbe: { start?: CpuProbe; end?: CpuProbe };
   levels: LevelResult[];
   profile?: (ProfileSummary & { serverCpuMsInWindows: number; pagesInWindows: number }) | { error: string };
 }
 
 async function runStore(store: Store, profDir: string | undefined): Promise<StoreResult> {
-  const result: StoreResult = { store, status: "complete", servers: [], levels: [] };
+  const result: StoreResult = { store, status: "complete", servers: [], cpuProbe: {}, levels: [] };
   const messages = makeMessages(MESSAGES, AUTHORS, SEED, Date.now() - 60_000);
   const servers: Server[] = [];
   log(`=== ${store} (load average ${loadavg().join(" ")})`);
   try {
+    result.cpuProbe.start = await probeCpu();
     const plan = [...(BASELINE ? [{ label: BASELINE.label, dir: BASELINE.serverDir, prof: undefined }] : []), { label: LABEL, dir: SERVER_DIR, prof: profDir }];
     let location: StoreLocation | undefined;
     for (const p of plan) {
@@ -321,6 +325,7 @@ async function runStore(store: Store, profDir: string | undefined): Promise<Stor
         }
       }
     }
+    result.cpuProbe.end = await probeCpu();
     if (budget.stoppedBy) result.status = budget.stoppedBy;
     else if (result.levels.some((l) => l.status === "errors")) result.status = "errors";
   } catch (error) {
@@ -443,6 +448,10 @@ async function main(): Promise<number> {
   for (const r of results) for (const row of tableRows(r)) console.log(row);
   console.log(`\nMedians over the rounds:\n\n| server | commit | store | C | rounds | server CPU ms/page | p50 ms | p99 ms | pages/s | load avg 1m |\n|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of results) for (const row of summaryRows(r)) console.log(row);
+  for (const r of results) {
+    const p = (x?: CpuProbe) => (x ? `${x.backToBackUs} µs back to back, ${x.withIdleGapsUs} µs with 2 ms idle gaps` : "–");
+    console.log(`\nCPU probe (${r.store}; a fixed piece of work, lib/cpu-probe.ts): before the servers ${p(r.cpuProbe.start)}; after the last level ${p(r.cpuProbe.end)}.`);
+  }
   for (const r of results) {
     if (!r.profile) continue;
     if ("error" in r.profile) console.log(`\nprofile (${r.store}): ${r.profile.error}`);
