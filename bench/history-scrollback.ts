@@ -301,7 +301,7 @@ async function openPostgresTarget(): Promise<Target> {
     await dropPostgres(adminUrl, name).catch(() => {});
     throw error;
   }
-  const store = new PostgresMessageStore(db.prisma);
+  const store = new PostgresMessageStore(db.prisma, db.reads);
   return {
     name,
     store,

@@ -54,13 +54,16 @@ import {
   sleep,
   startConcord,
   stopAndCollect,
+  storeListOption,
   thousands,
   writeReport,
   type ConcordProcess,
   type ScratchDatabase,
   type ScratchKeyspace,
+  type Store,
 } from "./lib/harness.js";
 import { LatencyHistogram, type LatencySummary } from "./lib/histogram.js";
+import { postGraphql } from "./lib/http-post.js";
 
 // ------------------------------------------------------------------ options
 
@@ -89,12 +92,7 @@ if (argv.help) {
   process.exit(0);
 }
 
-type Store = "postgres" | "cassandra";
-const STORES = argv.store.split(",").map((s) => s.trim()).filter(Boolean) as Store[];
-if (STORES.length === 0 || STORES.some((s) => s !== "postgres" && s !== "cassandra")) {
-  console.error(`--store: expected a comma-separated list of postgres and cassandra, got ${JSON.stringify(argv.store)}`);
-  process.exit(1);
-}
+const STORES = storeListOption("store", argv.store);
 const LEVELS = intListOption("concurrency", argv.concurrency, 1, 10_000);
 const SECONDS = intOption("seconds", argv.seconds, 1, 3_600);
 const WARMUP_MS = intOption("warmup-s", argv["warmup-s"], 0, 600) * 1000;
@@ -119,43 +117,19 @@ const stop = budget.stop;
 type Outcome = { error: null } | { error: string; detail: string };
 
 /** One sendMessage over the agent's keep-alive sockets; never throws. */
-function post(agent: http.Agent, port: number, payload: string, token: string, opened: { count: number }): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/graphql",
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), authorization: `Bearer ${token}` },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", (error) => resolve({ error: "transport", detail: error.message }));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          if (res.statusCode !== 200) return resolve({ error: `http ${res.statusCode}`, detail: text.slice(0, 300) });
-          try {
-            const body = JSON.parse(text) as { data?: { sendMessage?: { id?: string } | null } | null; errors?: { message: string; extensions?: { code?: string } }[] };
-            const first = body.errors?.[0];
-            if (first) return resolve({ error: `graphql ${first.extensions?.code ?? "error"}`, detail: first.message.slice(0, 300) });
-            if (!body.data?.sendMessage?.id) return resolve({ error: "no id", detail: text.slice(0, 300) });
-            resolve({ error: null });
-          } catch {
-            resolve({ error: "not json", detail: text.slice(0, 300) });
-          }
-        });
-      },
-    );
-    req.on("socket", () => {
-      if (!req.reusedSocket) opened.count++;
-    });
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`timeout: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on("error", (error: NodeJS.ErrnoException) => resolve({ error: error.message.startsWith("timeout") ? "timeout" : `transport ${error.code ?? ""}`.trim(), detail: error.message }));
-    req.end(payload);
-  });
+async function post(agent: http.Agent, port: number, payload: string, token: string, opened: { count: number }): Promise<Outcome> {
+  const res = await postGraphql(agent, port, payload, token, REQUEST_TIMEOUT_MS, opened);
+  if ("error" in res) return res;
+  if (res.status !== 200) return { error: `http ${res.status}`, detail: res.text.slice(0, 300) };
+  try {
+    const body = JSON.parse(res.text) as { data?: { sendMessage?: { id?: string } | null } | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    const first = body.errors?.[0];
+    if (first) return { error: `graphql ${first.extensions?.code ?? "error"}`, detail: first.message.slice(0, 300) };
+    if (!body.data?.sendMessage?.id) return { error: "no id", detail: res.text.slice(0, 300) };
+    return { error: null };
+  } catch {
+    return { error: "not json", detail: res.text.slice(0, 300) };
+  }
 }
 
 const content = (w: number, i: number) => {

@@ -219,11 +219,11 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   }
   const messages: MessageStore = cassandra
     ? new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency })
-    : new PostgresMessageStore(db.prisma);
-  accounts = new PrismaAccountStore(db.prisma);
+    : new PostgresMessageStore(db.prisma, db.reads);
+  accounts = new PrismaAccountStore(db.prisma, db.reads);
   roles = new PrismaPermissionStore(db.prisma);
   const guilds = new PrismaGuildStore(db.prisma);
-  const channels = new PrismaChannelStore(db.prisma);
+  const channels = new PrismaChannelStore(db.prisma, db.reads);
   const readStates = new PrismaReadStateStore(db.prisma);
   const relationships = new PrismaRelationshipStore(db.prisma);
   const now = () => new Date();

@@ -155,6 +155,8 @@ interface LoaderDeps {
  */
 class LazyLoaders {
   built: Partial<Loaders> = {};
+  /** The factories, made on the first loader used (a request uses a few, each once). */
+  factories: ReturnType<typeof loaderFactories> | undefined;
   constructor(readonly deps: LoaderDeps) {}
 }
 for (const key of [
@@ -175,7 +177,7 @@ for (const key of [
   Object.defineProperty(LazyLoaders.prototype, key, {
     enumerable: true,
     get(this: LazyLoaders) {
-      return ((this.built as Record<string, unknown>)[key] ??= loaderFactories(this.deps.services, this.deps)[key]());
+      return ((this.built as Record<string, unknown>)[key] ??= (this.factories ??= loaderFactories(this.deps.services, this.deps))[key]());
     },
   });
 }
@@ -187,7 +189,9 @@ for (const key of [
  */
 export function releaseLoaders(loaders: Loaders): void {
   const lazy = loaders as unknown as LazyLoaders;
-  if (lazy.built) (lazy as { built: Partial<Loaders> }).built = {};
+  if (!lazy.built) return;
+  lazy.built = {};
+  lazy.factories = undefined;
 }
 
 /** Clears the caches of the loaders built so far (without building the others). */

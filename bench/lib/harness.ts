@@ -709,5 +709,18 @@ export function intListOption(name: string, raw: string, min: number, max: numbe
   return list;
 }
 
+/** The message stores a bench can run Concord with. */
+export type Store = "postgres" | "cassandra";
+
+/** A comma-separated list of message stores (`postgres,cassandra`), in the order given; exits with a message otherwise. */
+export function storeListOption(name: string, raw: string): Store[] {
+  const stores = raw.split(",").map((s) => s.trim()).filter(Boolean) as Store[];
+  if (stores.length === 0 || stores.some((s) => s !== "postgres" && s !== "cassandra")) {
+    console.error(`--${name}: expected a comma-separated list of postgres and cassandra, got ${JSON.stringify(raw)}`);
+    process.exit(1);
+  }
+  return stores;
+}
+
 /** Thousands separators for the Markdown tables. */
 export const thousands = (v: number) => Math.round(v).toLocaleString("en-US");

@@ -5,6 +5,7 @@ import { channelPermissionsOf } from "./access.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import { MAX_SNOWFLAKE } from "../ids/snowflake.js";
 import type { MessageRecord } from "../stores/message-store.js";
+import type { UserRecord } from "../stores/account-store.js";
 import { optionalInt } from "./validate.js";
 
 /** Largest page of `Channel.messages`. */
@@ -79,4 +80,18 @@ export async function channelHistory(ctx: RequestContext, channel: ChannelRecord
   const limit = size("last", args.last);
   const rows = await store.page(channel.id, { before: args.before ?? undefined, limit: limit + 1, from: "newest" });
   return { messages: rows.slice(0, limit).reverse(), hasPreviousPage: rows.length > limit, hasNextPage: args.before != null };
+}
+
+/**
+ * The messages with their authors attached, read in one batch of the request's user loader (its
+ * cache and its errors, as a field-by-field load would see them): a page then renders without
+ * waiting once per message. A message whose author is missing (or could not be read) stays as it
+ * was, and its `author` field loads it as before.
+ */
+export async function withAuthors(ctx: RequestContext, messages: MessageRecord[]): Promise<(MessageRecord & { author?: UserRecord })[]> {
+  const authors = await ctx.loaders.user.loadMany(messages.map((m) => m.authorId));
+  return messages.map((m, i) => {
+    const author = authors[i];
+    return author && !(author instanceof Error) ? { ...m, author } : m;
+  });
 }

@@ -1,4 +1,5 @@
-import type { PrismaClient } from "./prisma/database.js";
+import type { PreparedReads, PrismaClient } from "./prisma/database.js";
+import { bigintOf, nullableBigintOf } from "./prisma/prepared-reads.js";
 import { readBatcher } from "./read-batcher.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import type { AccountStore, NewSession, NewUser, SessionCutoffs, SessionRecord, UserRecord } from "./account-store.js";
@@ -7,9 +8,25 @@ import { UniqueViolationError } from "./store-errors.js";
 const USER_FIELDS = { id: true, username: true, bot: true, botOwnerId: true, createdAt: true } as const;
 const SESSION_FIELDS = { id: true, userId: true, createdAt: true, lastUsedAt: true, clientHint: true } as const;
 
-/** {@link AccountStore} on Postgres through Prisma (embedded PGlite or a real server). */
+/** A `users` row as {@link PreparedReads} returns it. */
+interface UserRow {
+  id: string | bigint;
+  username: string;
+  bot: boolean;
+  bot_owner_id: string | bigint | null;
+  created_at: Date;
+}
+const GET_USERS = "SELECT id, username, bot, bot_owner_id, created_at FROM users WHERE id = ANY($1::bigint[])";
+
+/**
+ * {@link AccountStore} on Postgres through Prisma (embedded PGlite or a real server); `getUsers`,
+ * which every page of messages makes for its authors, is a prepared read (see prepared-reads.ts).
+ */
 export class PrismaAccountStore implements AccountStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly reads: PreparedReads,
+  ) {}
 
   async createUser(user: NewUser): Promise<UserRecord> {
     try {
@@ -33,9 +50,10 @@ export class PrismaAccountStore implements AccountStore {
     return { user, passwordHash };
   }
 
-  getUsers(ids: readonly bigint[]): Promise<UserRecord[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.prisma.user.findMany({ where: { id: { in: [...ids] } }, select: USER_FIELDS });
+  async getUsers(ids: readonly bigint[]): Promise<UserRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.reads.rows<UserRow>("users.by-ids", GET_USERS, [ids.map(String)]);
+    return rows.map((row) => ({ id: bigintOf(row.id), username: row.username, bot: row.bot, botOwnerId: nullableBigintOf(row.bot_owner_id), createdAt: row.created_at }));
   }
 
   listBots(ownerId: bigint): Promise<UserRecord[]> {

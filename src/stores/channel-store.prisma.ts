@@ -1,4 +1,5 @@
-import type { PrismaClient } from "./prisma/database.js";
+import type { PreparedReads, PrismaClient } from "./prisma/database.js";
+import { bigintOf, nullableBigintOf } from "./prisma/prepared-reads.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
 import type { ChannelRecord, ChannelStore } from "./channel-store.js";
@@ -43,9 +44,48 @@ function dmKey(a: bigint, b: bigint): string {
   return a < b ? `${a}:${b}` : `${b}:${a}`;
 }
 
-/** {@link ChannelStore} on Postgres through Prisma (embedded PGlite or a real server). */
+/** A `channels` row as {@link PreparedReads} returns it. */
+interface ChannelRow {
+  id: string | bigint;
+  kind: ChannelRecord["kind"];
+  guild_id: string | bigint | null;
+  name: string | null;
+  position: number;
+  owner_id: string | bigint | null;
+  parent_id: string | bigint | null;
+  topic: string | null;
+  rate_limit_per_user: number;
+  created_at: Date;
+}
+const fromRow = (row: ChannelRow): ChannelRecord => ({
+  id: bigintOf(row.id),
+  kind: row.kind,
+  guildId: nullableBigintOf(row.guild_id),
+  name: row.name,
+  position: row.position,
+  ownerId: nullableBigintOf(row.owner_id),
+  parentId: nullableBigintOf(row.parent_id),
+  topic: row.topic,
+  rateLimitPerUser: row.rate_limit_per_user,
+  createdAt: row.created_at,
+});
+/** Of the channels $1, those whose guild has member $2 or that have $2 as a recipient. */
+const GET_READABLE = `SELECT c.id, c.kind, c.guild_id, c.name, c.position, c.owner_id, c.parent_id, c.topic, c.rate_limit_per_user, c.created_at
+  FROM channels c
+  WHERE c.id = ANY($1::bigint[])
+    AND (EXISTS (SELECT 1 FROM members m WHERE m.guild_id = c.guild_id AND m.user_id = $2::bigint)
+      OR EXISTS (SELECT 1 FROM channel_recipients r WHERE r.channel_id = c.id AND r.user_id = $2::bigint))`;
+
+/**
+ * {@link ChannelStore} on Postgres through Prisma (embedded PGlite or a real server);
+ * `getReadableChannels`, which every channel read by id makes, is a prepared read (see
+ * prepared-reads.ts).
+ */
 export class PrismaChannelStore implements ChannelStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly reads: PreparedReads,
+  ) {}
 
   async createGuildChannel(input: Parameters<ChannelStore["createGuildChannel"]>[0], audit?: AuditActor): Promise<ChannelRecord> {
     const { maxChannels, overwrites, kind = "GUILD_TEXT", parentId = null, ...channel } = input;
@@ -79,15 +119,10 @@ export class PrismaChannelStore implements ChannelStore {
     return this.prisma.channel.findMany({ where: { id: { in: [...ids] } }, select: CHANNEL_FIELDS });
   }
 
-  getReadableChannels(userId: bigint, ids: readonly bigint[]): Promise<ChannelRecord[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.prisma.channel.findMany({
-      where: {
-        id: { in: [...ids] },
-        OR: [{ guild: { is: { members: { some: { userId } } } } }, { recipients: { some: { userId } } }],
-      },
-      select: CHANNEL_FIELDS,
-    });
+  async getReadableChannels(userId: bigint, ids: readonly bigint[]): Promise<ChannelRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.reads.rows<ChannelRow>("channels.readable", GET_READABLE, [ids.map(String), String(userId)]);
+    return rows.map(fromRow);
   }
 
   listGuildChannels(guildId: bigint): Promise<ChannelRecord[]> {

@@ -1,4 +1,5 @@
-import type { PrismaClient } from "./prisma/database.js";
+import type { PreparedReads, PrismaClient } from "./prisma/database.js";
+import { bigintOf, nullableBigintOf } from "./prisma/prepared-reads.js";
 import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import type { AuthorQuery, CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
@@ -9,13 +10,54 @@ const FIELDS = {
 type Row = Omit<MessageRecord, "mentionIds"> & { mentionIds: bigint[] | null };
 const toRecord = (row: Row): MessageRecord => ({ ...row, mentionIds: row.mentionIds ?? [] });
 
+type Int8 = string | bigint;
+/** A `messages` row as {@link PreparedReads} returns it. */
+interface SqlRow {
+  id: Int8;
+  channel_id: Int8;
+  author_id: Int8;
+  content: string;
+  edited_at: Date | null;
+  reply_to_id: Int8 | null;
+  mention_ids: Int8[] | null;
+  nonce: string | null;
+}
+const fromSql = (row: SqlRow): MessageRecord => ({
+  id: bigintOf(row.id),
+  channelId: bigintOf(row.channel_id),
+  authorId: bigintOf(row.author_id),
+  content: row.content,
+  editedAt: row.edited_at,
+  replyToId: nullableBigintOf(row.reply_to_id),
+  mentionIds: row.mention_ids?.map(bigintOf) ?? [],
+  nonce: row.nonce,
+});
+
+/**
+ * The page statements, one text per shape (which bounds, which end first), so that each keeps an
+ * index range scan of the primary key (channel_id, id) as its plan, generic or custom.
+ */
+function pageStatement(query: PageQuery): { name: string; text: string } {
+  const bounds: string[] = [];
+  if (query.before !== undefined) bounds.push(`id < $${bounds.length + 3}`);
+  if (query.after !== undefined) bounds.push(`id > $${bounds.length + 3}`);
+  const order = query.from === "newest" ? "DESC" : "ASC";
+  return {
+    name: `messages.page.${order}.${query.before !== undefined ? "b" : ""}${query.after !== undefined ? "a" : ""}`,
+    text: `SELECT id, channel_id, author_id, content, edited_at, reply_to_id, mention_ids, nonce FROM messages WHERE channel_id = $1${bounds.map((b) => ` AND ${b}`).join("")} ORDER BY id ${order} LIMIT $2`,
+  };
+}
+
 /**
  * {@link MessageStore} on Postgres (embedded PGlite or a real server). The table's primary key
  * is (channel_id, id), so a page is one range scan of that index; nonce idempotency is a unique
  * index on (channel_id, author_id, nonce), which also settles races between duplicate sends.
  */
 export class PostgresMessageStore implements MessageStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly reads: PreparedReads,
+  ) {}
 
   async create(message: MessageRecord): Promise<CreateResult> {
     try {
@@ -54,17 +96,14 @@ export class PostgresMessageStore implements MessageStore {
     return count > 0;
   }
 
+  /** One prepared statement (see prepared-reads.ts): scroll-back runs it for every page view. */
   async page(channelId: bigint, query: PageQuery): Promise<MessageRecord[]> {
-    const id: { lt?: bigint; gt?: bigint } = {};
-    if (query.before !== undefined) id.lt = query.before;
-    if (query.after !== undefined) id.gt = query.after;
-    const rows = await this.prisma.message.findMany({
-      where: { channelId, ...(query.before !== undefined || query.after !== undefined ? { id } : {}) },
-      orderBy: { id: query.from === "newest" ? "desc" : "asc" },
-      take: query.limit,
-      select: FIELDS,
-    });
-    return rows.map(toRecord);
+    const { name, text } = pageStatement(query);
+    const values: unknown[] = [String(channelId), query.limit];
+    if (query.before !== undefined) values.push(String(query.before));
+    if (query.after !== undefined) values.push(String(query.after));
+    const rows = await this.reads.rows<SqlRow>(name, text, values);
+    return rows.map(fromSql);
   }
 
   /**

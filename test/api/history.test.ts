@@ -273,3 +273,32 @@ describe("access", () => {
     expect(res.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 });
+
+describe("authors", () => {
+  it("gives every message of a page its author, through aliases and fragments, and null for an author with no account", async () => {
+    const created = await server.gql(`mutation($g: ID!) { createChannel(input: { guildId: $g, name: "authors" }) { id } }`, { g: (await server.gql(`query($c: ID!) { channel(id: $c) { guild { id } } }`, { c: channelId }, ada.token)).data.channel.guild.id }, ada.token);
+    const authorsChannel: string = created.data.createChannel.id;
+    const { services } = server.app;
+    // ada, eve (an account, not a member: authorship does not need one), and an id with no account.
+    const authorIds = [BigInt(ada.id), BigInt(eve.id), 42n, BigInt(ada.id), BigInt(eve.id)];
+    const ids = authorIds.map(() => services.newId());
+    for (const [i, id] of ids.entries()) {
+      await services.messages.create({ id, channelId: BigInt(authorsChannel), authorId: authorIds[i]!, content: `by ${i}`, editedAt: null, replyToId: null, mentionIds: [], nonce: null });
+    }
+    const [a, e] = [{ id: ada.id, username: ada.username }, { id: eve.id, username: eve.username }];
+    const expected = [a, e, null, a, e];
+    const plain = await server.gql(`query($c: ID!) { channel(id: $c) { messages(last: 10) { edges { node { id author { id username } } } } } }`, { c: authorsChannel }, ada.token);
+    expect(plain.errors).toBeUndefined();
+    expect(plain.data.channel.messages.edges.map((e: { node: { author: unknown } }) => e.node.author)).toEqual(expected);
+    const fragments = await server.gql(
+      `query($c: ID!) { channel(id: $c) { messages(last: 10) { e: edges { ...Row } } } }
+       fragment Row on ChannelMessagesConnectionEdge { node { ... on Message { who: author { id username } also: author { username } } } }`,
+      { c: authorsChannel },
+      ada.token,
+    );
+    expect(fragments.errors).toBeUndefined();
+    const rows = fragments.data.channel.messages.e.map((e: { node: { who: unknown; also: unknown } }) => e.node);
+    expect(rows.map((r: { who: unknown }) => r.who)).toEqual(expected);
+    expect(rows.map((r: { also: unknown }) => r.also)).toEqual(expected.map((a) => (a ? { username: a.username } : null)));
+  });
+});

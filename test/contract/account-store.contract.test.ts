@@ -7,7 +7,7 @@ import { accountStoreContract } from "./account-store.contract.js";
 /** The Prisma adapter on a fresh database from `open`, closed (and dropped) after the suite. */
 const prisma = (open: () => Promise<Database>) => async () => {
   const db = await open();
-  return { accounts: new PrismaAccountStore(db.prisma), close: () => db.close() };
+  return { accounts: new PrismaAccountStore(db.prisma, db.reads), close: () => db.close() };
 };
 const postgres = { available: () => requireService("Postgres", TEST_POSTGRES_URL) };
 

@@ -10,7 +10,7 @@ import { auditLogStoreContract, type AuditLogStoreFixture } from "./audit-log-st
 const prisma = (open: () => Promise<Database>) => async (): Promise<AuditLogStoreFixture> => {
   const db = await open();
   return {
-    accounts: new PrismaAccountStore(db.prisma),
+    accounts: new PrismaAccountStore(db.prisma, db.reads),
     guilds: new PrismaGuildStore(db.prisma),
     auditLog: new PrismaAuditLogStore(db.prisma),
     close: () => db.close(),

@@ -10,9 +10,9 @@ import { channelStoreContract, type ChannelStoreFixture } from "./channel-store.
 const prisma = (open: () => Promise<Database>) => async (): Promise<ChannelStoreFixture> => {
   const db = await open();
   return {
-    accounts: new PrismaAccountStore(db.prisma),
+    accounts: new PrismaAccountStore(db.prisma, db.reads),
     guilds: new PrismaGuildStore(db.prisma),
-    channels: new PrismaChannelStore(db.prisma),
+    channels: new PrismaChannelStore(db.prisma, db.reads),
     close: () => db.close(),
   };
 };

@@ -10,8 +10,8 @@ import { directMessageStoreContract, type DirectMessageStoreFixture } from "./di
 const prisma = (open: () => Promise<Database>) => async (): Promise<DirectMessageStoreFixture> => {
   const db = await open();
   return {
-    accounts: new PrismaAccountStore(db.prisma),
-    channels: new PrismaChannelStore(db.prisma),
+    accounts: new PrismaAccountStore(db.prisma, db.reads),
+    channels: new PrismaChannelStore(db.prisma, db.reads),
     directMessages: new PrismaDirectMessageStore(db.prisma),
     close: () => db.close(),
   };

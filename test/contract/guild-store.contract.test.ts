@@ -11,9 +11,9 @@ import { guildStoreContract, type GuildStoreFixture } from "./guild-store.contra
 const prisma = (open: () => Promise<Database>) => async (): Promise<GuildStoreFixture> => {
   const db = await open();
   return {
-    accounts: new PrismaAccountStore(db.prisma),
+    accounts: new PrismaAccountStore(db.prisma, db.reads),
     guilds: new PrismaGuildStore(db.prisma),
-    channels: new PrismaChannelStore(db.prisma),
+    channels: new PrismaChannelStore(db.prisma, db.reads),
     auditLog: new PrismaAuditLogStore(db.prisma),
     inviteUses: async (code) => (await db.prisma.invite.findUnique({ where: { code } }))?.uses ?? null,
     timeoutsInForce: async (guildId) => {

@@ -8,7 +8,7 @@ import { messageStoreContract } from "./message-store.contract.js";
 /** The Postgres adapter on a fresh database from `open`, closed (and dropped) after the suite. */
 const postgresStore = (open: () => Promise<Database>) => async () => {
   const db = await open();
-  return { store: new PostgresMessageStore(db.prisma), close: () => db.close() };
+  return { store: new PostgresMessageStore(db.prisma, db.reads), close: () => db.close() };
 };
 
 messageStoreContract("PostgresMessageStore on PGlite", postgresStore(openTestPglite));

@@ -12,9 +12,9 @@ import { permissionStoreContract, type PermissionStoreFixture } from "./permissi
 const prisma = (open: () => Promise<Database>) => async (): Promise<PermissionStoreFixture> => {
   const db = await open();
   return {
-    accounts: new PrismaAccountStore(db.prisma),
+    accounts: new PrismaAccountStore(db.prisma, db.reads),
     guilds: new PrismaGuildStore(db.prisma),
-    channels: new PrismaChannelStore(db.prisma),
+    channels: new PrismaChannelStore(db.prisma, db.reads),
     permissions: new PrismaPermissionStore(db.prisma),
     auditLog: new PrismaAuditLogStore(db.prisma),
     close: () => db.close(),

@@ -11,9 +11,9 @@ import { relationshipStoreContract, type RelationshipStoreFixture } from "./rela
 const prisma = (open: () => Promise<Database>) => async (): Promise<RelationshipStoreFixture> => {
   const db = await open();
   return {
-    accounts: new PrismaAccountStore(db.prisma),
+    accounts: new PrismaAccountStore(db.prisma, db.reads),
     guilds: new PrismaGuildStore(db.prisma),
-    channels: new PrismaChannelStore(db.prisma),
+    channels: new PrismaChannelStore(db.prisma, db.reads),
     relationships: new PrismaRelationshipStore(db.prisma),
     close: () => db.close(),
   };

@@ -4,6 +4,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { inject } from "vitest";
 import { PrismaClient } from "../../src/generated/prisma/client.js";
 import { openDatabase, type Database } from "../../src/stores/prisma/database.js";
+import { pgliteReads } from "../../src/stores/prisma/prepared-reads.js";
 import { createScratchDatabase as createScratch, type ScratchDatabase } from "./scratch-database.js";
 import { TEST_POSTGRES_URL } from "./services.js";
 
@@ -14,6 +15,7 @@ export async function openTestPglite(): Promise<Database> {
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {
     prisma,
+    reads: pgliteReads(db),
     kind: "pglite",
     migrated: [],
     async close() {

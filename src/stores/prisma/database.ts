@@ -5,13 +5,16 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import pg from "pg";
 import { PrismaClient } from "../../generated/prisma/client.js";
 import { applyMigrations } from "./migrate.js";
+import { pgliteReads, poolReads, type PreparedReads } from "./prepared-reads.js";
 import { pgliteRunner, pgPoolRunner } from "./sql-runner.js";
 
-export type { PrismaClient };
+export type { PrismaClient, PreparedReads };
 
 /** An open, migrated database and how to close it. */
 export interface Database {
   prisma: PrismaClient;
+  /** The hot-path reads that bypass Prisma, on the same connections (see prepared-reads.ts). */
+  reads: PreparedReads;
   /** "pglite" (embedded, in-process) or "postgres" (a server). */
   kind: "pglite" | "postgres";
   /** Migrations applied by this open. */
@@ -36,6 +39,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
       return {
         prisma,
+        reads: pgliteReads(db),
         kind: "pglite",
         migrated,
         async close() {
@@ -57,6 +61,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return {
       prisma,
+      reads: poolReads(pool),
       kind: "postgres",
       migrated,
       async close() {
