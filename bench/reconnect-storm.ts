@@ -23,7 +23,6 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
 import {
   CpuWindow,
   commonOptions,
@@ -41,6 +40,7 @@ import {
   sleep,
   startConcord,
   thousands,
+  unlinkRedisPrefix,
   writeReport,
   type ConcordProcess,
   type ScratchDatabase,
@@ -230,20 +230,7 @@ async function main(): Promise<number> {
     if (b) await b.stop(15_000);
     for (const load of loads) await load.closeAll(2_000);
     if (db) await db.drop().catch(() => {});
-    const redis = new Redis(argv.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== "0");
-    } catch {
-      // Left for the prefix's TTLs.
-    } finally {
-      redis.disconnect();
-    }
+    await unlinkRedisPrefix(argv.redis, prefix);
   }
   report.status = status;
   report.loadavg = { ...(report.loadavg as object), end: loadavg() };

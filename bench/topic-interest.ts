@@ -22,7 +22,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { commonOptions, createScratchDatabase, gitFacts, interruption, intListOption, intOption, loadavg, log, machineFacts, machineLine, runMain, seedGuild, sleep, startConcord, writeReport, type ConcordProcess, type ScratchDatabase } from "./lib/harness.js";
+import { commonOptions, createScratchDatabase, gitFacts, interruption, intListOption, intOption, loadavg, log, machineFacts, machineLine, runMain, seedGuild, sleep, startConcord, unlinkRedisPrefix, writeReport, type ConcordProcess, type ScratchDatabase } from "./lib/harness.js";
 import { WsLoad } from "./lib/ws-load.js";
 
 const { values: argv } = parseArgs({
@@ -132,13 +132,8 @@ async function run(k: number, placement: "spread" | "channel"): Promise<Row> {
     for (const concord of fleet) await concord.stop(10_000);
     for (const load of loads) await load.closeAll(1_000);
     if (db) await db.drop().catch(() => {});
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000).catch(() => ["0", []] as [string, string[]]);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys).catch(() => 0);
-    } while (cursor !== "0");
     redis.disconnect();
+    await unlinkRedisPrefix(argv.redis, prefix);
   }
   return row;
 }

@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { configVariableNames } from "../../src/config.js";
 import { freePort, stopChild } from "../../test/support/processes.js";
@@ -724,3 +725,23 @@ export function storeListOption(name: string, raw: string): Store[] {
 
 /** Thousands separators for the Markdown tables. */
 export const thousands = (v: number) => Math.round(v).toLocaleString("en-US");
+
+/** Unlinks every key under a run's Redis prefix (best effort: what is left expires with its TTL). Returns how many went. */
+export async function unlinkRedisPrefix(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  let removed = 0;
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) removed += await redis.unlink(...keys);
+    } while (cursor !== "0");
+  } catch {
+    // Left for the keys' TTLs.
+  } finally {
+    redis.disconnect();
+  }
+  return removed;
+}
