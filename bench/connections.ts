@@ -57,6 +57,7 @@ import {
   commonOptions,
   runMain,
   writeReport,
+  pgStats,
 } from "./lib/harness.js";
 import { INSPECT_ARG, InspectorSession, inspectorUrl, type LiveMemory } from "./lib/inspector.js";
 import { defaultAddressCount, WsLoad, type ConnectReport, type WsLoadStats } from "./lib/ws-load.js";
@@ -145,8 +146,8 @@ async function sqlTransactions(databaseUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const row = (await client.query(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0] as { n: string };
-    return Number(row.n);
+    const stats = await pgStats(client, client.database!);
+    return stats.xact_commit + stats.xact_rollback;
   } finally {
     await client.end();
   }
@@ -274,8 +275,9 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
     for (let i = 0; i < n; i++) if (load.isOpen(i) && confirmed[i]) subscribedNow++;
     run.subscribe = { allMs: Math.round((allConfirmed() ? lastConfirmAt : performance.now()) - t0), probeRounds: rounds, subscribed: subscribedNow, notSubscribed: load.openNow - subscribedNow };
     run.serverCpu = { connectAndSubscribe: cpu.take() };
-    // Statistics reach pg_stat_database about once a second.
-    await sleep(1_500);
+    // Backends flush their statistics to pg_stat_database at most once a second while busy, and
+    // within 10 s of going idle (PGSTAT_IDLE_INTERVAL): wait for the last of them.
+    await sleep(11_000);
     run.sqlTransactionsPerConnection = round(((await sqlTransactions(db.url)) - sqlBefore) / Math.max(1, run.connect.ready), 2);
     const clientWindow = client.take();
     log(`concord: ${subscribedNow}/${n} subscribed ${(run.subscribe.allMs / 1000).toFixed(1)} s after the first socket (${rounds} probe rounds)`);

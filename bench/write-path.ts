@@ -61,6 +61,9 @@ import {
   type ScratchDatabase,
   type ScratchKeyspace,
   type Store,
+  pgStats,
+  PG_STATS,
+  type PgStats,
 } from "./lib/harness.js";
 import { LatencyHistogram, type LatencySummary } from "./lib/histogram.js";
 import { postGraphql } from "./lib/http-post.js";
@@ -139,14 +142,6 @@ const content = (w: number, i: number) => {
 
 // ------------------------------------------------------------------ one concurrency level
 
-const PG_STATS = ["xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_inserted", "tup_updated", "tup_deleted"] as const;
-type PgStats = Record<(typeof PG_STATS)[number], number>;
-
-/** The scratch database's pg_stat_database counters, read on a connection of their own. */
-async function pgStats(client: pg.Client, database: string): Promise<PgStats> {
-  const row = (await client.query(`SELECT ${PG_STATS.join(", ")} FROM pg_stat_database WHERE datname = $1`, [database])).rows[0] as Record<string, string>;
-  return Object.fromEntries(PG_STATS.map((k) => [k, Number(row[k])])) as PgStats;
-}
 
 interface Counts {
   ok: number;

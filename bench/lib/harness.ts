@@ -745,3 +745,13 @@ export async function unlinkRedisPrefix(url: string, prefix: string): Promise<nu
   }
   return removed;
 }
+
+/** The pg_stat_database counters benches read around a measured window. */
+export const PG_STATS = ["xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_inserted", "tup_updated", "tup_deleted"] as const;
+export type PgStats = Record<(typeof PG_STATS)[number], number>;
+
+/** A database's pg_stat_database counters (backends flush them about once a second), read on the given connection. */
+export async function pgStats(client: pg.Client, database: string): Promise<PgStats> {
+  const row = (await client.query(`SELECT ${PG_STATS.join(", ")} FROM pg_stat_database WHERE datname = $1`, [database])).rows[0] as Record<string, string>;
+  return Object.fromEntries(PG_STATS.map((k) => [k, Number(row[k])])) as PgStats;
+}

@@ -49,14 +49,14 @@ function departureMessage(reason: LeaveReason, what: string): string {
 
 /**
  * Ends any stream of the viewer when a revocation covers its session (logout, revokeSession,
- * revokeOtherSessions and changePassword from another session, bot token reset).
+ * revokeOtherSessions and changePassword from another session, bot token reset). A plain
+ * decision per event: it runs per subscriber per user-topic event and allocates nothing.
  */
-function sessionRoute<T>(ctx: RequestContext): Route<T> {
+function sessionDecision<T>(ctx: RequestContext, event: ConcordEvent): ReturnType<Route<T>> {
   const viewerId = ctx.viewer?.id ?? null;
-  return (event) =>
-    event.type === "SessionRevoked" && viewerId !== null && revokes(event, viewerId, ctx.tokenHash)
-      ? { end: unauthenticated("Your session ended (signed out, revoked, password changed or token reset); sign in again.") }
-      : null;
+  return event.type === "SessionRevoked" && viewerId !== null && revokes(event, viewerId, ctx.tokenHash)
+    ? { end: unauthenticated("Your session ended (signed out, revoked, password changed or token reset); sign in again.") }
+    : null;
 }
 
 /**
@@ -110,7 +110,7 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint, afte
         if (event.type === "GroupRecipientRemoved" && event.channelId === channel.id && event.user.id === viewer.id) {
           return { end: forbidden(event.reason === "REMOVED" ? "You were removed from this group DM." : "You left this group DM.") };
         }
-        return sessionRoute<ChannelEvent>(ctx)(event);
+        return sessionDecision<ChannelEvent>(ctx, event);
       },
     ],
   ], { watch, after, messagesFromHistory: (ids) => messagesFromHistory(ctx, channel.id, ids) });
@@ -219,7 +219,7 @@ export async function guildEvents(ctx: RequestContext, guildId: bigint, after: s
       (event) =>
         event.type === "GuildLeft" && event.guildId === guild.id
           ? { end: forbidden(departureMessage(event.reason, "this guild")) }
-          : sessionRoute<GuildEvent>(ctx)(event),
+          : sessionDecision<GuildEvent>(ctx, event),
     ],
   ], { watch, after });
   await recheck(ctx, live.stream, () => visibleGuild(ctx, guild.id));
@@ -254,7 +254,7 @@ export async function userEvents(ctx: RequestContext, after: string | null = nul
           case "PresenceUpdated":
             return presenceFor(event, viewer.id);
           default:
-            return sessionRoute<UserEvent>(ctx)(event);
+            return sessionDecision<UserEvent>(ctx, event);
         }
       },
     ],
