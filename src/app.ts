@@ -9,6 +9,7 @@ import type { EventBus } from "./pubsub/event-bus.js";
 import { MemoryEventBus } from "./pubsub/event-bus.memory.js";
 import { createRedisEventBus, type RedisEventBus } from "./pubsub/event-bus.redis.js";
 import { RecentDeletions } from "./pubsub/recent-deletions.js";
+import { ReadableChannels } from "./permissions/readable-channels.js";
 import { PermissionCache } from "./permissions/permission-cache.js";
 import { PrismaPermissionStore } from "./stores/permission-store.prisma.js";
 import { ChannelSequencer } from "./resolvers/channel-sequencer.js";
@@ -256,6 +257,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     roles,
     auditLog: new PrismaAuditLogStore(db.prisma),
     permissions,
+    readableChannels: new ReadableChannels({ permissions, store: channels }),
     newId: createIdGenerator(config.workerId),
     sequencer: new ChannelSequencer((error) => logger.error("publish failed", { error })),
     logger,
@@ -301,6 +303,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       maxSocketsPerUser: config.maxSocketsPerUser,
       maxSocketsPerAddress: config.maxSocketsPerAddress,
       maxMessageBytes: config.maxSocketMessageBytes,
+      initTimeoutMs: config.socketInitTimeoutMs,
       anonymousIdleMs: config.anonymousSocketIdleMs,
       // Subscription starts read the store: keep them to half of the pool (PGlite has one connection).
       subscriptionStartsInFlight: config.databaseUrl ? Math.max(2, Math.floor(config.databasePoolSize / 2)) : 2,

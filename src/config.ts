@@ -109,6 +109,8 @@ export interface Config {
   maxSocketMessageBytes: number;
   /** A WebSocket that never authenticated is closed after this long without an operation. */
   anonymousSocketIdleMs: number;
+  /** A WebSocket whose connection_init has not arrived (or been answered) after this long is closed with 4408. */
+  socketInitTimeoutMs: number;
   /** Serve GraphiQL at GET /graphql. */
   graphiql: boolean;
   /** Browser origins that may call the API (CORS_ORIGINS); undefined allows every origin, never with credentials. */
@@ -283,6 +285,7 @@ export function loadConfig(env: Env): Config {
     maxSocketsPerAddress: int("MAX_SOCKETS_PER_ADDRESS", 200, 1, 1_000_000),
     maxSocketMessageBytes: int("MAX_SOCKET_MESSAGE_BYTES", 32_768, 1_000, 10_000_000),
     anonymousSocketIdleMs: int("ANONYMOUS_SOCKET_IDLE_MS", 30_000, 1_000, 3_600_000),
+    socketInitTimeoutMs: int("SOCKET_INIT_TIMEOUT_MS", 10_000, 1_000, 600_000),
     graphiql: bool("GRAPHIQL", true),
     corsOrigins: cors.origins,
     httpHeadersTimeoutMs: int("HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),

@@ -20,6 +20,7 @@ import type { SessionPolicy } from "./resolvers/session-expiry.js";
 import type { RateLimiter } from "./limits/rate-limiter.js";
 import type { RecentDeletions } from "./pubsub/recent-deletions.js";
 import type { PermissionCache } from "./permissions/permission-cache.js";
+import type { ReadableChannels } from "./permissions/readable-channels.js";
 import type { PermissionStore, RoleRecord } from "./stores/permission-store.js";
 import type { AuditLogStore } from "./stores/audit-log-store.js";
 import type { RateLimitDetails } from "./resolvers/rate-limit.js";
@@ -55,6 +56,8 @@ export interface Services {
   auditLog: AuditLogStore;
   /** This instance's view of guilds' permissions, invalidated over the bus (see permissions/permission-cache.ts). */
   permissions: PermissionCache;
+  /** Which channels a user may read, guild channels from the permission cache (see permissions/readable-channels.ts). */
+  readableChannels: ReadableChannels;
   newId: IdGenerator;
   sequencer: ChannelSequencer;
   logger: Logger;
@@ -209,7 +212,7 @@ function loaderFactories(services: Services, options: { cache: boolean; viewerId
     channel: () => new DataLoader(async (ids) => byId(ids, await services.channels.getChannels(ids)), { cache }),
     readableChannel: () => new DataLoader(async (ids) => {
       if (viewerId === null) return ids.map(() => null);
-      return byId(ids, await services.channels.getReadableChannels(viewerId, ids));
+      return byId(ids, await services.readableChannels.load(viewerId, ids));
     }, { cache }),
     recipients: () => new DataLoader(async (ids) => {
       const map = await services.channels.getRecipients(ids);

@@ -16,9 +16,10 @@ import { useInputSafety } from "./input-safety-plugin.js";
 import { useRateLimits } from "./rate-limit-plugin.js";
 import type { Revocation } from "../resolvers/session-revocation.js";
 import { useHttpStreams } from "./http-streams.js";
+import { useCompiledExecution } from "./compiled-execution.js";
 import type { SessionRegistry } from "./sessions.js";
-import { attachWebSocketGateway, type InitialContext } from "./websocket-gateway.js";
-import { SocketGuard, type SocketGuardOptions } from "./socket-guard.js";
+import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
+import { SocketGuard } from "./socket-guard.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -36,7 +37,7 @@ export interface GatewayOptions {
   /** Proxies in front of this instance that append to X-Forwarded-For (0: trust the TCP peer). */
   trustProxyHops: number;
   /** Per-socket and per-client WebSocket caps (see socket-guard.ts), and the largest message a socket may send. */
-  sockets: SocketGuardOptions & { maxMessageBytes: number };
+  sockets: WebSocketLimits;
 }
 
 export interface Gateway {
@@ -98,7 +99,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // through a web TransformStream and a second Request (about 5 % of a request's CPU).
     maxRequestBodySize: false,
     // Cheapest refusals first: the document's shape and strings, its cost, then the client's budget.
-    plugins: [useInputSafety(), ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }), useRateLimits(), useHttpStreams(services, guard)],
+    plugins: [useInputSafety(), ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }), useRateLimits(), useHttpStreams(services, guard), useCompiledExecution(services.logger)],
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
       const client = {
@@ -155,7 +156,9 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, host, () => {
+        // A deeper accept queue than Node's 511 (the kernel caps it at net.core.somaxconn): a
+        // reconnect storm's handshakes wait in it instead of being reset.
+        server.listen({ port, host, backlog: 4096 }, () => {
           server.off("error", reject);
           resolve((server.address() as AddressInfo).port);
         });

@@ -53,6 +53,17 @@ export interface InitialContext {
   longLived?: boolean;
 }
 
+/** Per-socket and per-client caps (see socket-guard.ts), the largest message, and the handshake's time limit. */
+export type WebSocketLimits = SocketGuardOptions & {
+  maxMessageBytes: number;
+  /**
+   * How long a socket may wait for its connection_init to be handled (graphql-ws closes it with
+   * 4408 after). graphql-ws's own 3 s is short for a reconnect storm: an instance busy with
+   * thousands of handshakes answers late, and each 4408 costs the client a new handshake.
+   */
+  initTimeoutMs?: number;
+};
+
 export interface WebSocketGatewayOptions {
   path: string;
   maxQueryCost: number;
@@ -61,7 +72,7 @@ export interface WebSocketGatewayOptions {
   /** A socket with more unsent bytes than this is closed as too slow (code 4008). */
   maxSocketBufferedBytes: number;
   trustProxyHops: number;
-  sockets: SocketGuardOptions & { maxMessageBytes: number };
+  sockets: WebSocketLimits;
 }
 
 export interface WebSocketGateway {
@@ -131,6 +142,7 @@ export function attachWebSocketGateway(deps: {
   };
   const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
     {
+      connectionInitWaitTimeout: options.sockets.initTimeoutMs ?? 10_000,
       // The credential is kept per connection but checked per operation (one indexed lookup),
       // so a token revoked by logout cannot start new subscriptions on a socket it opened.
       onConnect: async (ctx) => {

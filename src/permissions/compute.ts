@@ -1,3 +1,4 @@
+import type { ChannelRecord } from "../stores/channel-store.js";
 import { ALL_PERMISSIONS, GUILD_ONLY_PERMISSIONS, known, PERMISSIONS } from "./permission-set.js";
 
 /** One role as permissions need it. */
@@ -17,13 +18,19 @@ export interface Overwrite {
 
 /**
  * Everything about one guild that decides who may do what, except who has which roles: its
- * owner, its roles (by id, @everyone's id being the guild's) and its channels' overwrites. The
- * permission cache keeps one per guild; it changes only through governance actions.
+ * owner, its roles (by id, @everyone's id being the guild's), its channels and their overwrites.
+ * The permission cache keeps one per guild; it changes only through governance actions and
+ * channel changes (each announced as a guild-wide PermissionChange).
  */
 export interface GuildAccess {
   guildId: bigint;
   ownerId: bigint;
   roles: ReadonlyMap<bigint, RoleRank>;
+  /**
+   * The guild's channels and categories, by id: what a send, a subscription or a history page
+   * checks (kind, slowmode) without a store read.
+   */
+  channels: ReadonlyMap<bigint, ChannelRecord>;
   overwrites: ReadonlyMap<bigint, readonly Overwrite[]>;
   /**
    * Members timed out when this was read, by user id: until when (ms since the epoch). Checked

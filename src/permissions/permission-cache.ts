@@ -35,6 +35,8 @@ const MEMBER_BATCH = 1_000;
 interface Entry<T> {
   value: T;
   expiresAt: number;
+  /** When the read that gave `value` started (this cache's clock): what it reflects is at least this recent. */
+  readAt: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export class PermissionCache {
     const epoch = this.epochOf(guildId);
     const generation = this.generation;
     const current = () => epoch === this.epochOf(guildId) && generation === this.generation;
+    const startedAt = this.now();
     // Both cold (a first request): one read for both, which also serves as the guild read every
     // concurrent lookup of the guild shares. Otherwise only what is cold: the guild read shared,
     // member reads batched per guild (one getMemberRoleIds per tick). So after a clear() or a
@@ -99,8 +102,8 @@ export class PermissionCache {
         const loaded = await this.options.store.loadAccess(guildId, userId);
         if (!loaded) return null;
         if (current()) {
-          this.remember(this.guilds, guildId, loaded.access, this.maxGuilds);
-          this.remember(this.members, memberKey, loaded.memberRoleIds, this.maxMembers);
+          this.remember(this.guilds, guildId, loaded.access, this.maxGuilds, startedAt);
+          this.remember(this.members, memberKey, loaded.memberRoleIds, this.maxMembers, startedAt);
         }
         return { access: loaded.access, roleIds: loaded.memberRoleIds };
       });
@@ -111,17 +114,35 @@ export class PermissionCache {
       ? Promise.resolve<GuildAccess | null>(guild.value)
       : this.shared(guildKey, async () => {
           const loaded = await this.options.store.loadAccess(guildId, null);
-          if (loaded && current()) this.remember(this.guilds, guildId, loaded.access, this.maxGuilds);
+          if (loaded && current()) this.remember(this.guilds, guildId, loaded.access, this.maxGuilds, startedAt);
           return loaded?.access ?? null;
         });
     const roleIds = member
       ? Promise.resolve(member.value)
       : this.shared(`member:${memberKey}@${epoch}.${generation}`, async () => {
           const roles = await this.batchedRoleIds(guildId, userId, `${guildId}@${epoch}.${generation}`);
-          if (current()) this.remember(this.members, memberKey, roles, this.maxMembers);
+          if (current()) this.remember(this.members, memberKey, roles, this.maxMembers, startedAt);
           return roles;
         });
     return Promise.all([access, roleIds]).then(([a, r]) => (a ? { access: a, roleIds: r } : null));
+  }
+
+  /**
+   * {@link get}, for a caller that knows the guild changed at or after `since` (this cache's
+   * clock, {@link clock}): a guild copy read before then is read again first. The case is a
+   * channel the store has (learned at `since`) that the cached copy lacks, because it was
+   * created after that copy was read and the announcement has not arrived yet. Fires no
+   * watchers: nothing about access changed that the bus will not announce itself.
+   */
+  getSince(guildId: bigint, userId: bigint, since: number): Promise<MemberAccess | null> {
+    const guild = this.guilds.get(guildId);
+    if (guild && guild.readAt <= since) this.guilds.delete(guildId);
+    return this.get(guildId, userId);
+  }
+
+  /** This cache's clock (ms), for {@link getSince}. */
+  clock(): number {
+    return this.now();
   }
 
   /**
@@ -218,9 +239,9 @@ export class PermissionCache {
     return entry;
   }
 
-  private remember<K, T>(map: Map<K, Entry<T>>, key: K, value: T, max: number): void {
+  private remember<K, T>(map: Map<K, Entry<T>>, key: K, value: T, max: number, readAt: number): void {
     map.delete(key);
-    map.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    map.set(key, { value, expiresAt: this.now() + this.ttlMs, readAt });
     if (map.size > max) map.delete(map.keys().next().value!);
   }
 }

@@ -123,7 +123,8 @@ export async function createChannel(
       ),
     ),
   );
-  if (overwrites.length > 0 || inherits) await announcePermissionChange(ctx.services, { guildId: input.guildId, userId: null });
+  // Every instance re-reads the guild's access, which holds its channels (see permissions/readable-channels.ts).
+  await announcePermissionChange(ctx.services, { guildId: input.guildId, userId: null });
   await announceCreated(ctx, channel as ChannelRecord & { guildId: bigint });
   return channel;
 }
@@ -171,7 +172,8 @@ export async function updateChannel(
   const channel = await intoParent(intoCategory(ctx.services.channels.updateGuildChannel(input.channelId, patch, auditActor(ctx))));
   if (!channel || channel.guildId === null) throw notFound("Channel", String(input.channelId));
   const overwrites = await overwritesNow(ctx, channel.id);
-  if (sync) await announcePermissionChange(ctx.services, { guildId: channel.guildId, userId: null });
+  // Overwrites synced or not, the guild's cached channels (name, slowmode, position) changed.
+  await announcePermissionChange(ctx.services, { guildId: channel.guildId, userId: null });
   await ctx.services.bus.publish(topics.guild(channel.guildId), { type: "ChannelUpdated", guildId: channel.guildId, channel, overwrites, previousOverwrites: sync?.before ?? overwrites });
   return channel;
 }

@@ -76,6 +76,8 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint, afte
           guildId,
           onChange: async () => {
             const state = await ctx.services.permissions.get(guildId, viewer.id);
+            // Gone from the guild's channels: deleted (ChannelDeleted normally ends the stream first).
+            if (state && state.roleIds !== null && !state.access.channels.has(channel.id)) return notFound("Channel", String(channel.id));
             return state && canSee(state, viewer.id, channel.id) ? null : forbidden("You can no longer see this channel.");
           },
         };

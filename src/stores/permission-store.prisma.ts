@@ -1,4 +1,5 @@
 import type { GuildAccess, Overwrite, RoleRank } from "../permissions/compute.js";
+import type { ChannelRecord } from "./channel-store.js";
 import type { PrismaClient } from "./prisma/database.js";
 import { isForeignKeyViolation } from "./prisma/prisma-errors.js";
 import type { OverwriteRecord, PermissionStore, RolePatch, RoleRecord } from "./permission-store.js";
@@ -20,11 +21,37 @@ async function lockGuildRoles(tx: Tx, guildId: bigint): Promise<boolean> {
 interface AccessRow {
   owner_id: bigint;
   roles: { id: string; permissions: string; position: number }[];
+  channels: AccessChannelRow[];
   overwrites: { channelId: string; kind: Overwrite["targetKind"]; targetId: string; allow: string; deny: string }[];
   is_member: boolean | null;
   member_roles: string[] | null;
   timeouts: { userId: string; until: string }[];
 }
+
+/** A guild channel inside loadAccess's JSON (ids as text, the creation time in ms as text). */
+interface AccessChannelRow {
+  id: string;
+  kind: ChannelRecord["kind"];
+  name: string | null;
+  position: number;
+  parentId: string | null;
+  topic: string | null;
+  rateLimitPerUser: number;
+  createdAt: string;
+}
+
+const channelOf = (guildId: bigint, c: AccessChannelRow): ChannelRecord => ({
+  id: BigInt(c.id),
+  kind: c.kind,
+  guildId,
+  name: c.name,
+  position: c.position,
+  ownerId: null,
+  parentId: c.parentId === null ? null : BigInt(c.parentId),
+  topic: c.topic,
+  rateLimitPerUser: c.rateLimitPerUser,
+  createdAt: new Date(Number(c.createdAt)),
+});
 
 /** {@link PermissionStore} on Postgres through Prisma (embedded PGlite or a real server). */
 export class PrismaPermissionStore implements PermissionStore {
@@ -35,6 +62,10 @@ export class PrismaPermissionStore implements PermissionStore {
       SELECT g.owner_id,
         COALESCE((SELECT json_agg(json_build_object('id', r.id::text, 'permissions', r.permissions::text, 'position', r.position))
                   FROM roles r WHERE r.guild_id = g.id), '[]'::json) AS roles,
+        COALESCE((SELECT json_agg(json_build_object('id', c.id::text, 'kind', c.kind, 'name', c.name, 'position', c.position,
+                                                    'parentId', c.parent_id::text, 'topic', c.topic, 'rateLimitPerUser', c.rate_limit_per_user,
+                                                    'createdAt', (extract(epoch from c.created_at) * 1000)::bigint::text))
+                  FROM channels c WHERE c.guild_id = g.id), '[]'::json) AS channels,
         COALESCE((SELECT json_agg(json_build_object('channelId', o.channel_id::text, 'kind', o.target_kind, 'targetId', o.target_id::text,
                                                     'allow', o.allow::text, 'deny', o.deny::text))
                   FROM channels c JOIN permission_overwrites o ON o.channel_id = c.id WHERE c.guild_id = g.id), '[]'::json) AS overwrites,
@@ -54,7 +85,8 @@ export class PrismaPermissionStore implements PermissionStore {
       overwrites.set(channelId, list);
     }
     const timeouts = new Map<bigint, number>(row.timeouts.map((t) => [BigInt(t.userId), Number(t.until)]));
-    const access: GuildAccess = { guildId, ownerId: BigInt(row.owner_id), roles, overwrites, timeouts };
+    const channels = new Map<bigint, ChannelRecord>(row.channels.map((c) => [BigInt(c.id), channelOf(guildId, c)]));
+    const access: GuildAccess = { guildId, ownerId: BigInt(row.owner_id), roles, channels, overwrites, timeouts };
     const memberRoleIds = userId !== null && row.is_member ? (row.member_roles ?? []).map(BigInt) : null;
     return { access, memberRoleIds };
   }

@@ -166,6 +166,26 @@ export function permissionStoreContract(name: string, factory: () => Promise<Per
         expect(ascending([...access.overwrites.keys()])).toEqual(ascending([secret.id, general.id]));
         expect(ascending(memberRoleIds ?? [])).toEqual(ascending([mods.id, helpers.id]));
         expect(memberRoleIds).not.toContain(guild.id);
+        // Every channel of the guild, as the channel store has it, and no other guild's.
+        const stored = await f.channels.getChannels([general.id, secret.id, quiet.id]);
+        expect(ascending([...access.channels.keys()])).toEqual(ascending([general.id, secret.id, quiet.id]));
+        for (const channel of stored) expect(access.channels.get(channel.id)).toEqual(channel);
+        expect(access.channels.has(otherChannel.id)).toBe(false);
+      });
+
+      it("holds each channel's current name, slowmode, category and position, and forgets deleted ones", async (ctx) => {
+        const f = stores(ctx);
+        const { guild, channel: general } = await makeGuild(f);
+        const category = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "talk", kind: "GUILD_CATEGORY" });
+        const doomed = await f.channels.createGuildChannel({ id: nextId(), guildId: guild.id, name: "doomed" });
+        await f.channels.updateGuildChannel(general.id, { name: "renamed", rateLimitPerUser: 30, parentId: category.id, topic: "about" });
+        expect(await f.channels.deleteChannel(doomed.id)).toBe(true);
+        const access = (await f.permissions.loadAccess(guild.id, null))!.access;
+        const [current] = await f.channels.getChannels([general.id]);
+        expect(access.channels.get(general.id)).toEqual(current);
+        expect(current).toMatchObject({ name: "renamed", rateLimitPerUser: 30, parentId: category.id, topic: "about", guildId: guild.id });
+        expect(access.channels.get(category.id)?.kind).toBe("GUILD_CATEGORY");
+        expect(access.channels.has(doomed.id)).toBe(false);
       });
 
       it("gives a member without roles [] (the owner too), a non-member null, and no user null", async (ctx) => {

@@ -509,12 +509,44 @@ describe.runIf(backend.enabled)(`a fleet of three Concord processes on ${backend
     currentOnB.socket.close();
   }, 20_000);
 
+  /** The data of an operation on `proc`, or an error with the instances' logs. */
+  const ok = async (proc: ConcordProcess, query: string, variables: Record<string, unknown>, token: string) => {
+    const res = await proc.gql(query, variables, token);
+    if (!res.data || res.errors) throw new Error(withLogs(`${proc.name}: ${query.slice(0, 60)}… failed: ${JSON.stringify(res.errors)}`));
+    return res.data;
+  };
+
+  it("a channel made on A takes messages on B and C at once; its rename and its deletion on A reach B and C within a second", async () => {
+    const guild = await ok(A, `mutation { createGuild(input: { name: "Channels" }) { id } }`, {}, ada.token);
+    const g: string = guild.createGuild.id;
+    const invite = await ok(A, `mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g }, ada.token);
+    await ok(B, `mutation($c: String!) { joinGuild(code: $c) { id } }`, { c: invite.createInvite.code }, bob.token);
+    // B and C cache the guild (and bob's place in it) before the channel exists.
+    for (const p of [B, C]) await ok(p, `query($g: ID!) { guild(id: $g) { channels { id } } }`, { g }, bob.token);
+    const made = await ok(A, `mutation($g: ID!) { createChannel(input: { guildId: $g, name: "fresh" }) { id } }`, { g }, ada.token);
+    const fresh: string = made.createChannel.id;
+    // No waiting for the announcement: the instance finds the channel in the store and reads the guild again.
+    await ok(B, SEND, { c: fresh, t: "on B" }, bob.token);
+    await ok(C, SEND, { c: fresh, t: "on C" }, bob.token);
+    const history = await ok(C, `query($c: ID!) { channel(id: $c) { messages(last: 5) { edges { node { content } } } } }`, { c: fresh }, bob.token);
+    expect(history.channel.messages.edges.map((e: { node: { content: string } }) => e.node.content)).toEqual(["on B", "on C"]);
+
+    // A rename on A: B and C answer with the new name (their cached copy of the guild is dropped).
+    await ok(A, `mutation($c: ID!) { updateChannel(input: { channelId: $c, name: "renamed", topic: "new topic" }) { id } }`, { c: fresh }, ada.token);
+    for (const p of [B, C]) {
+      await eventually(async () => {
+        const read = await ok(p, `query($c: ID!) { channel(id: $c) { name topic } }`, { c: fresh }, bob.token);
+        expect(read.channel, `${p.name} has the rename`).toEqual({ name: "renamed", topic: "new topic" });
+      }, 1_000);
+    }
+
+    expect((await ok(A, `mutation($c: ID!) { deleteChannel(channelId: $c) }`, { c: fresh }, ada.token)).deleteChannel).toBe(true);
+    for (const p of [B, C]) {
+      await eventually(async () => expect((await p.gql(SEND, { c: fresh, t: "gone" }, bob.token)).errors?.[0]?.extensions?.code, `${p.name} refuses the deleted channel`).toBe("NOT_FOUND"), 1_000);
+    }
+  }, 30_000);
+
   it("a role taken on A ends the moderator's live stream on C within a second, and B refuses the private channel at once", async () => {
-    const ok = async (proc: ConcordProcess, query: string, variables: Record<string, unknown>, token: string) => {
-      const res = await proc.gql(query, variables, token);
-      if (!res.data || res.errors) throw new Error(withLogs(`${proc.name}: ${query.slice(0, 60)}… failed: ${JSON.stringify(res.errors)}`));
-      return res.data;
-    };
     const guild = await ok(A, `mutation { createGuild(input: { name: "Private" }) { id } }`, {}, ada.token);
     const guildId: string = guild.createGuild.id;
     const invite = await ok(A, `mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guildId }, ada.token);

@@ -64,6 +64,7 @@ describe("loadConfig", () => {
       maxSocketsPerAddress: 200,
       maxSocketMessageBytes: 32_768,
       anonymousSocketIdleMs: 30_000,
+      socketInitTimeoutMs: 10_000,
       graphiql: true,
       corsOrigins: undefined,
       httpHeadersTimeoutMs: 10_000,
@@ -132,6 +133,7 @@ describe("loadConfig", () => {
         MAX_SOCKETS_PER_ADDRESS: "1000",
         MAX_SOCKET_MESSAGE_BYTES: "4096",
         ANONYMOUS_SOCKET_IDLE_MS: "5000",
+        SOCKET_INIT_TIMEOUT_MS: "20000",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -188,6 +190,7 @@ describe("loadConfig", () => {
       maxSocketsPerAddress: 1_000,
       maxSocketMessageBytes: 4_096,
       anonymousSocketIdleMs: 5_000,
+      socketInitTimeoutMs: 20_000,
       logLevel: "debug",
     });
   });

@@ -19,6 +19,7 @@ function accessOf(guildId: bigint, everyone: bigint = DEFAULT_EVERYONE_PERMISSIO
       [guildId, { permissions: everyone, position: 0 }],
       [MOD, { permissions: PERMISSIONS.KICK_MEMBERS, position: 1 }],
     ]),
+    channels: new Map(),
     overwrites: new Map(),
     timeouts: new Map(),
   };

@@ -52,6 +52,7 @@ function guild(options: { everyone?: bigint; overwrites?: Overwrite[]; roles?: [
       role(ADMIN, ADMINISTRATOR, 4),
       ...(options.roles ?? []),
     ]),
+    channels: new Map(),
     overwrites: new Map([[CHANNEL, options.overwrites ?? []]]),
     timeouts: new Map(options.timeouts ?? []),
   };
@@ -419,7 +420,7 @@ describe("guildPermissions and channelPermissions (Discord's hierarchy)", () => 
   });
 
   it("a guild with no @everyone role (never stored so) gives members only their roles", () => {
-    const access: GuildAccess = { guildId: GUILD, ownerId: OWNER, roles: new Map([role(HELPER, VIEW_CHANNEL, 1)]), overwrites: new Map(), timeouts: new Map() };
+    const access: GuildAccess = { guildId: GUILD, ownerId: OWNER, roles: new Map([role(HELPER, VIEW_CHANNEL, 1)]), channels: new Map(), overwrites: new Map(), timeouts: new Map() };
     expect(guildPermissions(access, USER, [])).toBe(0n);
     expect(guildPermissions(access, USER, [HELPER])).toBe(VIEW_CHANNEL);
   });
