@@ -344,9 +344,16 @@ function serverProcess(child: ChildProcess, port: number, out: ReturnType<typeof
   };
 }
 
+/** `dist/main.js` of serverDir's production build, or an error saying how to make it. */
+function compiledEntry(serverDir: string): string[] {
+  if (!existsSync(path.join(serverDir, "dist/main.js"))) throw new Error(`BENCH_SERVER_COMPILED=1: no dist/main.js in ${serverDir} (run npm run build there)`);
+  return ["dist/main.js"];
+}
+
 /**
  * Starts Concord from `serverDir` exactly as `npm start` does (`node --import tsx src/main.ts`,
- * which needs `node_modules` in that directory), on a free port of 127.0.0.1, with `env` on top
+ * which needs `node_modules` in that directory; with BENCH_SERVER_COMPILED=1 as `npm run
+ * start:prod` does, `node dist/main.js`), on a free port of 127.0.0.1, with `env` on top
  * of this process's environment minus every Concord variable and NODE_OPTIONS, and
  * `extraNodeArgs` before the script (e.g. `--inspect=127.0.0.1:0` to read its live heap); waits
  * for GET /health to answer 200.
@@ -363,7 +370,10 @@ export async function startConcord(serverDir: string, env: Record<string, string
     let inspectPort = await freePort();
     while (inspectPort === port) inspectPort = await freePort();
     const nodeArgs = [...extraNodeArgs.map((arg) => (arg === "--inspect=127.0.0.1:0" ? `--inspect=127.0.0.1:${inspectPort}` : arg)), ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean)];
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
+    // BENCH_SERVER_COMPILED=1 runs the production build (`npm run build` in serverDir first) as
+    // `npm run start:prod` does: no tsx loader, no esbuild keepNames wrappers.
+    const entry = process.env.BENCH_SERVER_COMPILED === "1" ? compiledEntry(serverDir) : ["--import", "tsx", "src/main.ts"];
+    const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: serverDir,
       // Benchmarks measure the system, not its abuse limits, unless a scenario asks (see
       // BENCH_DEFAULT_ENV); BENCH_SERVER_ENV ("K=V,K2=V2") sets more on top.
