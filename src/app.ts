@@ -223,10 +223,10 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     : new PostgresMessageStore(db.prisma, db.reads);
   accounts = new PrismaAccountStore(db.prisma, db.reads);
   roles = new PrismaPermissionStore(db.prisma);
-  const guilds = new PrismaGuildStore(db.prisma);
+  const guilds = new PrismaGuildStore(db.prisma, db.reads);
   const channels = new PrismaChannelStore(db.prisma, db.reads);
   const readStates = new PrismaReadStateStore(db.prisma);
-  const relationships = new PrismaRelationshipStore(db.prisma);
+  const relationships = new PrismaRelationshipStore(db.prisma, db.reads);
   const now = () => new Date();
   const services: Services = {
     accounts,

@@ -18,9 +18,25 @@ interface UserRow {
 }
 const GET_USERS = "SELECT id, username, bot, bot_owner_id, created_at FROM users WHERE id = ANY($1::bigint[])";
 
+const toUser = (row: UserRow): UserRecord => ({ id: bigintOf(row.id), username: row.username, bot: row.bot, botOwnerId: nullableBigintOf(row.bot_owner_id), createdAt: row.created_at });
+
+/** A session joined with its user, as {@link PreparedReads} returns it. */
+interface SessionRow extends UserRow {
+  token_hash: string;
+  session_id: string | bigint;
+  session_created_at: Date;
+  last_used_at: Date;
+  client_hint: string | null;
+}
+/** Sessions by token hash, each with its user: every request and socket of a token not cached yet. */
+const GET_SESSIONS = `SELECT s.token_hash, s.id AS session_id, s.created_at AS session_created_at, s.last_used_at, s.client_hint,
+    u.id, u.username, u.bot, u.bot_owner_id, u.created_at
+  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ANY($1::text[])`;
+
 /**
  * {@link AccountStore} on Postgres through Prisma (embedded PGlite or a real server); `getUsers`,
- * which every page of messages makes for its authors, is a prepared read (see prepared-reads.ts).
+ * which every page of messages makes for its authors, and `findSession`, which every socket and
+ * every request of an uncached token makes, are prepared reads (see prepared-reads.ts).
  */
 export class PrismaAccountStore implements AccountStore {
   constructor(
@@ -53,7 +69,7 @@ export class PrismaAccountStore implements AccountStore {
   async getUsers(ids: readonly bigint[]): Promise<UserRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.reads.rows<UserRow>("users.by-ids", GET_USERS, [ids.map(String)]);
-    return rows.map((row) => ({ id: bigintOf(row.id), username: row.username, bot: row.bot, botOwnerId: nullableBigintOf(row.bot_owner_id), createdAt: row.created_at }));
+    return rows.map(toUser);
   }
 
   listBots(ownerId: bigint): Promise<UserRecord[]> {
@@ -79,8 +95,14 @@ export class PrismaAccountStore implements AccountStore {
 
   private readonly sessionsByToken = readBatcher(
     async (tokenHashes: string[]) => {
-      const rows = await this.prisma.session.findMany({ where: { tokenHash: { in: tokenHashes } }, select: { ...SESSION_FIELDS, tokenHash: true, user: { select: USER_FIELDS } } });
-      return new Map(rows.map(({ user, tokenHash, ...session }) => [tokenHash, { session, user }]));
+      const rows = await this.reads.rows<SessionRow>("sessions.by-token", GET_SESSIONS, [tokenHashes]);
+      return new Map(
+        rows.map((row) => {
+          const user = toUser(row);
+          const session: SessionRecord = { id: bigintOf(row.session_id), userId: user.id, createdAt: row.session_created_at, lastUsedAt: row.last_used_at, clientHint: row.client_hint };
+          return [row.token_hash, { session, user }];
+        }),
+      );
     },
     () => null,
   );

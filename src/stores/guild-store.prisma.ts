@@ -1,4 +1,5 @@
 import type { PrismaClient } from "./prisma/database.js";
+import { bigintOf, type PreparedReads } from "./prisma/prepared-reads.js";
 import { readBatcher } from "./read-batcher.js";
 import { DEFAULT_EVERYONE_PERMISSIONS } from "../permissions/permission-set.js";
 import { CHANNEL_FIELDS } from "./channel-store.prisma.js";
@@ -11,6 +12,10 @@ import { recordAudit } from "./audit-log-store.prisma.js";
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
+
+/** Each user's guilds with their sizes, in join order (every socket's presence registration; a prepared read). */
+const GUILD_SIZES_OF_USERS = `SELECT m.user_id, m.guild_id, g.member_count FROM members m JOIN guilds g ON g.id = m.guild_id
+  WHERE m.user_id = ANY($1::bigint[]) ORDER BY m.user_id, m.joined_at, m.guild_id`;
 /**
  * How many guilds `userId` belongs to, with the user's row locked until the transaction ends, so
  * that one user's concurrent creates and joins count one after another. NO KEY UPDATE, not
@@ -26,7 +31,10 @@ async function lockedGuildCount(tx: Tx, userId: bigint): Promise<number> {
 class Banned extends Error {}
 
 export class PrismaGuildStore implements GuildStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly reads: PreparedReads,
+  ) {}
 
   async createGuild(input: NewGuild) {
     return this.prisma.$transaction(async (tx) => {
@@ -85,15 +93,13 @@ export class PrismaGuildStore implements GuildStore {
 
   private readonly guildSizesOfUser = readBatcher(
     async (userIds: bigint[]) => {
-      const rows = await this.prisma.$queryRaw<{ user_id: bigint; guild_id: bigint; member_count: number }[]>`
-        SELECT m.user_id, m.guild_id, g.member_count FROM members m JOIN guilds g ON g.id = m.guild_id
-        WHERE m.user_id = ANY(${userIds}::bigint[]) ORDER BY m.user_id, m.joined_at, m.guild_id`;
+      const rows = await this.reads.rows<{ user_id: string | bigint; guild_id: string | bigint; member_count: number }>("members.guild-sizes", GUILD_SIZES_OF_USERS, [userIds.map(String)]);
       const byUser = new Map<bigint, { guildId: bigint; memberCount: number }[]>();
       for (const r of rows) {
-        const userId = BigInt(r.user_id);
+        const userId = bigintOf(r.user_id);
         let list = byUser.get(userId);
         if (!list) byUser.set(userId, (list = []));
-        list.push({ guildId: BigInt(r.guild_id), memberCount: Number(r.member_count) });
+        list.push({ guildId: bigintOf(r.guild_id), memberCount: Number(r.member_count) });
       }
       return byUser;
     },

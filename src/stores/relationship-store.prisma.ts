@@ -1,6 +1,7 @@
 import { Prisma } from "../generated/prisma/client.js";
 import { readBatcher } from "./read-batcher.js";
 import type { PrismaClient } from "./prisma/database.js";
+import { bigintOf, type PreparedReads } from "./prisma/prepared-reads.js";
 import {
   DEFAULT_DIRECT_MESSAGE_POLICY,
   type DirectMessagePolicy,
@@ -19,6 +20,22 @@ import { planTransition, type RelationshipOperation } from "./relationship-trans
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
+
+/**
+ * Each user's friends, and the users on either side of a block with whom they share a guild (a
+ * prepared read: every socket's presence registration). Friends from each user's own range of the
+ * primary key; blocks both ways (the other side through the (other_id, kind) index), kept only
+ * when the two share a guild: the user's memberships, each probed for the other through the
+ * members primary key.
+ */
+const PRESENCE_CIRCLES = `SELECT user_id AS owner, other_id AS id, true AS friend FROM relationships WHERE user_id = ANY($1::bigint[]) AND kind = 'FRIEND'
+  UNION ALL
+  SELECT b.owner, b.id, false FROM (
+    SELECT user_id AS owner, other_id AS id FROM relationships WHERE user_id = ANY($1::bigint[]) AND kind = 'BLOCKED'
+    UNION
+    SELECT other_id AS owner, user_id AS id FROM relationships WHERE other_id = ANY($1::bigint[]) AND kind = 'BLOCKED'
+  ) b
+  WHERE EXISTS (SELECT 1 FROM members m1 JOIN members m2 ON m2.guild_id = m1.guild_id AND m2.user_id = b.id WHERE m1.user_id = b.owner)`;
 /** For writes no cap applies to (removals, unblocks): never refused for a count. */
 const NO_LIMITS: RelationshipLimits = { maxFriends: Infinity, maxPending: Infinity, maxBlocks: Infinity };
 
@@ -35,7 +52,10 @@ const side = (row: { kind: RelationshipKind; since: Date } | undefined | null): 
  * stable until the write commits. Rows that merely reference the users can still be inserted.
  */
 export class PrismaRelationshipStore implements RelationshipStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly reads: PreparedReads,
+  ) {}
 
   sendFriendRequest(userId: bigint, otherId: bigint, limits: RelationshipLimits): Promise<RelationshipWrite> {
     return this.write("request", userId, otherId, limits);
@@ -90,24 +110,14 @@ export class PrismaRelationshipStore implements RelationshipStore {
 
   private readonly presenceCircles = readBatcher(
     async (userIds: bigint[]) => {
-      // Friends from each user's own range of the primary key; blocks both ways (the other side
-      // through the (other_id, kind) index), kept only when the two share a guild: the user's
-      // memberships, each probed for the other through the members primary key.
-      const rows = await this.prisma.$queryRaw<{ owner: bigint; id: bigint; friend: boolean }[]>`
-        SELECT user_id AS owner, other_id AS id, true AS friend FROM relationships WHERE user_id = ANY(${userIds}::bigint[]) AND kind = 'FRIEND'
-        UNION ALL
-        SELECT b.owner, b.id, false FROM (
-          SELECT user_id AS owner, other_id AS id FROM relationships WHERE user_id = ANY(${userIds}::bigint[]) AND kind = 'BLOCKED'
-          UNION
-          SELECT other_id AS owner, user_id AS id FROM relationships WHERE other_id = ANY(${userIds}::bigint[]) AND kind = 'BLOCKED'
-        ) b
-        WHERE EXISTS (SELECT 1 FROM members m1 JOIN members m2 ON m2.guild_id = m1.guild_id AND m2.user_id = b.id WHERE m1.user_id = b.owner)`;
+      const ids = userIds.map(String);
+      const rows = await this.reads.rows<{ owner: string | bigint; id: string | bigint; friend: boolean }>("relationships.presence-circles", PRESENCE_CIRCLES, [ids]);
       const circles = new Map<bigint, PresenceCircle>();
       for (const row of rows) {
-        const owner = BigInt(row.owner);
+        const owner = bigintOf(row.owner);
         let circle = circles.get(owner);
         if (!circle) circles.set(owner, (circle = { friendIds: [], hiddenFromIds: [] }));
-        (row.friend ? circle.friendIds : circle.hiddenFromIds).push(BigInt(row.id));
+        (row.friend ? circle.friendIds : circle.hiddenFromIds).push(bigintOf(row.id));
       }
       return circles;
     },

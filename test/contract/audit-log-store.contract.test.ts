@@ -11,7 +11,7 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<AuditLogStor
   const db = await open();
   return {
     accounts: new PrismaAccountStore(db.prisma, db.reads),
-    guilds: new PrismaGuildStore(db.prisma),
+    guilds: new PrismaGuildStore(db.prisma, db.reads),
     auditLog: new PrismaAuditLogStore(db.prisma),
     close: () => db.close(),
   };

@@ -11,7 +11,7 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<ChannelStore
   const db = await open();
   return {
     accounts: new PrismaAccountStore(db.prisma, db.reads),
-    guilds: new PrismaGuildStore(db.prisma),
+    guilds: new PrismaGuildStore(db.prisma, db.reads),
     channels: new PrismaChannelStore(db.prisma, db.reads),
     close: () => db.close(),
   };

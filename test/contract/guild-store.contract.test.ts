@@ -12,7 +12,7 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<GuildStoreFi
   const db = await open();
   return {
     accounts: new PrismaAccountStore(db.prisma, db.reads),
-    guilds: new PrismaGuildStore(db.prisma),
+    guilds: new PrismaGuildStore(db.prisma, db.reads),
     channels: new PrismaChannelStore(db.prisma, db.reads),
     auditLog: new PrismaAuditLogStore(db.prisma),
     inviteUses: async (code) => (await db.prisma.invite.findUnique({ where: { code } }))?.uses ?? null,

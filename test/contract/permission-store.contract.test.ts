@@ -13,7 +13,7 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<PermissionSt
   const db = await open();
   return {
     accounts: new PrismaAccountStore(db.prisma, db.reads),
-    guilds: new PrismaGuildStore(db.prisma),
+    guilds: new PrismaGuildStore(db.prisma, db.reads),
     channels: new PrismaChannelStore(db.prisma, db.reads),
     permissions: new PrismaPermissionStore(db.prisma),
     auditLog: new PrismaAuditLogStore(db.prisma),

@@ -12,9 +12,9 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<Relationship
   const db = await open();
   return {
     accounts: new PrismaAccountStore(db.prisma, db.reads),
-    guilds: new PrismaGuildStore(db.prisma),
+    guilds: new PrismaGuildStore(db.prisma, db.reads),
     channels: new PrismaChannelStore(db.prisma, db.reads),
-    relationships: new PrismaRelationshipStore(db.prisma),
+    relationships: new PrismaRelationshipStore(db.prisma, db.reads),
     close: () => db.close(),
   };
 };
