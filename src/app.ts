@@ -37,6 +37,11 @@ import { PrismaReadStateStore } from "./stores/read-state-store.prisma.js";
 import { PrismaRelationshipStore } from "./stores/relationship-store.prisma.js";
 import { PrismaDirectMessageStore } from "./stores/direct-message-store.prisma.js";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./limits/rate-limiter.js";
+import { PersistedQueries } from "./gateway/persisted-queries.js";
+import { loadTrustedDocuments, type TrustedDocuments } from "./gateway/trusted-documents.js";
+import type { PersistedQueryStore } from "./stores/persisted-query-store.js";
+import { MemoryPersistedQueryStore } from "./stores/persisted-query-store.memory.js";
+import { createRedisPersistedQueryStore } from "./stores/persisted-query-store.redis.js";
 import { seedList } from "./redis/cluster.js";
 import type { RedisTarget } from "./redis/connection.js";
 
@@ -130,6 +135,41 @@ async function openConfiguredRateLimiter(config: Config, logger: Logger): Promis
   }
 }
 
+/** Where APQ keeps documents: none when APQ=false, one Redis keyspace for the fleet, else a bounded LRU in this process. */
+async function openConfiguredPersistedQueryStore(config: Config, logger: Logger): Promise<PersistedQueryStore | null> {
+  if (!config.apq) return null;
+  const ttlMs = config.apqTtlMs;
+  const redis = configuredRedis(config);
+  if (!redis) return new MemoryPersistedQueryStore({ ttlMs, maxEntries: config.apqCacheSize });
+  try {
+    return await createRedisPersistedQueryStore({
+      ...redis.connection,
+      keyPrefix: config.redisKeyPrefix,
+      ttlMs,
+      connectionName: `concord-${config.workerId}-persisted-queries`,
+      onError: (error) => logger.warn("persisted queries lost Redis; clients send full queries until it is back", { error: error.message }),
+    });
+  } catch (error) {
+    throw new StartupError(`${redis.setting}: cannot use ${redis.where} for persisted queries: ${(error as Error).message}`);
+  }
+}
+
+/** The manifest's trusted documents (PERSISTED_DOCUMENTS_MANIFEST); none when PERSISTED_DOCUMENTS=off. */
+async function loadConfiguredTrustedDocuments(config: Config, logger: Logger): Promise<TrustedDocuments> {
+  if (config.persistedDocuments === "off" || !config.persistedDocumentsManifest) return new Map();
+  let documents: TrustedDocuments;
+  try {
+    documents = await loadTrustedDocuments(config.persistedDocumentsManifest);
+  } catch (error) {
+    throw new StartupError(`PERSISTED_DOCUMENTS_MANIFEST: ${(error as Error).message}`);
+  }
+  logger.info("trusted documents loaded", { mode: config.persistedDocuments, documents: documents.size, manifest: config.persistedDocumentsManifest });
+  if (config.persistedDocuments === "only" && config.graphiql) {
+    logger.warn("GraphiQL is on with PERSISTED_DOCUMENTS=only: it can run only the manifest's documents (not even its schema introspection)");
+  }
+  return documents;
+}
+
 async function openConfiguredCassandra(config: Config, logger: Logger): Promise<Cassandra | undefined> {
   if (config.messageStore !== "cassandra" || !config.cassandra) return undefined;
   try {
@@ -172,6 +212,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   // Open each backend in turn; if one fails, close those already open so the process can exit.
   const opened: (() => Promise<void>)[] = [];
   let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore, rateLimiter: RateLimiter | null;
+  let persistedQueryStore: PersistedQueryStore | null, trustedDocuments: TrustedDocuments;
   // Built before the stores so the bus can clear it after a reconnect; its lookup is late-bound.
   let accounts: PrismaAccountStore | undefined;
   let roles: PrismaPermissionStore | undefined;
@@ -211,6 +252,9 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     opened.push(() => presence.close());
     rateLimiter = await openConfiguredRateLimiter(config, logger);
     opened.push(async () => rateLimiter?.close());
+    trustedDocuments = await loadConfiguredTrustedDocuments(config, logger);
+    persistedQueryStore = await openConfiguredPersistedQueryStore(config, logger);
+    opened.push(async () => persistedQueryStore?.close());
     db = options.database ?? (await openConfiguredDatabase(config, logger));
     opened.push(() => db.close());
     cassandra = await openConfiguredCassandra(config, logger);
@@ -308,6 +352,13 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       // Subscription starts read the store: keep them to half of the pool (PGlite has one connection).
       subscriptionStartsInFlight: config.databaseUrl ? Math.max(2, Math.floor(config.databasePoolSize / 2)) : 2,
     },
+    persisted: new PersistedQueries({
+      store: persistedQueryStore,
+      trusted: trustedDocuments,
+      trustedOnly: config.persistedDocuments === "only",
+      maxDocumentBytes: config.apqMaxDocumentBytes,
+      logger,
+    }),
   });
 
   let stopping: Promise<void> | undefined;
@@ -336,6 +387,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
         await bus.close();
         await presence.close().catch((error) => logger.error("closing the presence store failed", { error }));
         await rateLimiter?.close().catch((error) => logger.error("closing the rate limiter failed", { error }));
+        await persistedQueryStore?.close().catch((error) => logger.error("closing the persisted query store failed", { error }));
         await db.close().catch((error) => logger.error("closing the database failed", { error }));
         await cassandra?.close().catch((error) => logger.error("closing Cassandra failed", { error }));
       })();

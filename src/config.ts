@@ -113,6 +113,21 @@ export interface Config {
   socketInitTimeoutMs: number;
   /** Serve GraphiQL at GET /graphql. */
   graphiql: boolean;
+  /** Automatic persisted queries (APQ): clients may register documents by hash and then send the hash alone. */
+  apq: boolean;
+  /** Largest document APQ registers, in UTF-8 bytes; larger ones are refused with LIMIT_EXCEEDED. */
+  apqMaxDocumentBytes: number;
+  /** Documents each instance keeps for APQ without Redis (least recently used dropped first). */
+  apqCacheSize: number;
+  /** An APQ document is forgotten this long after it was last registered or used (ms). */
+  apqTtlMs: number;
+  /**
+   * Trusted documents from {@link persistedDocumentsManifest}: "off" (none), "allow" (served by
+   * hash, other operations still run) or "only" (every other operation is refused).
+   */
+  persistedDocuments: "off" | "allow" | "only";
+  /** Path of the manifest (JSON object hash -> document, as GraphQL Code Generator's client preset writes it). */
+  persistedDocumentsManifest: string | undefined;
   /** Browser origins that may call the API (CORS_ORIGINS); undefined allows every origin, never with credentials. */
   corsOrigins: string[] | undefined;
   /** An HTTP request whose headers have not all arrived after this long is answered 408 and closed. */
@@ -231,6 +246,15 @@ export function loadConfig(env: Env): Config {
   const parsedCors = parseCorsOrigins(env.CORS_ORIGINS);
   if ("error" in parsedCors) problems.push(`CORS_ORIGINS: ${parsedCors.error}`);
   const cors = "origins" in parsedCors ? parsedCors : { origins: undefined };
+  const persistedDocumentsManifest = env.PERSISTED_DOCUMENTS_MANIFEST || undefined;
+  const persistedDocuments = (env.PERSISTED_DOCUMENTS || (persistedDocumentsManifest ? "allow" : "off")) as Config["persistedDocuments"];
+  if (!["off", "allow", "only"].includes(persistedDocuments)) {
+    problems.push(`PERSISTED_DOCUMENTS=${JSON.stringify(env.PERSISTED_DOCUMENTS)}: expected off, allow or only`);
+  } else if (persistedDocuments !== "off" && !persistedDocumentsManifest) {
+    problems.push(`PERSISTED_DOCUMENTS=${persistedDocuments}: needs PERSISTED_DOCUMENTS_MANIFEST, the path of the manifest (hash -> document JSON)`);
+  } else if (persistedDocuments === "off" && persistedDocumentsManifest) {
+    problems.push("PERSISTED_DOCUMENTS=off with PERSISTED_DOCUMENTS_MANIFEST set: the manifest would be ignored; set PERSISTED_DOCUMENTS=allow or only, or unset the manifest");
+  }
   const logLevel = (env.LOG_LEVEL || "info") as Config["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: expected debug, info, warn or error`);
@@ -287,6 +311,12 @@ export function loadConfig(env: Env): Config {
     anonymousSocketIdleMs: int("ANONYMOUS_SOCKET_IDLE_MS", 30_000, 1_000, 3_600_000),
     socketInitTimeoutMs: int("SOCKET_INIT_TIMEOUT_MS", 10_000, 1_000, 600_000),
     graphiql: bool("GRAPHIQL", true),
+    apq: bool("APQ", true),
+    apqMaxDocumentBytes: int("APQ_MAX_DOCUMENT_BYTES", 32_768, 100, 1_000_000),
+    apqCacheSize: int("APQ_CACHE_SIZE", 1_000, 1, 1_000_000),
+    apqTtlMs: int("APQ_TTL_SECONDS", 86_400, 1, 30 * 86_400) * 1000,
+    persistedDocuments,
+    persistedDocumentsManifest,
     corsOrigins: cors.origins,
     httpHeadersTimeoutMs: int("HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
     httpRequestTimeoutMs: int("HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000),

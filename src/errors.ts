@@ -11,7 +11,11 @@ export type ErrorCode =
   | "BAD_USER_INPUT"
   | "CONFLICT"
   | "RATE_LIMITED"
-  | "LIMIT_EXCEEDED";
+  | "LIMIT_EXCEEDED"
+  | "PERSISTED_QUERY_NOT_FOUND"
+  | "PERSISTED_QUERY_NOT_SUPPORTED"
+  | "PERSISTED_QUERY_MISMATCH"
+  | "PERSISTED_QUERY_NOT_IN_LIST";
 
 /**
  * A failure the client caused or may act on; always safe to show. It carries no stack trace: it

@@ -13,6 +13,8 @@ import { createGraphiQLHandler } from "./graphiql-page.js";
 import { httpServerOptions, limitConnections, type HttpLimits } from "./http-limits.js";
 import { useQueryLimits } from "./limits.js";
 import { useInputSafety } from "./input-safety-plugin.js";
+import type { PersistedQueries } from "./persisted-queries.js";
+import { usePersistedQueries } from "./persisted-queries-plugin.js";
 import { useRateLimits } from "./rate-limit-plugin.js";
 import type { Revocation } from "../resolvers/session-revocation.js";
 import { useHttpStreams } from "./http-streams.js";
@@ -38,6 +40,8 @@ export interface GatewayOptions {
   trustProxyHops: number;
   /** Per-socket and per-client WebSocket caps (see socket-guard.ts), and the largest message a socket may send. */
   sockets: WebSocketLimits;
+  /** Automatic persisted queries and trusted documents, on HTTP and WebSocket alike. */
+  persisted: PersistedQueries;
 }
 
 export interface Gateway {
@@ -98,8 +102,16 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // without one, so yoga's own body limit could only repeat that; it would pipe every body
     // through a web TransformStream and a second Request (about 5 % of a request's CPU).
     maxRequestBodySize: false,
-    // Cheapest refusals first: the document's shape and strings, its cost, then the client's budget.
-    plugins: [useInputSafety(), ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }), useRateLimits(), useHttpStreams(services, guard), useCompiledExecution(services.logger)],
+    // Persisted queries first (they supply the document); then the cheapest refusals first: the
+    // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
+    plugins: [
+      usePersistedQueries(options.persisted),
+      useInputSafety(),
+      ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
+      useRateLimits(),
+      useHttpStreams(services, guard),
+      useCompiledExecution(services.logger),
+    ],
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
       const client = {
@@ -139,6 +151,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     guard,
     cors,
     maskError,
+    persisted: options.persisted,
     options: {
       path: GRAPHQL_PATH,
       maxQueryCost: options.maxQueryCost,

@@ -11,6 +11,7 @@ import { resolveAuth, type RequestAuth } from "./auth.js";
 import { CLOSE_CODES } from "./close-codes.js";
 import type { CorsPolicy } from "./cors.js";
 import { unsafeInputError } from "./input-safety-plugin.js";
+import type { PersistedQueries, ResolvedOperation } from "./persisted-queries.js";
 import { checkOperationCost } from "./query-cost-limit.js";
 import { SessionRegistry } from "./sessions.js";
 import { groupKey, selectsViewerDependentFields, subscribeShared, type DirectDelivery } from "./shared-fanout.js";
@@ -97,11 +98,18 @@ export function attachWebSocketGateway(deps: {
   guard: SocketGuard;
   cors: CorsPolicy;
   maskError: (error: unknown) => Error;
+  persisted: PersistedQueries;
   options: WebSocketGatewayOptions;
 }): WebSocketGateway {
-  const { server, yoga, services, guard, cors, maskError, options } = deps;
-  // graphql-ws sends what onSubscribe returns as is: give those errors codes as yoga does.
-  const operationErrors = (errors: readonly unknown[]) => errors.map((error) => maskError(error) as GraphQLError);
+  const { server, yoga, services, guard, cors, maskError, persisted, options } = deps;
+  // graphql-ws sends what onSubscribe returns as is: give those errors codes as yoga does, and
+  // drop the HTTP status some carry for yoga (a socket has none).
+  const operationErrors = (errors: readonly unknown[]) =>
+    errors.map((error) => {
+      const masked = maskError(error) as GraphQLError;
+      if (masked.extensions.http !== undefined) delete (masked.extensions as Record<string, unknown>).http;
+      return masked;
+    });
   const wss = new WebSocketServer({
     server,
     path: options.path,
@@ -174,10 +182,18 @@ export function attachWebSocketGateway(deps: {
         // GraphiQL authenticates per operation: its socket becomes a session at the first one.
         // (A user over their socket cap has this socket closed by claim: nothing more to answer.)
         if (wsAuth.viewer && !claim(ctx.extra.socket, wsAuth.viewer, wsAuth.tokenHash)) return operationErrors([limitExceeded("socketsPerUser", options.sockets.maxSocketsPerUser, "MAX_SOCKETS_PER_USER", "Too many connections for this user.")]);
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload, wsAuth });
+        // A persisted query or trusted document becomes its text here, as yoga's onParams does over HTTP.
+        let resolved: ResolvedOperation<typeof payload> = { params: payload };
+        try {
+          if (persisted.concerns(payload)) resolved = await persisted.resolve(payload);
+        } catch (error) {
+          return operationErrors([error]);
+        }
+        const params = resolved.params;
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, wsAuth });
         let document;
         try {
-          document = enveloped.parse(payload.query);
+          document = enveloped.parse(params.query);
         } catch (error) {
           // The code yoga gives parse errors over HTTP.
           if (error instanceof GraphQLError && !error.extensions.code) error.extensions.code = "GRAPHQL_PARSE_FAILED";
@@ -192,20 +208,21 @@ export function attachWebSocketGateway(deps: {
           return operationErrors([error]);
         }
         if (errors.length > 0) return operationErrors(errors);
-        if (getOperationAST(document, payload.operationName)?.operation !== "subscription") {
+        if (resolved.registration) void persisted.register(resolved.registration);
+        if (getOperationAST(document, params.operationName)?.operation !== "subscription") {
           return {
             schema: enveloped.schema,
             document,
-            operationName: payload.operationName,
-            variableValues: payload.variables,
+            operationName: params.operationName,
+            variableValues: params.variables,
             contextValue: await enveloped.contextFactory({ longLived: false }),
             rootValue: { execute: enveloped.execute, socket: ctx.extra.socket } satisfies OperationRoot,
           } satisfies ExecutionArgs;
         }
         // Subscriptions over the socket skip yoga's subscribe, so its checks run here.
         const refused =
-          unsafeInputError({ document, variableValues: payload.variables }) ??
-          checkOperationCost(enveloped.schema, document, payload.operationName, payload.variables, { maxCost: options.maxQueryCost, caps: services.settings.caps });
+          unsafeInputError({ document, variableValues: params.variables }) ??
+          checkOperationCost(enveloped.schema, document, params.operationName, params.variables, { maxCost: options.maxQueryCost, caps: services.settings.caps });
         if (refused) return operationErrors([refused]);
         // Counted before anything is read: a socket at its cap costs nothing more per attempt.
         const overCap = guard.reserveSubscription(ctx.extra.socket, id, (known) => known in ctx.subscriptions);
@@ -216,8 +233,8 @@ export function attachWebSocketGateway(deps: {
         const subscription: SubscriptionRoot = {
           groupKey: groupKey({
             document,
-            operationName: payload.operationName,
-            variables: payload.variables,
+            operationName: params.operationName,
+            variables: params.variables,
             viewerId: wsAuth.viewer?.id ?? null,
             viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
           }),
@@ -226,8 +243,8 @@ export function attachWebSocketGateway(deps: {
         return {
           schema: enveloped.schema,
           document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
+          operationName: params.operationName,
+          variableValues: params.variables,
           contextValue: createContext(services, wsAuth, { longLived: true, client: { address: clientAddress(ctx.extra.request, options.trustProxyHops), transport: "ws" } }),
           rootValue: subscription,
         } satisfies ExecutionArgs;

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createMemoryRateLimiter, createRedisRateLimiter } from "../../src/limits/rate-limiter.js";
 import { startPrivateRedis } from "../support/processes.js";
 import { dropClusterKeys, testClusterSeeds } from "../support/redis-cluster.js";
+import { dropRedisKeys } from "../support/redis-keys.js";
 import { requireRedisCluster, requireService } from "../support/services.js";
 import { contractRules, rateLimiterContract } from "./rate-limiter.contract.js";
 
@@ -11,19 +12,8 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const RUN_PREFIX = `concord-test:${process.pid}-${Date.now().toString(36)}:`;
 const redis = { available: () => requireService("Redis", REDIS_URL) };
 
-async function deleteKeys(prefix: string): Promise<void> {
-  const admin = new Redis(REDIS_URL);
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1_000);
-      cursor = next;
-      if (keys.length > 0) await admin.unlink(...keys);
-    } while (cursor !== "0");
-  } finally {
-    await admin.quit();
-  }
-}
+/** Deletes this run's keys under `prefix` on the shared Redis. */
+const deleteKeys = (prefix: string) => dropRedisKeys(REDIS_URL, prefix);
 
 rateLimiterContract("memory", async (rules) => {
   const limiter = createMemoryRateLimiter(rules);

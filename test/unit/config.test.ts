@@ -66,6 +66,12 @@ describe("loadConfig", () => {
       anonymousSocketIdleMs: 30_000,
       socketInitTimeoutMs: 10_000,
       graphiql: true,
+      apq: true,
+      apqMaxDocumentBytes: 32_768,
+      apqCacheSize: 1_000,
+      apqTtlMs: 86_400_000,
+      persistedDocuments: "off",
+      persistedDocumentsManifest: undefined,
       corsOrigins: undefined,
       httpHeadersTimeoutMs: 10_000,
       httpRequestTimeoutMs: 30_000,
@@ -117,6 +123,12 @@ describe("loadConfig", () => {
         SESSION_MAX_DAYS: "90",
         AUDIT_LOG_RETENTION_DAYS: "7",
         GRAPHIQL: "off",
+        APQ: "off",
+        APQ_MAX_DOCUMENT_BYTES: "4096",
+        APQ_CACHE_SIZE: "50",
+        APQ_TTL_SECONDS: "300",
+        PERSISTED_DOCUMENTS: "only",
+        PERSISTED_DOCUMENTS_MANIFEST: "/etc/concord/persisted-documents.json",
         CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
         HTTP_HEADERS_TIMEOUT_MS: "2000",
         HTTP_REQUEST_TIMEOUT_MS: "4000",
@@ -175,6 +187,12 @@ describe("loadConfig", () => {
       sessionMaxDays: 90,
       auditLogRetentionDays: 7,
       graphiql: false,
+      apq: false,
+      apqMaxDocumentBytes: 4_096,
+      apqCacheSize: 50,
+      apqTtlMs: 300_000,
+      persistedDocuments: "only",
+      persistedDocumentsManifest: "/etc/concord/persisted-documents.json",
       corsOrigins: ["https://app.example.com", "http://localhost:5173"],
       httpHeadersTimeoutMs: 2_000,
       httpRequestTimeoutMs: 4_000,
@@ -236,6 +254,19 @@ describe("loadConfig", () => {
     } catch (error) {
       for (const name of Object.keys(bad)) expect((error as Error).message).toContain(name);
     }
+  });
+
+  it("takes a manifest as PERSISTED_DOCUMENTS=allow unless told otherwise, and refuses a mode without one or a manifest switched off", () => {
+    expect(loadConfig({ PERSISTED_DOCUMENTS_MANIFEST: "m.json" })).toMatchObject({ persistedDocuments: "allow", persistedDocumentsManifest: "m.json" });
+    expect(loadConfig({ PERSISTED_DOCUMENTS: "only", PERSISTED_DOCUMENTS_MANIFEST: "m.json" }).persistedDocuments).toBe("only");
+    expect(problemsOf({ PERSISTED_DOCUMENTS: "only" })).toEqual(["PERSISTED_DOCUMENTS=only: needs PERSISTED_DOCUMENTS_MANIFEST, the path of the manifest (hash -> document JSON)"]);
+    expect(problemsOf({ PERSISTED_DOCUMENTS: "strict", PERSISTED_DOCUMENTS_MANIFEST: "m.json" })).toEqual(['PERSISTED_DOCUMENTS="strict": expected off, allow or only']);
+    expect(problemsOf({ PERSISTED_DOCUMENTS: "off", PERSISTED_DOCUMENTS_MANIFEST: "m.json" })[0]).toMatch(/^PERSISTED_DOCUMENTS=off with PERSISTED_DOCUMENTS_MANIFEST set/);
+    expect(problemsOf({ APQ_MAX_DOCUMENT_BYTES: "99", APQ_CACHE_SIZE: "0", APQ_TTL_SECONDS: "2592001" })).toEqual([
+      'APQ_MAX_DOCUMENT_BYTES="99": expected an integer from 100 to 1000000',
+      'APQ_CACHE_SIZE="0": expected an integer from 1 to 1000000',
+      'APQ_TTL_SECONDS="2592001": expected an integer from 1 to 2592000',
+    ]);
   });
 
   it("bounds the resource caps: at least one channel and guild, bots may be off, a group DM holds 3 to 100", () => {
