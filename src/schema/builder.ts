@@ -29,6 +29,9 @@ export const builder = new SchemaBuilder<BuilderTypes>({
     cursorType: "ID",
     nodeQueryOptions: false,
     nodesQueryOptions: false,
+    pageInfoTypeOptions: {
+      description: "Where a page of a connection stands in the whole list. Part of its page, not an entity: no `id` (caches keep it with the connection).",
+    },
   },
 });
 

@@ -8,7 +8,7 @@ import { LiveEventRef, ResyncRequiredRef, SubscribedRef } from "./live-event.js"
 import { listCost, perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
 import { readStateOf } from "../resolvers/read-states.js";
-import { PresenceStatusEnum } from "./presence.js";
+import { PresenceRef, PresenceStatusEnum } from "./presence.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { ReadStateRef } from "./read-state.js";
 import { RoleRef } from "./permissions.js";
@@ -108,6 +108,11 @@ const PresenceUpdated = builder.objectRef<EventOf<"PresenceUpdated">>("PresenceU
   fields: (t) => ({
     user: t.field({ type: UserRef, resolve: (e) => e.user }),
     status: t.field({ type: PresenceStatusEnum, resolve: (e) => e.status }),
+    presence: t.field({
+      type: PresenceRef,
+      description: "`user` and `status` as a Presence (`id`: the user's id), so a cache updates what the presence query returned.",
+      resolve: (e) => ({ user: e.user, status: e.status }),
+    }),
     at: t.field({ type: "DateTime", resolve: (e) => e.at }),
   }),
 });

@@ -5,12 +5,14 @@ import type { InviteRecord, MemberRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
 import { forwardOnly, forwardPage } from "./forward-page.js";
 import { listCost, pageCost, perItemRead } from "./cost.js";
+import { compositeId } from "./entity-ids.js";
 import { optionalId, parseId } from "./ids.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
 
 export const MemberRef = builder.objectRef<MemberRecord>("GuildMember").implement({
-  description: "A user's membership in a guild.",
+  description: "A user's membership in a guild. `id` is `<guild id>:<user id>`, the same in Guild.members and timeoutMember.",
   fields: (t) => ({
+    id: t.id({ description: "`<guild id>:<user id>`: stable for as long as the membership lasts (and the same again if they rejoin).", resolve: (m) => compositeId(m.guildId, m.userId) }),
     user: t.field({ type: UserRef, nullable: true, resolve: (m, _a, ctx) => ctx.loaders.user.load(m.userId) }),
     joinedAt: t.field({ type: "DateTime", resolve: (m) => m.joinedAt }),
   }),
@@ -45,8 +47,9 @@ GuildRef.implement({
 });
 
 export const InviteRef = builder.objectRef<InviteRecord>("Invite").implement({
-  description: "A code that lets anyone who has it join a guild, within its limits.",
+  description: "A code that lets anyone who has it join a guild, within its limits. `id` is the code.",
   fields: (t) => ({
+    id: t.id({ description: "The invite's code (its key): the same as `code`, for caches that key objects by `id`.", resolve: (i) => i.code }),
     code: t.exposeString("code"),
     guild: t.field({ type: GuildRef, nullable: true, resolve: (i, _a, ctx) => ctx.loaders.guild.load(i.guildId) }),
     inviter: t.field({ type: UserRef, nullable: true, resolve: (i, _a, ctx) => ctx.loaders.user.load(i.inviterId) }),

@@ -11,7 +11,8 @@ import { ChannelRef, GuildRef } from "./refs.js";
 export const LiveEventRef = builder.interfaceRef<object>("LiveEvent").implement({
   description:
     "An event of channelEvents, guildEvents or userEvents. `cursor` is its place in the stream: subscribe again with " +
-    "`after: cursor` to receive every event after it, in order, each once (or ResyncRequired when that is no longer possible).",
+    "`after: cursor` to receive every event after it, in order, each once (or ResyncRequired when that is no longer possible). " +
+    "Events are not entities: no `id` (`cursor` is their place in the stream); the objects they carry (messages, channels, read states...) have ids.",
   fields: (t) => ({
     cursor: t.string({ description: "Opaque. Keep the last one you received.", resolve: (e) => (e as { cursor?: string }).cursor ?? "" }),
   }),

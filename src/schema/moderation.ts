@@ -8,13 +8,15 @@ import type { BanRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
 import { forwardOnly, forwardPage } from "./forward-page.js";
 import { listCost, pageCost, perItemRead } from "./cost.js";
+import { compositeId } from "./entity-ids.js";
 import { InviteRef, MemberRef } from "./guild.js";
 import { optionalId, parseId } from "./ids.js";
 import { GuildRef, UserRef } from "./refs.js";
 
 const BanRef = builder.objectRef<BanRecord>("Ban").implement({
-  description: "A user barred from a guild: no invite lets them in until the ban is lifted.",
+  description: "A user barred from a guild: no invite lets them in until the ban is lifted. `id` is `<guild id>:<user id>`, the same in Guild.bans and banMember.",
   fields: (t) => ({
+    id: t.id({ description: "`<guild id>:<user id>`: one ban per user per guild.", resolve: (b) => compositeId(b.guildId, b.userId) }),
     user: t.field({ type: UserRef, nullable: true, resolve: (b, _a, ctx) => ctx.loaders.user.load(b.userId) }),
     moderator: t.field({ type: UserRef, nullable: true, description: "Who banned them (null if unknown or deleted).", resolve: (b, _a, ctx) => (b.moderatorId === null ? null : ctx.loaders.user.load(b.moderatorId)) }),
     reason: t.string({ nullable: true, resolve: (b) => b.reason }),
@@ -75,7 +77,8 @@ const AuditLogTargetKindEnum = builder.enumType("AuditLogTargetKind", {
 const AuditLogChangeRef = builder.objectRef<{ key: string; before: string | null; after: string | null }>("AuditLogChange").implement({
   description:
     "One changed field, with Discord's key (name, permissions, allow, deny, owner_id, communication_disabled_until, $add, $remove...). " +
-    "`before` and `after` are JSON (ids and bitsets as strings); null when the field had no value on that side.",
+    "`before` and `after` are JSON (ids and bitsets as strings); null when the field had no value on that side. " +
+    "Part of its AuditLogEntry, not an entity: no `id` (it is keyed by its entry and `key`; caches keep it inside the entry).",
   fields: (t) => ({
     key: t.exposeString("key"),
     before: t.exposeString("before", { nullable: true }),

@@ -5,6 +5,7 @@ import { PERMISSION_NAMES, toBits, toNames, type PermissionName } from "../permi
 import type { OverwriteRecord, RoleRecord } from "../stores/permission-store.js";
 import { builder } from "./builder.js";
 import { listCost, perItemRead } from "./cost.js";
+import { compositeId } from "./entity-ids.js";
 import { MemberRef } from "./guild.js";
 import { parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
@@ -56,8 +57,11 @@ export const RoleRef = builder.objectRef<RoleRecord>("Role").implement({
 });
 
 const OverwriteRef = builder.objectRef<OverwriteRecord>("PermissionOverwrite").implement({
-  description: "What a channel allows or denies a role or a member on top of their guild permissions.",
+  description:
+    "What a channel allows or denies a role or a member on top of their guild permissions. One per (channel, target): " +
+    "`id` is `<channel id>:<ROLE or MEMBER>:<target id>`, the same in Channel.permissionOverwrites and setPermissionOverwrite.",
   fields: (t) => ({
+    id: t.id({ description: "`<channel id>:<targetKind>:<targetId>`: stable while the overwrite exists.", resolve: (o) => compositeId(o.channelId, o.targetKind, o.targetId) }),
     targetKind: t.field({ type: OverwriteTargetEnum, resolve: (o) => o.targetKind }),
     targetId: t.id({ resolve: (o) => String(o.targetId) }),
     allow: t.field({ type: [PermissionEnum], extensions: listCost(PERMISSION_NAMES.length), resolve: (o) => toNames(o.allow) }),

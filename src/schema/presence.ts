@@ -4,6 +4,7 @@ import type { UserRecord } from "../stores/account-store.js";
 import type { PresenceStatus } from "../stores/presence-store.js";
 import { builder } from "./builder.js";
 import { idListCost, listCost, pageCost, perItemRead } from "./cost.js";
+import { compositeId } from "./entity-ids.js";
 import { parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { ChannelRef, GuildRef, UserRef } from "./refs.js";
@@ -18,26 +19,29 @@ export const PresenceStatusEnum = builder.enumType("PresenceStatus", {
   } as const,
 });
 
-const PresenceRef = builder.objectRef<{ user: UserRecord; status: PresenceStatus }>("Presence").implement({
-  description: "A user's presence as you may see it.",
+export const PresenceRef = builder.objectRef<{ user: UserRecord; status: PresenceStatus }>("Presence").implement({
+  description: "A user's presence as you may see it. `id` is the user's id, the same in the presence query and PresenceUpdated.presence.",
   fields: (t) => ({
+    id: t.id({ description: "The user's id (a Presence and its User are different types, so a cache keeps them apart).", resolve: (p) => String(p.user.id) }),
     user: t.field({ type: UserRef, resolve: (p) => p.user }),
     status: t.field({ type: PresenceStatusEnum, resolve: (p) => p.status }),
   }),
 });
 
-const ActiveMemberRef = builder.objectRef<{ user: UserRecord; status: PresenceStatus; lastActiveAt: Date }>("ActiveMember").implement({
-  description: "An online member and when they were last active (to within 30 s).",
+const ActiveMemberRef = builder.objectRef<{ guildId: bigint; user: UserRecord; status: PresenceStatus; lastActiveAt: Date }>("ActiveMember").implement({
+  description: "An online member and when they were last active (to within 30 s). `id` is `<guild id>:<user id>`, as the member's GuildMember id.",
   fields: (t) => ({
+    id: t.id({ description: "`<guild id>:<user id>`: one per member of a guild.", resolve: (m) => compositeId(m.guildId, m.user.id) }),
     user: t.field({ type: UserRef, resolve: (m) => m.user }),
     status: t.field({ type: PresenceStatusEnum, resolve: (m) => m.status }),
     lastActiveAt: t.field({ type: "DateTime", resolve: (m) => m.lastActiveAt }),
   }),
 });
 
-const TypingIndicatorRef = builder.objectRef<{ user: UserRecord; expiresAt: Date }>("TypingIndicator").implement({
-  description: "Someone typing, until expiresAt or until their next message.",
+const TypingIndicatorRef = builder.objectRef<{ channelId: bigint; user: UserRecord; expiresAt: Date }>("TypingIndicator").implement({
+  description: "Someone typing, until expiresAt or until their next message. `id` is `<channel id>:<user id>`: one per person per channel.",
   fields: (t) => ({
+    id: t.id({ description: "`<channel id>:<user id>`: a new startTyping by the same person in the same channel updates the same indicator.", resolve: (i) => compositeId(i.channelId, i.user.id) }),
     user: t.field({ type: UserRef, resolve: (i) => i.user }),
     expiresAt: t.field({ type: "DateTime", resolve: (i) => i.expiresAt }),
   }),

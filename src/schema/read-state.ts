@@ -1,13 +1,17 @@
 import { ackMessage, readState, type ReadState } from "../resolvers/read-states.js";
 import { builder } from "./builder.js";
 import { perItemRead } from "./cost.js";
+import { compositeId } from "./entity-ids.js";
 import { parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { ChannelRef } from "./refs.js";
 
 export const ReadStateRef = builder.objectRef<ReadState>("ReadState").implement({
-  description: "Your read pointer in a channel and what is unread after it.",
+  description:
+    "Your read pointer in a channel and what is unread after it. One per (you, channel): `id` is `<your user id>:<channel id>`, " +
+    "the same in Channel.readState, ackMessage and ReadStateUpdated.readState, so a cache sees an ack everywhere.",
   fields: (t) => ({
+    id: t.id({ description: "`<your user id>:<channel id>`: stable, built from whose and which channel's read state it is.", resolve: (r) => compositeId(r.userId, r.channelId) }),
     channelId: t.id({ resolve: (r) => String(r.channelId) }),
     lastReadMessageId: t.id({ nullable: true, description: "The last message you acknowledged; null if none.", resolve: (r) => (r.lastReadMessageId === null ? null : String(r.lastReadMessageId)) }),
     unreadCount: t.exposeInt("unreadCount", { description: "Messages after the pointer, up to 100: 100 means 100 or more (show 99+)." }),

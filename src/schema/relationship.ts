@@ -10,11 +10,11 @@ import {
   unblockUser,
   type RelationshipView,
 } from "../resolvers/relationships.js";
-import { mySettings, updateMySettings } from "../resolvers/user-settings.js";
-import type { UserSettingsRecord } from "../stores/relationship-store.js";
+import { mySettings, updateMySettings, type UserSettingsView } from "../resolvers/user-settings.js";
 import { builder } from "./builder.js";
 import { LiveEventRef } from "./live-event.js";
 import { pageCost, perItemRead } from "./cost.js";
+import { compositeId } from "./entity-ids.js";
 import { optionalId, parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { UserRef } from "./refs.js";
@@ -29,8 +29,11 @@ const RelationshipTypeEnum = builder.enumType("RelationshipType", {
 });
 
 export const RelationshipRef = builder.objectRef<RelationshipView>("Relationship").implement({
-  description: "Your relationship with another user, keyed by that user (as in Discord).",
+  description:
+    "Your relationship with another user (as in Discord). `id` is `<your user id>:<their user id>`, the same in " +
+    "User.relationships, the friend mutations and RelationshipChanged.relationship.",
   fields: (t) => ({
+    id: t.id({ description: "`<your user id>:<their user id>`: stable while a relationship exists, whatever its type.", resolve: (r) => compositeId(r.ownerId, r.user.id) }),
     user: t.field({ type: UserRef, resolve: (r) => r.user }),
     type: t.field({ type: RelationshipTypeEnum, resolve: (r) => r.kind }),
     since: t.field({ type: "DateTime", description: "When it became what it is: the request, the friendship, the block.", resolve: (r) => r.since }),
@@ -45,9 +48,10 @@ const DirectMessagePolicyEnum = builder.enumType("DirectMessagePolicy", {
   } as const,
 });
 
-const UserSettingsRef = builder.objectRef<UserSettingsRecord>("UserSettings").implement({
-  description: "Your settings.",
+const UserSettingsRef = builder.objectRef<UserSettingsView>("UserSettings").implement({
+  description: "Your settings. `id` is your user id, the same in me.settings and updateSettings.",
   fields: (t) => ({
+    id: t.id({ description: "Your user id: you have one set of settings.", resolve: (s) => String(s.userId) }),
     allowDirectMessagesFrom: t.field({
       type: DirectMessagePolicyEnum,
       description: "Who may open a DM with you and send into one. Checked at every message, so a change closes existing DMs too.",
@@ -85,7 +89,7 @@ export const RelationshipChanged = builder.objectRef<EventOf<"RelationshipChange
     relationship: t.field({
       type: RelationshipRef,
       nullable: true,
-      resolve: (e) => (e.kind === "NONE" ? null : { user: e.user, kind: e.kind, since: e.since ?? new Date(0) }),
+      resolve: (e) => (e.kind === "NONE" ? null : { ownerId: e.userId, user: e.user, kind: e.kind, since: e.since ?? new Date(0) }),
     }),
   }),
 });

@@ -45,7 +45,9 @@ UserRef.implement({
 });
 
 export const AuthPayloadRef = builder.objectRef<AuthPayload>("AuthPayload").implement({
-  description: "A bearer token and its user. The token is shown once: send it as `Authorization: Bearer <token>`.",
+  description:
+    "A bearer token and its user. The token is shown once: send it as `Authorization: Bearer <token>`. " +
+    "An answer, not an entity: no `id` (cache the `user`, which has one).",
   fields: (t) => ({
     token: t.exposeString("token"),
     user: t.field({ type: UserRef, resolve: (payload) => payload.user }),
