@@ -2,6 +2,7 @@ import { snowflakeTime } from "../ids/snowflake.js";
 import { deleteMessage, editMessage, mentionedUsers, replyTarget, sendMessage } from "../resolvers/messages.js";
 import { MAX_MENTIONS } from "../resolvers/mentions.js";
 import { mentionedRoles, mentionsEveryone } from "../resolvers/broad-mentions.js";
+import { historyMessage } from "../resolvers/history.js";
 import { builder } from "./builder.js";
 import { listCost } from "./cost.js";
 import { optionalId, parseId } from "./ids.js";
@@ -49,6 +50,22 @@ MessageRef.implement({
     nonce: t.exposeString("nonce", { nullable: true, description: "The idempotency key the author sent, if any." }),
   }),
 });
+
+builder.queryField("message", (t) =>
+  t.field({
+    type: MessageRef,
+    nullable: true,
+    description:
+      "One message by id, in a channel you can read. NOT_FOUND when you cannot see the channel or it has no such message (the same answer, " +
+      "so ids cannot be probed), FORBIDDEN without READ_MESSAGE_HISTORY there, as for Channel.messages. Null only with one of those errors " +
+      "(nullable so that the error clears this field alone, not the whole answer).",
+    args: {
+      channelId: t.arg.id({ required: true, description: "The channel the message was sent in." }),
+      messageId: t.arg.id({ required: true, description: "The message's id." }),
+    },
+    resolve: (_r, args, ctx) => historyMessage(ctx, { channelId: parseId("channelId", args.channelId), messageId: parseId("messageId", args.messageId) }),
+  }),
+);
 
 const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
