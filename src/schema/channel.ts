@@ -46,7 +46,8 @@ ChannelRef.implement({
       description:
         "History in chronological order; the cursor is the message id. `last`/`before` scroll back, " +
         "`first`/`after` go forward, `around` (with `first` or `last` as the size) centres a page on a message. " +
-        "At most 100 per page; with no arguments, the newest 50.",
+        "At most 100 per page; with no arguments, the newest 50. No totalCount: history is unbounded, and counting it would read " +
+        "every message (Cassandra counts by reading); unreadCount in Channel.readState counts up to 100 for badges.",
       extensions: { ...pageCost({ default: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }), ...perItemRead() },
       args: { around: t.arg.id({ description: "Centre the page on this message id." }) },
       resolve: async (channel, args, ctx, info) => {

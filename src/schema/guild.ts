@@ -1,9 +1,9 @@
-import { listMembers, createGuild, updateGuild, deleteGuild, createInvite, joinGuild, leaveGuild, kickMember } from "../resolvers/guilds.js";
+import { listMembers, MEMBERS_PAGE, createGuild, updateGuild, deleteGuild, createInvite, joinGuild, leaveGuild, kickMember } from "../resolvers/guilds.js";
 import { visibleGuild } from "../resolvers/access.js";
 import { listVisibleChannels } from "../resolvers/guild-channels.js";
 import type { InviteRecord, MemberRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
-import { forwardOnly, forwardPage } from "./forward-page.js";
+import { connectionPage } from "./connection-page.js";
 import { listCost, pageCost, perItemRead } from "./cost.js";
 import { compositeId } from "./entity-ids.js";
 import { optionalId, parseId } from "./ids.js";
@@ -33,16 +33,33 @@ GuildRef.implement({
       extensions: { ...listCost("channelsPerGuild"), ...perItemRead() },
       resolve: (g, _a, ctx) => listVisibleChannels(ctx, g),
     }),
-    members: t.connection({
-      type: MemberRef,
-      description: "Members ordered by user id; the cursor is the user id. At most 100 per page (default 50); `first`/`after` only.",
-      extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
-      resolve: async (guild, args, ctx) => {
-        forwardOnly(args, "Members");
-        const { members, hasNextPage } = await listMembers(ctx, guild, { first: args.first, after: optionalId("after", args.after) });
-        return forwardPage(members, hasNextPage, args.after, (m) => String(m.userId));
+    members: t.connection(
+      {
+        type: MemberRef,
+        description:
+          "Members ordered by user id; the cursor is the user id. Both ways, as Relay says: `first`/`after` page forward, " +
+          "`last`/`before` backward (no arguments: the first 50), `after` and `before` together bound a window; `first` with " +
+          "`last` is BAD_USER_INPUT. At most 100 per page (default 50).",
+        extensions: { ...pageCost(MEMBERS_PAGE), ...perItemRead() },
+        resolve: async (guild, args, ctx) => {
+          const { members, totalCount, ...flags } = await listMembers(ctx, guild, {
+            first: args.first,
+            last: args.last,
+            after: optionalId("after", args.after),
+            before: optionalId("before", args.before),
+          });
+          return { ...connectionPage(members, flags, (m) => String(m.userId)), totalCount };
+        },
       },
-    }),
+      {
+        fields: (c) => ({
+          totalCount: c.int({
+            description: "How many members the guild has (its memberCount): exact, and free (kept with each join and leave, not counted per query).",
+            resolve: (connection) => connection.totalCount,
+          }),
+        }),
+      },
+    ),
   }),
 });
 

@@ -6,7 +6,7 @@ import { banMember, listBans, listInvites, revokeInvite, timeoutMember, transfer
 import { AUDIT_ACTIONS, type AuditEntryRecord } from "../stores/audit-log-store.js";
 import type { BanRecord } from "../stores/guild-store.js";
 import { builder } from "./builder.js";
-import { forwardOnly, forwardPage } from "./forward-page.js";
+import { forwardOnly, forwardPage } from "./connection-page.js";
 import { listCost, pageCost, perItemRead } from "./cost.js";
 import { compositeId } from "./entity-ids.js";
 import { InviteRef, MemberRef } from "./guild.js";
@@ -27,7 +27,9 @@ const BanRef = builder.objectRef<BanRecord>("Ban").implement({
 builder.objectField(GuildRef, "bans", (t) =>
   t.connection({
     type: BanRef,
-    description: "Banned users by user id (BAN_MEMBERS; FORBIDDEN otherwise); the cursor is the user id. At most 100 per page (default 50); `first`/`after` only.",
+    description:
+      "Banned users by user id (BAN_MEMBERS; FORBIDDEN otherwise); the cursor is the user id. At most 100 per page (default 50); " +
+      "`first`/`after` only (`last`/`before` are BAD_USER_INPUT). No totalCount: no count is kept, and counting would read every ban.",
     extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
     resolve: async (guild, args, ctx) => {
       forwardOnly(args, "Bans");
@@ -41,7 +43,9 @@ builder.objectField(GuildRef, "invites", (t) =>
   t.connection({
     type: InviteRef,
     description:
-      "The guild's invites, newest first, with their uses, inviter and expiry (expired and used-up ones too, until revoked) (MANAGE_GUILD; FORBIDDEN otherwise). The cursor is the invite code. At most 100 per page (default 50); `first`/`after` only.",
+      "The guild's invites, newest first, with their uses, inviter and expiry (expired and used-up ones too, until revoked) (MANAGE_GUILD; FORBIDDEN otherwise). " +
+      "The cursor is the invite code. At most 100 per page (default 50); `first`/`after` only (`last`/`before` are BAD_USER_INPUT). " +
+      "No totalCount: no count is kept, and counting would read every invite.",
     extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
     resolve: async (guild, args, ctx) => {
       forwardOnly(args, "Invites");
@@ -106,7 +110,8 @@ builder.objectField(GuildRef, "auditLog", (t) =>
     type: AuditLogEntryRef,
     description:
       "Who did what, newest first (VIEW_AUDIT_LOG; FORBIDDEN otherwise); entries are kept AUDIT_LOG_RETENTION_DAYS (45 by default). " +
-      "Filter by `action` and/or `actorId`. The cursor is the entry id. At most 100 per page (default 50); `first`/`after` only.",
+      "Filter by `action` and/or `actorId`. The cursor is the entry id. At most 100 per page (default 50); `first`/`after` only " +
+      "(`last`/`before` are BAD_USER_INPUT). No totalCount: with the filters and the retention, a count would read every entry kept.",
     args: { action: t.arg({ type: AuditLogActionEnum }), actorId: t.arg.id() },
     extensions: { ...pageCost({ default: 50, max: 100 }), ...perItemRead() },
     resolve: async (guild, args, ctx) => {
