@@ -11,7 +11,8 @@ export function connectionPage<T>(items: readonly T[], flags: { hasPreviousPage:
   return {
     edges: items.map((node) => ({ cursor: cursorOf(node), node })),
     pageInfo: {
-      ...flags,
+      hasPreviousPage: flags.hasPreviousPage,
+      hasNextPage: flags.hasNextPage,
       startCursor: items.length > 0 ? cursorOf(items[0]!) : null,
       endCursor: items.length > 0 ? cursorOf(items[items.length - 1]!) : null,
     },

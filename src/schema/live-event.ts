@@ -19,6 +19,7 @@ export const LiveEventRef = builder.interfaceRef<object>("LiveEvent").implement(
 });
 
 const ResyncReasonEnum = builder.enumType("ResyncReason", {
+  description: "Why a subscription could not resume from its `after` cursor.",
   values: {
     CURSOR_EXPIRED: { description: "The events after your cursor are no longer kept (EVENT_LOG_MAX_EVENTS, EVENT_LOG_MAX_AGE_SECONDS)." },
     LOG_LOST: { description: "The server lost its event log (for example its Redis restarted empty), or the cursor is from another one." },
@@ -40,7 +41,7 @@ export const ResyncRequiredRef = builder.objectRef<Extract<StreamNotice, { type:
     "Sent once, right after Subscribed, when `after` could not be resumed from: some events after it are gone. Refetch the " +
     "state by query; live events follow from `cursor` on. Never a silent gap.",
   interfaces: [LiveEventRef],
-  fields: (t) => ({ reason: t.field({ type: ResyncReasonEnum, resolve: (e) => e.reason }) }),
+  fields: (t) => ({ reason: t.field({ type: ResyncReasonEnum, description: "Why the events after the cursor are gone.", resolve: (e) => e.reason }) }),
 });
 
 /** What an `eventCursor` field says: "query, then subscribe with `after: eventCursor`" misses nothing. */

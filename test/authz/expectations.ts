@@ -290,7 +290,7 @@ export const ENTRIES: Entry[] = [
         document: `query($c: ID!) { channel(id: $c) { parent { id name } } }`,
         vars: (c) => ({ c: c.w.lobbyId }),
         expect: inGuild(ALL_MEMBERS),
-        // Its description: "The category this channel sits in, if any (and if you can see it)".
+        // Its description: "The category this channel sits in; null if none, or if you cannot see it."
         check: (c, d) => {
           const shown = d.channel.parent !== null;
           return shown === ["owner", "admin"].includes(c.actor) ? null : `the category is ${shown ? "shown" : "not shown"}: ${JSON.stringify(d.channel.parent)}`;
