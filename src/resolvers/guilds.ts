@@ -10,6 +10,7 @@ import { announcePermissionChange } from "./permission-changes.js";
 import { capReached, withinCap } from "./resource-caps.js";
 import { auditActor, auditReason } from "./audit-log.js";
 import { charge, perUser } from "./rate-limit.js";
+import { pageWindow, windowPage, type WindowArgs } from "./page-window.js";
 import { nameText, optionalInt } from "./validate.js";
 
 const guildName = (field: string, value: string) => nameText(field, value, 2, 100);
@@ -189,15 +190,27 @@ export async function kickMember(ctx: RequestContext, input: { guildId: bigint; 
   return true;
 }
 
-/** A page of a guild's members, ordered by user id (the cursor). */
-export async function listMembers(
-  ctx: RequestContext,
-  guild: GuildRecord,
-  args: { first?: number | null; after?: bigint | null },
-): Promise<{ members: MemberRecord[]; hasNextPage: boolean }> {
-  const first = optionalInt("first", args.first, 1, 100) ?? 50;
-  const page = await ctx.services.guilds.listMembers(guild.id, { afterUserId: args.after ?? null, limit: first + 1 });
-  return { members: page.slice(0, first), hasNextPage: page.length > first };
+/** Page sizes of `Guild.members`. */
+export const MEMBERS_PAGE = { default: 50, max: 100 } as const;
+
+/** A page of a guild's members and how many it has. */
+export interface MembersPage {
+  members: MemberRecord[];
+  hasPreviousPage: boolean;
+  hasNextPage: boolean;
+  /** The guild's member count as read with the guild: exact (kept in the transaction of each join and leave), no count query. */
+  totalCount: number;
+}
+
+/**
+ * A page of a guild's members ordered by user id (the cursor), either way: `first`/`after`
+ * forward, `last`/`before` backward, both cursors for a window (see page-window.ts).
+ */
+export async function listMembers(ctx: RequestContext, guild: GuildRecord, args: WindowArgs): Promise<MembersPage> {
+  const window = pageWindow(args, MEMBERS_PAGE);
+  const rows = await ctx.services.guilds.listMembers(guild.id, { afterUserId: window.after, beforeUserId: window.before, limit: window.limit + 1, from: window.from });
+  const { items, ...flags } = windowPage(window, rows);
+  return { members: items, ...flags, totalCount: guild.memberCount };
 }
 
 /** The viewer's guilds, oldest membership first. */

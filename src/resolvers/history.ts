@@ -1,7 +1,7 @@
 import type { RequestContext } from "../context.js";
-import { badInput, forbidden } from "../errors.js";
+import { badInput, forbidden, notFound } from "../errors.js";
 import { has, PERMISSIONS } from "../permissions/permission-set.js";
-import { channelPermissionsOf } from "./access.js";
+import { channelPermissionsOf, readableChannel } from "./access.js";
 import type { ChannelRecord } from "../stores/channel-store.js";
 import { MAX_SNOWFLAKE } from "../ids/snowflake.js";
 import type { MessageRecord } from "../stores/message-store.js";
@@ -39,8 +39,7 @@ export interface HistoryPage {
  * the Relay spec allows, which is exact unless that message was deleted meanwhile.
  */
 export async function channelHistory(ctx: RequestContext, channel: ChannelRecord, args: HistoryArgs): Promise<HistoryPage> {
-  // Live messages need VIEW_CHANNEL only; the history before them needs READ_MESSAGE_HISTORY.
-  if (!has(await channelPermissionsOf(ctx, channel), PERMISSIONS.READ_MESSAGE_HISTORY)) throw forbidden("You need the READ_MESSAGE_HISTORY permission in this channel to read its history.");
+  await requireHistory(ctx, channel);
   const size = (field: "first" | "last", value: number | null | undefined) =>
     optionalInt(field, value, 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
   if (args.first != null && args.last != null) throw badInput("last", "Give first or last, not both.");
@@ -80,6 +79,26 @@ export async function channelHistory(ctx: RequestContext, channel: ChannelRecord
   const limit = size("last", args.last);
   const rows = await store.page(channel.id, { before: args.before ?? undefined, limit: limit + 1, from: "newest" });
   return { messages: rows.slice(0, limit).reverse(), hasPreviousPage: rows.length > limit, hasNextPage: args.before != null };
+}
+
+/**
+ * One message of a channel's history by id, for a client that holds only ids (a link, a
+ * notification, a reply outside the loaded page): NOT_FOUND when the viewer cannot see the channel
+ * or the channel has no such message (alike, so ids cannot be probed), FORBIDDEN without
+ * READ_MESSAGE_HISTORY there (checked before the message is looked for), as for `Channel.messages`.
+ * Read through the request's message loader: several in one request are one store read per channel.
+ */
+export async function historyMessage(ctx: RequestContext, input: { channelId: bigint; messageId: bigint }): Promise<MessageRecord> {
+  const channel = await readableChannel(ctx, input.channelId);
+  await requireHistory(ctx, channel);
+  const message = await ctx.loaders.message.load(`${channel.id}:${input.messageId}`);
+  if (!message) throw notFound("Message", String(input.messageId));
+  return message;
+}
+
+/** FORBIDDEN unless the viewer may read the channel's history: live messages need VIEW_CHANNEL only, the history before them READ_MESSAGE_HISTORY. */
+async function requireHistory(ctx: RequestContext, channel: ChannelRecord): Promise<void> {
+  if (!has(await channelPermissionsOf(ctx, channel), PERMISSIONS.READ_MESSAGE_HISTORY)) throw forbidden("You need the READ_MESSAGE_HISTORY permission in this channel to read its history.");
 }
 
 /**

@@ -52,7 +52,7 @@ export async function guildActiveMembers(
   ctx: RequestContext,
   guild: GuildRecord,
   args: { first?: number | null },
-): Promise<{ user: UserRecord; status: PresenceStatus; lastActiveAt: Date }[]> {
+): Promise<{ guildId: bigint; user: UserRecord; status: PresenceStatus; lastActiveAt: Date }[]> {
   const first = optionalInt("first", args.first, 1, 100) ?? 20;
   await visibleGuild(ctx, guild.id);
   const active = await ctx.services.presence.activeMembers(guild.id, first);
@@ -62,6 +62,6 @@ export async function guildActiveMembers(
     const user = users[i];
     const status = statuses[i];
     if (!user || user instanceof Error || typeof status !== "string" || status === "OFFLINE") return [];
-    return [{ user, status, lastActiveAt: a.lastActiveAt }];
+    return [{ guildId: guild.id, user, status, lastActiveAt: a.lastActiveAt }];
   });
 }

@@ -8,6 +8,8 @@ import { memberAccess, readableChannel, requireViewer } from "./access.js";
 
 /** The viewer's read state of one channel. Counts are exact up to 100; 100 means "100 or more". */
 export interface ReadState {
+  /** Whose read state it is (the viewer). */
+  userId: bigint;
   channelId: bigint;
   lastReadMessageId: bigint | null;
   unreadCount: number;
@@ -43,7 +45,7 @@ export async function readState(ctx: RequestContext, channel: ChannelRecord): Pr
     ctx.services.messages.page(channel.id, { after: pointer ?? undefined, limit: READ_COUNT_CAP, from: "oldest" }),
     unreadMentions(ctx, channel, pointer),
   ]);
-  return { channelId: channel.id, lastReadMessageId: pointer, unreadCount: unread.length, mentionCount: Math.min(mentionCount, READ_COUNT_CAP) };
+  return { userId: viewer.id, channelId: channel.id, lastReadMessageId: pointer, unreadCount: unread.length, mentionCount: Math.min(mentionCount, READ_COUNT_CAP) };
 }
 
 /**

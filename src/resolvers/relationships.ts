@@ -10,6 +10,9 @@ import { optionalInt } from "./validate.js";
 
 /** A relationship as its user sees it: the other user, the kind, since when. */
 export interface RelationshipView {
+  /** Whose relationship it is (the viewer). */
+  ownerId: bigint;
+  /** The other user. */
   user: UserRecord;
   kind: RelationshipKind;
   since: Date;
@@ -77,7 +80,7 @@ function refusal(write: Extract<RelationshipWrite, { status: "refused" }>, other
 async function apply(ctx: RequestContext, viewer: UserRecord, other: UserRecord, write: RelationshipWrite): Promise<RelationshipView | null> {
   if (write.status === "refused") throw refusal(write, other);
   await announceRelationshipWrite(ctx, viewer, other, write);
-  return write.after.mine ? { user: other, ...write.after.mine } : null;
+  return write.after.mine ? { ownerId: viewer.id, user: other, ...write.after.mine } : null;
 }
 
 /**
@@ -146,6 +149,6 @@ export async function listMyRelationships(
   const users = await ctx.loaders.user.loadMany(rows.map((r) => r.otherId));
   return rows.flatMap((row, i) => {
     const other = users[i];
-    return other && !(other instanceof Error) ? [{ user: other, kind: row.kind, since: row.since }] : [];
+    return other && !(other instanceof Error) ? [{ ownerId: user.id, user: other, kind: row.kind, since: row.since }] : [];
   });
 }

@@ -42,11 +42,11 @@ export const MAX_TYPING_LISTED = 20;
  * Who is typing in a channel right now (the channel was already checked readable), soonest
  * expiry first: the {@link MAX_TYPING_LISTED} who started last, when more are typing.
  */
-export async function typingIn(ctx: RequestContext, channel: ChannelRecord): Promise<{ user: UserRecord; expiresAt: Date }[]> {
+export async function typingIn(ctx: RequestContext, channel: ChannelRecord): Promise<{ channelId: bigint; user: UserRecord; expiresAt: Date }[]> {
   const typing = (await ctx.services.presence.typing(channel.id, ctx.services.now())).slice(-MAX_TYPING_LISTED);
   const users = await ctx.loaders.user.loadMany(typing.map((t) => t.userId));
   return typing.flatMap((t, i) => {
     const user = users[i];
-    return user && !(user instanceof Error) ? [{ user, expiresAt: t.expiresAt }] : [];
+    return user && !(user instanceof Error) ? [{ channelId: channel.id, user, expiresAt: t.expiresAt }] : [];
   });
 }

@@ -4,10 +4,15 @@ import type { UserRecord } from "../stores/account-store.js";
 import type { DirectMessagePolicy, UserSettingsRecord } from "../stores/relationship-store.js";
 import { requireViewer } from "./access.js";
 
+/** A user's settings, with whose they are. */
+export interface UserSettingsView extends UserSettingsRecord {
+  userId: bigint;
+}
+
 /** The viewer's settings; FORBIDDEN for anyone else's. */
-export function mySettings(ctx: RequestContext, user: UserRecord): Promise<UserSettingsRecord> {
+export async function mySettings(ctx: RequestContext, user: UserRecord): Promise<UserSettingsView> {
   if (requireViewer(ctx).id !== user.id) throw forbidden("You can only read your own settings.");
-  return ctx.services.relationships.getSettings(user.id);
+  return { userId: user.id, ...(await ctx.services.relationships.getSettings(user.id)) };
 }
 
 /**
@@ -15,10 +20,10 @@ export function mySettings(ctx: RequestContext, user: UserRecord): Promise<UserS
  * and send into one (friends always may, unless a block stands between them). Takes effect at
  * once, on existing DMs too.
  */
-export async function updateMySettings(ctx: RequestContext, input: { allowDirectMessagesFrom?: DirectMessagePolicy | null }): Promise<UserSettingsRecord> {
+export async function updateMySettings(ctx: RequestContext, input: { allowDirectMessagesFrom?: DirectMessagePolicy | null }): Promise<UserSettingsView> {
   const viewer = requireViewer(ctx);
   if (input.allowDirectMessagesFrom === null || input.allowDirectMessagesFrom === undefined) {
     throw badInput("allowDirectMessagesFrom", "Give a setting to change: allowDirectMessagesFrom.");
   }
-  return ctx.services.relationships.updateSettings(viewer.id, { allowDirectMessagesFrom: input.allowDirectMessagesFrom });
+  return { userId: viewer.id, ...(await ctx.services.relationships.updateSettings(viewer.id, { allowDirectMessagesFrom: input.allowDirectMessagesFrom })) };
 }

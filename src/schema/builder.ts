@@ -29,6 +29,22 @@ export const builder = new SchemaBuilder<BuilderTypes>({
     cursorType: "ID",
     nodeQueryOptions: false,
     nodesQueryOptions: false,
+    pageInfoTypeOptions: {
+      description: "Where a page of a connection stands in the whole list. Part of its page, not an entity: no `id` (caches keep it with the connection).",
+    },
+    // What every connection shares; each connection field describes its order, cursor and sizes.
+    edgesFieldOptions: { description: "The page's items with their cursors, in the list's order." },
+    pageInfoFieldOptions: { description: "Where this page stands: whether items exist before and after it, and its first and last cursors." },
+    cursorFieldOptions: { description: "This item's place in the list (the connection field says what it is): pass it as `after` or `before` to page from here." },
+    nodeFieldOptions: { description: "The item." },
+    hasNextPageFieldOptions: { description: "True if items exist after this page (for a page that ends at `before`: true, the item there)." },
+    hasPreviousPageFieldOptions: { description: "True if items exist before this page (for a page that starts at `after`: true, the item there)." },
+    startCursorFieldOptions: { description: "The first item's cursor; null when the page is empty." },
+    endCursorFieldOptions: { description: "The last item's cursor; null when the page is empty." },
+    firstArgOptions: { description: "Page forward: at most this many items from the start of the list (or from `after`). Omitted: the field's default (it says it, and the maximum)." },
+    lastArgOptions: { description: "Page backward: at most this many items from the end of the list (or from `before`), where the field allows it (it says). Omitted: no backward size." },
+    afterArgOptions: { description: "Only items after this cursor (an edge's `cursor`, or `endCursor` for the next page). Omitted: from the start." },
+    beforeArgOptions: { description: "Only items before this cursor (an edge's `cursor`, or `startCursor` for the previous page), where the field allows it (it says). Omitted: to the end." },
   },
 });
 

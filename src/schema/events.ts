@@ -8,7 +8,7 @@ import { LiveEventRef, ResyncRequiredRef, SubscribedRef } from "./live-event.js"
 import { listCost, perItemRead } from "./cost.js";
 import { parseId } from "./ids.js";
 import { readStateOf } from "../resolvers/read-states.js";
-import { PresenceStatusEnum } from "./presence.js";
+import { PresenceRef, PresenceStatusEnum } from "./presence.js";
 import { PER_VIEWER } from "./per-viewer.js";
 import { ReadStateRef } from "./read-state.js";
 import { RoleRef } from "./permissions.js";
@@ -24,9 +24,11 @@ function unwrap<T>(item: StreamItem<T>): T {
 
 const AFTER =
   "Resume: the `cursor` of the last event (or Subscribed) you received from this same subscription. Every event after it is " +
-  "sent first, in order, each once, then live ones; if they are no longer kept, ResyncRequired comes instead (refetch state).";
+  "sent first, in order, each once, then live ones; if they are no longer kept, ResyncRequired comes instead (refetch state). " +
+  "Omitted: live from now on.";
 
 const LeaveReasonEnum = builder.enumType("LeaveReason", {
+  description: "Why someone is no longer a member of a guild.",
   values: {
     LEFT: { description: "The member left." },
     KICKED: { description: "A member with KICK_MEMBERS removed them." },
@@ -37,15 +39,21 @@ const LeaveReasonEnum = builder.enumType("LeaveReason", {
 
 const MessageCreated = builder.objectRef<EventOf<"MessageCreated">>("MessageCreated").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ message: t.field({ type: MessageRef, resolve: (e) => ({ ...e.message, author: e.author }) }) }),
+  description: "A message was sent in the channel.",
+  fields: (t) => ({ message: t.field({ type: MessageRef, description: "The new message, its author included.", resolve: (e) => ({ ...e.message, author: e.author }) }) }),
 });
 const MessageUpdated = builder.objectRef<EventOf<"MessageUpdated">>("MessageUpdated").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ message: t.field({ type: MessageRef, resolve: (e) => ({ ...e.message, author: e.author }) }) }),
+  description: "A message of the channel was edited.",
+  fields: (t) => ({ message: t.field({ type: MessageRef, description: "The message as it is now (same id).", resolve: (e) => ({ ...e.message, author: e.author }) }) }),
 });
 const MessageDeleted = builder.objectRef<EventOf<"MessageDeleted">>("MessageDeleted").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }), messageId: t.id({ resolve: (o) => String(o.messageId) }) }),
+  description: "A message of the channel was deleted (by its author, a moderator, or a ban's purge).",
+  fields: (t) => ({
+    channelId: t.id({ description: "The channel.", resolve: (o) => String(o.channelId) }),
+    messageId: t.id({ description: "The deleted message's id.", resolve: (o) => String(o.messageId) }),
+  }),
 });
 
 const EventsMissed = builder.objectRef<EventOf<"EventsMissed">>("EventsMissed").implement({
@@ -53,16 +61,16 @@ const EventsMissed = builder.objectRef<EventOf<"EventsMissed">>("EventsMissed").
   description:
     "No longer sent: since live events are sequenced, a gap the server cannot repair arrives as ResyncRequired on every " +
     "subscription. Kept in the union so that documents written for older servers still validate.",
-  fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }) }),
+  fields: (t) => ({ channelId: t.id({ description: "The channel.", resolve: (o) => String(o.channelId) }) }),
 });
 
 const TypingStarted = builder.objectRef<EventOf<"TypingStarted">>("TypingStarted").implement({
   interfaces: [LiveEventRef],
   description: "Someone started typing. It lasts until expiresAt, or until a MessageCreated by the same user, whichever comes first.",
   fields: (t) => ({
-    channelId: t.id({ resolve: (o) => String(o.channelId) }),
-    user: t.field({ type: UserRef, resolve: (e) => e.user }),
-    expiresAt: t.field({ type: "DateTime", resolve: (e) => e.expiresAt }),
+    channelId: t.id({ description: "The channel.", resolve: (o) => String(o.channelId) }),
+    user: t.field({ type: UserRef, description: "Who is typing (their TypingIndicator id is `<channelId>:<user id>`).", resolve: (e) => e.user }),
+    expiresAt: t.field({ type: "DateTime", description: "When it ends unless they type on.", resolve: (e) => e.expiresAt }),
   }),
 });
 
@@ -74,30 +82,42 @@ const ChannelEventUnion = builder.unionType("ChannelEvent", {
 
 const ChannelCreated = builder.objectRef<EventOf<"ChannelCreated">>("ChannelCreated").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
+  description: "A channel or category you can see was created, or an overwrite change revealed one to you.",
+  fields: (t) => ({ channel: t.field({ type: ChannelRef, description: "The channel.", resolve: (e) => e.channel }) }),
 });
 const ChannelUpdated = builder.objectRef<EventOf<"ChannelUpdated">>("ChannelUpdated").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
+  description: "A channel you can see changed: name, position, category, topic, slowmode or overwrites.",
+  fields: (t) => ({ channel: t.field({ type: ChannelRef, description: "The channel as it is now (same id).", resolve: (e) => e.channel }) }),
 });
 const ChannelDeleted = builder.objectRef<EventOf<"ChannelDeleted">>("ChannelDeleted").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ channelId: t.id({ resolve: (o) => String(o.channelId) }), guildId: t.id({ nullable: true, resolve: (o) => (o.guildId === null ? null : String(o.guildId)) }) }),
+  description: "A channel was deleted, or an overwrite change hid it from you: drop it.",
+  fields: (t) => ({
+    channelId: t.id({ description: "The channel.", resolve: (o) => String(o.channelId) }),
+    guildId: t.id({ nullable: true, description: "Its guild; null only for a DM (which guildEvents never carries).", resolve: (o) => (o.guildId === null ? null : String(o.guildId)) }),
+  }),
 });
 const GuildUpdated = builder.objectRef<EventOf<"GuildUpdated">>("GuildUpdated").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ guild: t.field({ type: GuildRef, resolve: (e) => e.guild }) }),
+  description: "The guild was renamed or has a new owner.",
+  fields: (t) => ({ guild: t.field({ type: GuildRef, description: "The guild as it is now (same id).", resolve: (e) => e.guild }) }),
 });
 const MemberJoined = builder.objectRef<EventOf<"MemberJoined">>("MemberJoined").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), user: t.field({ type: UserRef, resolve: (e) => e.user }) }),
+  description: "Someone joined the guild (their GuildMember id is `<guildId>:<user id>`).",
+  fields: (t) => ({
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    user: t.field({ type: UserRef, description: "The new member.", resolve: (e) => e.user }),
+  }),
 });
 const MemberLeft = builder.objectRef<EventOf<"MemberLeft">>("MemberLeft").implement({
   interfaces: [LiveEventRef],
+  description: "Someone is no longer a member of the guild (their GuildMember `<guildId>:<userId>` is gone).",
   fields: (t) => ({
-    guildId: t.id({ resolve: (o) => String(o.guildId) }),
-    userId: t.id({ resolve: (o) => String(o.userId) }),
-    reason: t.field({ type: LeaveReasonEnum, resolve: (e) => e.reason }),
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    userId: t.id({ description: "Who is gone.", resolve: (o) => String(o.userId) }),
+    reason: t.field({ type: LeaveReasonEnum, description: "Why: they left, were kicked or banned.", resolve: (e) => e.reason }),
   }),
 });
 
@@ -106,39 +126,56 @@ const PresenceUpdated = builder.objectRef<EventOf<"PresenceUpdated">>("PresenceU
   description:
     "A user's presence changed, as you may see it (INVISIBLE users look OFFLINE to others). At most one per user per second per stream; the last state wins. `at` orders updates of one user.",
   fields: (t) => ({
-    user: t.field({ type: UserRef, resolve: (e) => e.user }),
-    status: t.field({ type: PresenceStatusEnum, resolve: (e) => e.status }),
-    at: t.field({ type: "DateTime", resolve: (e) => e.at }),
+    user: t.field({ type: UserRef, description: "Whose presence changed.", resolve: (e) => e.user }),
+    status: t.field({ type: PresenceStatusEnum, description: "Their status now, as you may see it.", resolve: (e) => e.status }),
+    presence: t.field({
+      type: PresenceRef,
+      description: "`user` and `status` as a Presence (`id`: the user's id), so a cache updates what the presence query returned.",
+      resolve: (e) => ({ user: e.user, status: e.status }),
+    }),
+    at: t.field({ type: "DateTime", description: "When it changed: of two updates about one user, keep the later.", resolve: (e) => e.at }),
   }),
 });
 const OnlineCountUpdated = builder.objectRef<EventOf<"OnlineCountUpdated">>("OnlineCountUpdated").implement({
   interfaces: [LiveEventRef],
   description: "A large guild's online member count changed (sent at a bounded rate instead of per-member presence).",
-  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), onlineCount: t.exposeInt("onlineCount") }),
+  fields: (t) => ({
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    onlineCount: t.exposeInt("onlineCount", { description: "Members online now (INVISIBLE ones not counted), as Guild.onlineCount." }),
+  }),
 });
 
 const RoleCreated = builder.objectRef<EventOf<"RoleCreated">>("RoleCreated").implement({
   interfaces: [LiveEventRef],
   description: "A role was created (clients refresh what it may change: Guild.channels, myPermissions).",
-  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), role: t.field({ type: RoleRef, resolve: (e) => e.role }) }),
+  fields: (t) => ({
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    role: t.field({ type: RoleRef, description: "The new role.", resolve: (e) => e.role }),
+  }),
 });
 const RoleUpdated = builder.objectRef<EventOf<"RoleUpdated">>("RoleUpdated").implement({
   interfaces: [LiveEventRef],
   description: "A role's name, permissions, place or looks changed.",
-  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), role: t.field({ type: RoleRef, resolve: (e) => e.role }) }),
+  fields: (t) => ({
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    role: t.field({ type: RoleRef, description: "The role as it is now (same id).", resolve: (e) => e.role }),
+  }),
 });
 const RoleDeleted = builder.objectRef<EventOf<"RoleDeleted">>("RoleDeleted").implement({
   interfaces: [LiveEventRef],
   description: "A role was deleted; its members lost it.",
-  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), roleId: t.id({ resolve: (o) => String(o.roleId) }) }),
+  fields: (t) => ({
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    roleId: t.id({ description: "The deleted role's id.", resolve: (o) => String(o.roleId) }),
+  }),
 });
 const MemberRolesUpdated = builder.objectRef<EventOf<"MemberRolesUpdated">>("MemberRolesUpdated").implement({
   interfaces: [LiveEventRef],
   description: "A member's roles changed: `roleIds` are all of them now (@everyone not listed).",
   fields: (t) => ({
-    guildId: t.id({ resolve: (o) => String(o.guildId) }),
-    userId: t.id({ resolve: (o) => String(o.userId) }),
-    roleIds: t.idList({ extensions: listCost("rolesPerGuild"), resolve: (o) => o.roleIds.map(String) }),
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    userId: t.id({ description: "The member (their GuildMember id is `<guildId>:<userId>`).", resolve: (o) => String(o.userId) }),
+    roleIds: t.idList({ description: "Every role they hold now, @everyone not listed.", extensions: listCost("rolesPerGuild"), resolve: (o) => o.roleIds.map(String) }),
   }),
 });
 
@@ -146,9 +183,9 @@ const MemberTimeoutUpdated = builder.objectRef<EventOf<"MemberTimeoutUpdated">>(
   interfaces: [LiveEventRef],
   description: "A member was timed out (they may read, not send, react or type, until `until`), or their timeout was lifted (`until` null).",
   fields: (t) => ({
-    guildId: t.id({ resolve: (o) => String(o.guildId) }),
-    userId: t.id({ resolve: (o) => String(o.userId) }),
-    until: t.field({ type: "DateTime", nullable: true, resolve: (o) => o.until }),
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    userId: t.id({ description: "The member (their GuildMember id is `<guildId>:<userId>`: update its timedOutUntil).", resolve: (o) => String(o.userId) }),
+    until: t.field({ type: "DateTime", nullable: true, description: "Until when they are timed out; null when the timeout was lifted.", resolve: (o) => o.until }),
   }),
 });
 
@@ -160,23 +197,29 @@ const GuildEventUnion = builder.unionType("GuildEvent", {
 
 const GuildJoined = builder.objectRef<EventOf<"GuildJoined">>("GuildJoined").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ guild: t.field({ type: GuildRef, resolve: (e) => e.guild }) }),
+  description: "You joined or created a guild (on any of your sessions).",
+  fields: (t) => ({ guild: t.field({ type: GuildRef, description: "The guild.", resolve: (e) => e.guild }) }),
 });
 const GuildLeft = builder.objectRef<EventOf<"GuildLeft">>("GuildLeft").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ guildId: t.id({ resolve: (o) => String(o.guildId) }), reason: t.field({ type: LeaveReasonEnum, resolve: (e) => e.reason }) }),
+  description: "You are no longer a member of a guild: your streams of it end.",
+  fields: (t) => ({
+    guildId: t.id({ description: "The guild.", resolve: (o) => String(o.guildId) }),
+    reason: t.field({ type: LeaveReasonEnum, description: "Why: you left, were kicked or banned, or it was deleted.", resolve: (e) => e.reason }),
+  }),
 });
 const DirectMessageOpened = builder.objectRef<EventOf<"DirectMessageOpened">>("DirectMessageOpened").implement({
   interfaces: [LiveEventRef],
-  fields: (t) => ({ channel: t.field({ type: ChannelRef, resolve: (e) => e.channel }) }),
+  description: "A DM or group DM is (again) on your list: opened, created with you in it, you were added, or a message reopened one you closed.",
+  fields: (t) => ({ channel: t.field({ type: ChannelRef, description: "The DM or group DM.", resolve: (e) => e.channel }) }),
 });
 
 const ReadStateUpdated = builder.objectRef<EventOf<"ReadStateUpdated">>("ReadStateUpdated").implement({
   interfaces: [LiveEventRef],
   description: "You acknowledged a channel on some session. Pointers only move forward: keep the larger id.",
   fields: (t) => ({
-    channelId: t.id({ resolve: (o) => String(o.channelId) }),
-    lastReadMessageId: t.id({ resolve: (o) => String(o.lastReadMessageId) }),
+    channelId: t.id({ description: "The channel.", resolve: (o) => String(o.channelId) }),
+    lastReadMessageId: t.id({ description: "Your read pointer there now.", resolve: (o) => String(o.lastReadMessageId) }),
     readState: t.field({ type: ReadStateRef, description: "The channel's read state now (computed when asked).", extensions: { ...PER_VIEWER, ...perItemRead() }, resolve: (e, _a, ctx) => readStateOf(ctx, e.channelId) }),
   }),
 });
@@ -234,14 +277,14 @@ builder.subscriptionFields((t) => ({
     description:
       "Messages created, edited and deleted in a channel you can read, and typing, in the channel's one order (the same on every server). " +
       "Starts with Subscribed. Ends with FORBIDDEN if you can no longer see the channel, NOT_FOUND if it is deleted.",
-    args: { channelId: t.arg.id({ required: true }), after: t.arg.string({ description: AFTER }) },
+    args: { channelId: t.arg.id({ required: true, description: "A channel you can see." }), after: t.arg.string({ description: AFTER }) },
     subscribe: (_r, args, ctx) => channelEvents(ctx, parseId("channelId", args.channelId), args.after ?? null),
     resolve: unwrap,
   }),
   guildEvents: t.field({
     type: GuildEventUnion,
     description: "Channel, settings and membership changes of a guild you belong to, in the guild's one order. Starts with Subscribed.",
-    args: { guildId: t.arg.id({ required: true }), after: t.arg.string({ description: AFTER }) },
+    args: { guildId: t.arg.id({ required: true, description: "A guild you belong to." }), after: t.arg.string({ description: AFTER }) },
     subscribe: (_r, args, ctx) => guildEvents(ctx, parseId("guildId", args.guildId), args.after ?? null),
     resolve: unwrap,
   }),

@@ -8,6 +8,7 @@ import { OverwriteTargetEnum, PermissionEnum } from "./permissions.js";
 import { ChannelRef } from "./refs.js";
 
 const GuildChannelKindEnum = builder.enumType("GuildChannelKind", {
+  description: "What createChannel makes.",
   values: {
     GUILD_TEXT: { description: "A text channel." },
     GUILD_CATEGORY: { description: "A category that groups channels." },
@@ -18,7 +19,7 @@ builder.objectFields(ChannelRef, (t) => ({
   parent: t.field({
     type: ChannelRef,
     nullable: true,
-    description: "The category this channel sits in, if any (and if you can see it).",
+    description: "The category this channel sits in; null if none, or if you cannot see it.",
     resolve: async (c, _a, ctx) => {
       if (c.parentId === null) return null;
       // The loader checks membership only: a category hidden from the viewer (no VIEW_CHANNEL) is not shown.
@@ -32,29 +33,31 @@ builder.objectFields(ChannelRef, (t) => ({
       "True when this channel's permission overwrites are exactly its category's (a channel created in a category without permissionOverwrites starts synced; updateChannel(lockPermissions: true) syncs it again); false once they differ; null for channels in no category, categories and DMs.",
     resolve: (c, _a, ctx) => permissionsSynced(ctx, c),
   }),
-  topic: t.exposeString("topic", { nullable: true, description: "What the channel is about." }),
+  topic: t.exposeString("topic", { nullable: true, description: "What the channel is about; null if none was set (or it was cleared)." }),
   rateLimitPerUser: t.exposeInt("rateLimitPerUser", {
     description: `Slowmode: seconds a member waits between two messages here (0 to ${MAX_SLOWMODE_SECONDS}; 0: off). MANAGE_MESSAGES and MANAGE_CHANNELS are exempt.`,
   }),
 }));
 
 const OverwriteInput = builder.inputType("PermissionOverwriteInput", {
+  description: "A new channel's overwrite for a role or a member.",
   fields: (t) => ({
-    targetKind: t.field({ type: OverwriteTargetEnum, required: true }),
+    targetKind: t.field({ type: OverwriteTargetEnum, required: true, description: "Whether targetId is a role or a member." }),
     targetId: t.id({ required: true, description: "A role of the guild (its id for @everyone) or a member." }),
-    allow: t.field({ type: [PermissionEnum], required: true }),
-    deny: t.field({ type: [PermissionEnum], required: true }),
+    allow: t.field({ type: [PermissionEnum], required: true, description: "Permissions granted in the channel: only channel permissions you have yourself." }),
+    deny: t.field({ type: [PermissionEnum], required: true, description: "Permissions taken away in the channel: only channel permissions you have yourself, none also in allow." }),
   }),
 });
 
 const CreateChannelInput = builder.inputType("CreateChannelInput", {
+  description: "A new text channel or category.",
   fields: (t) => ({
-    guildId: t.id({ required: true }),
+    guildId: t.id({ required: true, description: "The guild to create it in (MANAGE_CHANNELS)." }),
     name: t.string({ required: true, description: '1 to 100 characters; for text channels lower-cased, spaces become "-".' }),
     kind: t.field({ type: GuildChannelKindEnum, description: "GUILD_TEXT (the default) or GUILD_CATEGORY." }),
-    parentId: t.id({ description: "A category of the guild to put the channel in." }),
-    topic: t.string({ description: "Up to 1024 characters." }),
-    rateLimitPerUser: t.int({ description: `Slowmode seconds, 0 to ${MAX_SLOWMODE_SECONDS}.` }),
+    parentId: t.id({ description: "A category of the guild to put the channel in. Omitted: none (top level)." }),
+    topic: t.string({ description: "Up to 1024 characters. Omitted: none." }),
+    rateLimitPerUser: t.int({ description: `Slowmode seconds, 0 to ${MAX_SLOWMODE_SECONDS}. Omitted: 0 (off).` }),
     permissionOverwrites: t.field({
       type: [OverwriteInput],
       description:
@@ -63,14 +66,15 @@ const CreateChannelInput = builder.inputType("CreateChannelInput", {
   }),
 });
 const UpdateChannelInput = builder.inputType("UpdateChannelInput", {
+  description: "What to change on a guild channel or category; fields left out (or null) stay as they are.",
   fields: (t) => ({
-    channelId: t.id({ required: true }),
+    channelId: t.id({ required: true, description: "A guild channel or category where you have MANAGE_CHANNELS." }),
     name: t.string({ description: "New name." }),
     position: t.int({ description: "New 0-based place in the list; the others shift to make room." }),
     topic: t.string({ description: "New topic; an empty string removes it." }),
     rateLimitPerUser: t.int({ description: `Slowmode seconds, 0 to ${MAX_SLOWMODE_SECONDS}.` }),
     parentId: t.id({ description: "Move into this category (the channel keeps its overwrites unless lockPermissions)." }),
-    clearParent: t.boolean({ description: "Take the channel out of its category." }),
+    clearParent: t.boolean({ description: "true: take the channel out of its category. false or omitted: no change." }),
     lockPermissions: t.boolean({
       description:
         "true: replace the channel's overwrites with a copy of its category's (the new one when parentId is given), in the same write. Needs MANAGE_ROLES in the channel too, and the copied overwrites may only set permissions you have (as setPermissionOverwrite).",
@@ -82,7 +86,7 @@ builder.mutationFields((t) => ({
   createChannel: t.field({
     type: ChannelRef,
     description: "Creates a text channel or a category at the end of a guild's list (MANAGE_CHANNELS); LIMIT_EXCEEDED at MAX_CHANNELS_PER_GUILD (500 by default).",
-    args: { input: t.arg({ type: CreateChannelInput, required: true }) },
+    args: { input: t.arg({ type: CreateChannelInput, required: true, description: "The guild and the new channel." }) },
     resolve: (_r, { input }, ctx) =>
       createChannel(ctx, {
         guildId: parseId("guildId", input.guildId),
@@ -102,7 +106,7 @@ builder.mutationFields((t) => ({
   updateChannel: t.field({
     type: ChannelRef,
     description: "Renames, moves, re-parents a guild channel, or changes its topic or slowmode (MANAGE_CHANNELS in it).",
-    args: { input: t.arg({ type: UpdateChannelInput, required: true }) },
+    args: { input: t.arg({ type: UpdateChannelInput, required: true, description: "The channel and what changes." }) },
     resolve: (_r, { input }, ctx) =>
       updateChannel(ctx, {
         channelId: parseId("channelId", input.channelId),
@@ -117,7 +121,7 @@ builder.mutationFields((t) => ({
   }),
   deleteChannel: t.boolean({
     description: "Deletes a guild channel and its messages (MANAGE_CHANNELS in it); a category's channels stay, outside any category.",
-    args: { channelId: t.arg.id({ required: true }) },
+    args: { channelId: t.arg.id({ required: true, description: "A guild channel or category where you have MANAGE_CHANNELS." }) },
     resolve: (_r, args, ctx) => deleteChannel(ctx, parseId("channelId", args.channelId)),
   }),
 }));

@@ -11,13 +11,15 @@ import { ChannelRef, GuildRef } from "./refs.js";
 export const LiveEventRef = builder.interfaceRef<object>("LiveEvent").implement({
   description:
     "An event of channelEvents, guildEvents or userEvents. `cursor` is its place in the stream: subscribe again with " +
-    "`after: cursor` to receive every event after it, in order, each once (or ResyncRequired when that is no longer possible).",
+    "`after: cursor` to receive every event after it, in order, each once (or ResyncRequired when that is no longer possible). " +
+    "Events are not entities: no `id` (`cursor` is their place in the stream); the objects they carry (messages, channels, read states...) have ids.",
   fields: (t) => ({
     cursor: t.string({ description: "Opaque. Keep the last one you received.", resolve: (e) => (e as { cursor?: string }).cursor ?? "" }),
   }),
 });
 
 const ResyncReasonEnum = builder.enumType("ResyncReason", {
+  description: "Why a subscription could not resume from its `after` cursor.",
   values: {
     CURSOR_EXPIRED: { description: "The events after your cursor are no longer kept (EVENT_LOG_MAX_EVENTS, EVENT_LOG_MAX_AGE_SECONDS)." },
     LOG_LOST: { description: "The server lost its event log (for example its Redis restarted empty), or the cursor is from another one." },
@@ -39,7 +41,7 @@ export const ResyncRequiredRef = builder.objectRef<Extract<StreamNotice, { type:
     "Sent once, right after Subscribed, when `after` could not be resumed from: some events after it are gone. Refetch the " +
     "state by query; live events follow from `cursor` on. Never a silent gap.",
   interfaces: [LiveEventRef],
-  fields: (t) => ({ reason: t.field({ type: ResyncReasonEnum, resolve: (e) => e.reason }) }),
+  fields: (t) => ({ reason: t.field({ type: ResyncReasonEnum, description: "Why the events after the cursor are gone.", resolve: (e) => e.reason }) }),
 });
 
 /** What an `eventCursor` field says: "query, then subscribe with `after: eventCursor`" misses nothing. */

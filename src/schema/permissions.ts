@@ -5,6 +5,7 @@ import { PERMISSION_NAMES, toBits, toNames, type PermissionName } from "../permi
 import type { OverwriteRecord, RoleRecord } from "../stores/permission-store.js";
 import { builder } from "./builder.js";
 import { listCost, perItemRead } from "./cost.js";
+import { compositeId } from "./entity-ids.js";
 import { MemberRef } from "./guild.js";
 import { parseId } from "./ids.js";
 import { PER_VIEWER } from "./per-viewer.js";
@@ -34,6 +35,7 @@ export const PermissionEnum = builder.enumType("Permission", {
 });
 
 export const OverwriteTargetEnum = builder.enumType("OverwriteTarget", {
+  description: "Whom a channel's permission overwrite applies to.",
   values: {
     ROLE: { description: "The overwrite applies to a role (the guild's id: @everyone)." },
     MEMBER: { description: "The overwrite applies to one member." },
@@ -43,25 +45,33 @@ export const OverwriteTargetEnum = builder.enumType("OverwriteTarget", {
 export const RoleRef = builder.objectRef<RoleRecord>("Role").implement({
   description: "A named set of permissions members can be given. @everyone (id = the guild's id, position 0) applies to every member.",
   fields: (t) => ({
-    id: t.id({ resolve: (r) => String(r.id) }),
-    name: t.exposeString("name"),
-    permissions: t.field({ type: [PermissionEnum], extensions: listCost(PERMISSION_NAMES.length), resolve: (r) => toNames(r.permissions) }),
+    id: t.id({ description: "A snowflake; the guild's id for @everyone.", resolve: (r) => String(r.id) }),
+    name: t.exposeString("name", { description: "1 to 100 characters; \"@everyone\" for @everyone." }),
+    permissions: t.field({
+      type: [PermissionEnum],
+      description: "What it grants guild-wide; channel overwrites may change it channel by channel.",
+      extensions: listCost(PERMISSION_NAMES.length),
+      resolve: (r) => toNames(r.permissions),
+    }),
     position: t.exposeInt("position", { description: "Rank in the hierarchy: higher outranks lower; @everyone is 0." }),
     color: t.exposeInt("color", { description: "RGB as an integer; 0: no colour." }),
     hoist: t.exposeBoolean("hoist", { description: "Members with it are listed apart." }),
     mentionable: t.exposeBoolean("mentionable", { description: "Anyone may mention it with <@&id>." }),
     everyone: t.boolean({ description: "True for @everyone.", resolve: (r) => r.id === r.guildId }),
-    createdAt: t.field({ type: "DateTime", resolve: (r) => r.createdAt }),
+    createdAt: t.field({ type: "DateTime", description: "When it was created (@everyone: with the guild).", resolve: (r) => r.createdAt }),
   }),
 });
 
 const OverwriteRef = builder.objectRef<OverwriteRecord>("PermissionOverwrite").implement({
-  description: "What a channel allows or denies a role or a member on top of their guild permissions.",
+  description:
+    "What a channel allows or denies a role or a member on top of their guild permissions. One per (channel, target): " +
+    "`id` is `<channel id>:<ROLE or MEMBER>:<target id>`, the same in Channel.permissionOverwrites and setPermissionOverwrite.",
   fields: (t) => ({
-    targetKind: t.field({ type: OverwriteTargetEnum, resolve: (o) => o.targetKind }),
-    targetId: t.id({ resolve: (o) => String(o.targetId) }),
-    allow: t.field({ type: [PermissionEnum], extensions: listCost(PERMISSION_NAMES.length), resolve: (o) => toNames(o.allow) }),
-    deny: t.field({ type: [PermissionEnum], extensions: listCost(PERMISSION_NAMES.length), resolve: (o) => toNames(o.deny) }),
+    id: t.id({ description: "`<channel id>:<targetKind>:<targetId>`: stable while the overwrite exists.", resolve: (o) => compositeId(o.channelId, o.targetKind, o.targetId) }),
+    targetKind: t.field({ type: OverwriteTargetEnum, description: "Whether it applies to a role or to one member.", resolve: (o) => o.targetKind }),
+    targetId: t.id({ description: "The role's id (the guild's id for @everyone) or the member's user id.", resolve: (o) => String(o.targetId) }),
+    allow: t.field({ type: [PermissionEnum], description: "Permissions granted in this channel.", extensions: listCost(PERMISSION_NAMES.length), resolve: (o) => toNames(o.allow) }),
+    deny: t.field({ type: [PermissionEnum], description: "Permissions taken away in this channel.", extensions: listCost(PERMISSION_NAMES.length), resolve: (o) => toNames(o.deny) }),
   }),
 });
 
@@ -105,53 +115,67 @@ builder.objectField(MemberRef, "roles", (t) =>
 );
 
 const CreateRoleInput = builder.inputType("CreateRoleInput", {
+  description: "A new role.",
   fields: (t) => ({
-    guildId: t.id({ required: true }),
+    guildId: t.id({ required: true, description: "The guild to create it in." }),
     name: t.string({ required: true, description: "1 to 100 characters." }),
     permissions: t.field({ type: [PermissionEnum], required: true, description: "Only permissions you have yourself." }),
     color: t.int({ description: "RGB, 0 to 16777215; 0 (the default): no colour." }),
-    hoist: t.boolean(),
-    mentionable: t.boolean(),
+    hoist: t.boolean({ description: "List its members apart (default false)." }),
+    mentionable: t.boolean({ description: "Let anyone mention it with <@&id> (default false)." }),
   }),
 });
 const UpdateRoleInput = builder.inputType("UpdateRoleInput", {
+  description: "What to change on a role; fields left out (or null) stay as they are.",
   fields: (t) => ({
-    guildId: t.id({ required: true }),
+    guildId: t.id({ required: true, description: "The role's guild." }),
     roleId: t.id({ required: true, description: "A role below your highest one; the guild's id for @everyone (permissions only)." }),
-    name: t.string(),
+    name: t.string({ description: "New name, 1 to 100 characters (not for @everyone)." }),
     permissions: t.field({ type: [PermissionEnum], description: "The new full set; the flags that change must be ones you have." }),
-    color: t.int(),
-    hoist: t.boolean(),
-    mentionable: t.boolean(),
+    color: t.int({ description: "New colour, RGB 0 to 16777215; 0: none." }),
+    hoist: t.boolean({ description: "List its members apart, or not." }),
+    mentionable: t.boolean({ description: "Let anyone mention it with <@&id>, or not." }),
   }),
 });
 const RoleInGuildInput = builder.inputType("RoleInGuildInput", {
-  fields: (t) => ({ guildId: t.id({ required: true }), roleId: t.id({ required: true }) }),
+  description: "A role of a guild.",
+  fields: (t) => ({
+    guildId: t.id({ required: true, description: "The guild." }),
+    roleId: t.id({ required: true, description: "A role of the guild below your highest one (not @everyone)." }),
+  }),
 });
 const MoveRoleInput = builder.inputType("MoveRoleInput", {
+  description: "A role's new place in the hierarchy.",
   fields: (t) => ({
-    guildId: t.id({ required: true }),
-    roleId: t.id({ required: true }),
+    guildId: t.id({ required: true, description: "The guild." }),
+    roleId: t.id({ required: true, description: "A role below your highest one (not @everyone)." }),
     position: t.int({ required: true, description: "1 (just above @everyone) up to just below your highest role." }),
   }),
 });
 const MemberRoleInput = builder.inputType("MemberRoleInput", {
-  fields: (t) => ({ guildId: t.id({ required: true }), userId: t.id({ required: true }), roleId: t.id({ required: true }) }),
+  description: "A role to give to, or take from, a member.",
+  fields: (t) => ({
+    guildId: t.id({ required: true, description: "The guild." }),
+    userId: t.id({ required: true, description: "A member ranked below you." }),
+    roleId: t.id({ required: true, description: "A role below your highest one (not @everyone, which every member has)." }),
+  }),
 });
 const SetOverwriteInput = builder.inputType("SetPermissionOverwriteInput", {
+  description: "A channel's overwrite for a role or a member, replaced whole.",
   fields: (t) => ({
-    channelId: t.id({ required: true }),
-    targetKind: t.field({ type: OverwriteTargetEnum, required: true }),
+    channelId: t.id({ required: true, description: "A guild channel or category where you have MANAGE_ROLES." }),
+    targetKind: t.field({ type: OverwriteTargetEnum, required: true, description: "Whether targetId is a role or a member." }),
     targetId: t.id({ required: true, description: "A role of the guild (its id for @everyone) or a member." }),
-    allow: t.field({ type: [PermissionEnum], required: true, description: "Only channel permissions you have yourself." }),
-    deny: t.field({ type: [PermissionEnum], required: true }),
+    allow: t.field({ type: [PermissionEnum], required: true, description: "Permissions granted here: only channel permissions you have yourself." }),
+    deny: t.field({ type: [PermissionEnum], required: true, description: "Permissions taken away here: only channel permissions you have yourself, none also in allow." }),
   }),
 });
 const DeleteOverwriteInput = builder.inputType("DeletePermissionOverwriteInput", {
+  description: "The overwrite to remove: its channel and target.",
   fields: (t) => ({
-    channelId: t.id({ required: true }),
-    targetKind: t.field({ type: OverwriteTargetEnum, required: true }),
-    targetId: t.id({ required: true }),
+    channelId: t.id({ required: true, description: "A guild channel or category where you have MANAGE_ROLES." }),
+    targetKind: t.field({ type: OverwriteTargetEnum, required: true, description: "Whether targetId is a role or a member." }),
+    targetId: t.id({ required: true, description: "The role's id (the guild's id for @everyone) or the member's user id." }),
   }),
 });
 
@@ -161,14 +185,14 @@ builder.mutationFields((t) => ({
   createRole: t.field({
     type: RoleRef,
     description: "Creates a role just above @everyone (MANAGE_ROLES). LIMIT_EXCEEDED at MAX_ROLES_PER_GUILD.",
-    args: { input: t.arg({ type: CreateRoleInput, required: true }) },
+    args: { input: t.arg({ type: CreateRoleInput, required: true, description: "The guild and the new role." }) },
     resolve: (_r, { input }, ctx) =>
       createRole(ctx, { guildId: parseId("guildId", input.guildId), name: input.name, permissions: toBits(input.permissions), color: input.color, hoist: input.hoist, mentionable: input.mentionable }),
   }),
   updateRole: t.field({
     type: RoleRef,
     description: "Changes a role below your highest one (MANAGE_ROLES).",
-    args: { input: t.arg({ type: UpdateRoleInput, required: true }) },
+    args: { input: t.arg({ type: UpdateRoleInput, required: true, description: "The role and what changes." }) },
     resolve: (_r, { input }, ctx) =>
       updateRole(ctx, {
         guildId: parseId("guildId", input.guildId),
@@ -182,31 +206,31 @@ builder.mutationFields((t) => ({
   }),
   deleteRole: t.boolean({
     description: "Deletes a role below your highest one (MANAGE_ROLES); its members lose it.",
-    args: { input: t.arg({ type: RoleInGuildInput, required: true }) },
+    args: { input: t.arg({ type: RoleInGuildInput, required: true, description: "The guild and the role." }) },
     resolve: (_r, { input }, ctx) => deleteRole(ctx, { guildId: parseId("guildId", input.guildId), roleId: parseId("roleId", input.roleId) }),
   }),
   moveRole: t.field({
     type: [RoleRef],
     description: "Moves a role within those below your highest one (MANAGE_ROLES); returns the guild's roles, highest first.",
     extensions: listCost("rolesPerGuild"),
-    args: { input: t.arg({ type: MoveRoleInput, required: true }) },
+    args: { input: t.arg({ type: MoveRoleInput, required: true, description: "The role and its new position." }) },
     resolve: (_r, { input }, ctx) => moveRole(ctx, { guildId: parseId("guildId", input.guildId), roleId: parseId("roleId", input.roleId), position: input.position }),
   }),
   addMemberRole: t.boolean({
     description: "Gives a member ranked below you a role below your highest one (MANAGE_ROLES); false if they had it.",
-    args: { input: t.arg({ type: MemberRoleInput, required: true }) },
+    args: { input: t.arg({ type: MemberRoleInput, required: true, description: "The guild, the member and the role." }) },
     resolve: (_r, { input }, ctx) => addMemberRole(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId), roleId: parseId("roleId", input.roleId) }),
   }),
   removeMemberRole: t.boolean({
     description: "Takes a role below your highest one from a member ranked below you (MANAGE_ROLES); false if they did not have it.",
-    args: { input: t.arg({ type: MemberRoleInput, required: true }) },
+    args: { input: t.arg({ type: MemberRoleInput, required: true, description: "The guild, the member and the role." }) },
     resolve: (_r, { input }, ctx) =>
       removeMemberRole(ctx, { guildId: parseId("guildId", input.guildId), userId: parseId("userId", input.userId), roleId: parseId("roleId", input.roleId) }),
   }),
   setPermissionOverwrite: t.field({
     type: OverwriteRef,
     description: "Sets what a channel allows and denies a role or a member (MANAGE_ROLES in the channel). Deny @everyone VIEW_CHANNEL to make a channel private.",
-    args: { input: t.arg({ type: SetOverwriteInput, required: true }) },
+    args: { input: t.arg({ type: SetOverwriteInput, required: true, description: "The channel, the target and what it allows and denies." }) },
     resolve: (_r, { input }, ctx) =>
       setPermissionOverwrite(ctx, {
         channelId: parseId("channelId", input.channelId),
@@ -218,7 +242,7 @@ builder.mutationFields((t) => ({
   }),
   deletePermissionOverwrite: t.boolean({
     description: "Removes a channel's overwrite for a role or a member (MANAGE_ROLES in the channel); false if there was none.",
-    args: { input: t.arg({ type: DeleteOverwriteInput, required: true }) },
+    args: { input: t.arg({ type: DeleteOverwriteInput, required: true, description: "The channel and the target." }) },
     resolve: (_r, { input }, ctx) =>
       deletePermissionOverwrite(ctx, { channelId: parseId("channelId", input.channelId), targetKind: input.targetKind, targetId: parseId("targetId", input.targetId) }),
   }),

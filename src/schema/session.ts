@@ -33,6 +33,7 @@ const SessionRef = builder.objectRef<SessionView>("Session").implement({
 });
 
 const ChangePasswordInput = builder.inputType("ChangePasswordInput", {
+  description: "Your password now, and the new one.",
   fields: (t) => ({
     currentPassword: t.string({ required: true, description: "Your password now." }),
     newPassword: t.string({
@@ -56,7 +57,7 @@ builder.mutationFields((t) => ({
     description:
       "Signs out one of your sessions by id, on every instance at once: its token stops working, its subscriptions end with UNAUTHENTICATED " +
       "and its WebSockets close with code 4401. Revoking the current session is the same as `logout`. NOT_FOUND for an id that is not one of your sessions.",
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "One of your sessions (Session.id)." }) },
     resolve: (_r, args, ctx) => revokeSession(ctx, parseId("id", args.id)),
   }),
   revokeOtherSessions: t.int({
@@ -67,7 +68,7 @@ builder.mutationFields((t) => ({
     description:
       "Changes your password (people only) and signs out every other session; this one stays signed in. A wrong current password is " +
       "BAD_USER_INPUT on `currentPassword` and changes nothing; the new password follows the same rules as at registration.",
-    args: { input: t.arg({ type: ChangePasswordInput, required: true }) },
+    args: { input: t.arg({ type: ChangePasswordInput, required: true, description: "The current password and the new one." }) },
     resolve: (_r, { input }, ctx) => changePassword(ctx, input),
   }),
 }));

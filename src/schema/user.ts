@@ -13,10 +13,10 @@ import { PER_VIEWER } from "./per-viewer.js";
 UserRef.implement({
   description: "A person or a bot.",
   fields: (t) => ({
-    id: t.id({ resolve: (o) => String(o.id) }),
-    username: t.exposeString("username"),
+    id: t.id({ description: "A snowflake: sorts by sign-up time.", resolve: (o) => String(o.id) }),
+    username: t.exposeString("username", { description: "Unique regardless of case: 2 to 32 ASCII letters, digits, `_` and `.`." }),
     bot: t.exposeBoolean("bot", { description: "True for bot accounts, which authenticate with a token only." }),
-    createdAt: t.field({ type: "DateTime", resolve: (user) => user.createdAt }),
+    createdAt: t.field({ type: "DateTime", description: "When the account was registered (a bot: created).", resolve: (user) => user.createdAt }),
     guilds: t.field({
       type: [GuildRef],
       description: "The guilds this user belongs to, oldest membership first (at most MAX_GUILDS_PER_USER). Only readable on yourself (`me`).",
@@ -31,7 +31,10 @@ UserRef.implement({
       description:
         "The DMs and group DMs this user is in, newest first: `first` of them (1 to 100, default 100), " +
         "older than the DM `before` when given (pass the last id of a page for the next). Only readable on yourself (`me`).",
-      args: { first: t.arg.int(), before: t.arg.id() },
+      args: {
+        first: t.arg.int({ description: `How many, 1 to ${MAX_DIRECT_MESSAGES_PAGE} (the default).` }),
+        before: t.arg.id({ description: "Only DMs that come after this one in the list (the last id of the previous page)." }),
+      },
       extensions: { ...PER_VIEWER, ...pageCost({ default: MAX_DIRECT_MESSAGES_PAGE, max: MAX_DIRECT_MESSAGES_PAGE }), ...perItemRead() },
       resolve: (user, args, ctx) => listMyDirectMessages(ctx, user, { first: args.first, before: optionalId("before", args.before) }),
     }),
@@ -45,20 +48,24 @@ UserRef.implement({
 });
 
 export const AuthPayloadRef = builder.objectRef<AuthPayload>("AuthPayload").implement({
-  description: "A bearer token and its user. The token is shown once: send it as `Authorization: Bearer <token>`.",
+  description:
+    "A bearer token and its user. The token is shown once: send it as `Authorization: Bearer <token>`. " +
+    "An answer, not an entity: no `id` (cache the `user`, which has one).",
   fields: (t) => ({
-    token: t.exposeString("token"),
-    user: t.field({ type: UserRef, resolve: (payload) => payload.user }),
+    token: t.exposeString("token", { description: "The bearer token, shown this once (only its hash is kept): send it as `Authorization: Bearer <token>`." }),
+    user: t.field({ type: UserRef, description: "The person or bot it signs in.", resolve: (payload) => payload.user }),
   }),
 });
 
 const CredentialsInput = builder.inputType("CredentialsInput", {
+  description: "A username and a password, to register or to sign in.",
   fields: (t) => ({
     username: t.string({ required: true, description: "2 to 32 letters, digits, `_` or `.`; unique regardless of case." }),
     password: t.string({ required: true, description: "10 to 256 characters; not your username and not a common password (checked when registering)." }),
   }),
 });
 const CreateBotInput = builder.inputType("CreateBotInput", {
+  description: "A new bot's name.",
   fields: (t) => ({ username: t.string({ required: true, description: "2 to 32 letters, digits, `_` or `.`." }) }),
 });
 
@@ -70,7 +77,7 @@ builder.queryField("users", (t) =>
   t.field({
     type: [UserRef],
     description: "Users by id (at most 100); unknown ids are left out.",
-    args: { ids: t.arg.idList({ required: true }) },
+    args: { ids: t.arg.idList({ required: true, description: "User ids, at most 100." }) },
     extensions: idListCost("ids", 100),
     resolve: async (_r, args, ctx) => {
       requireViewer(ctx);
@@ -85,13 +92,13 @@ builder.mutationFields((t) => ({
   register: t.field({
     type: AuthPayloadRef,
     description: "Creates an account and returns its first token.",
-    args: { input: t.arg({ type: CredentialsInput, required: true }) },
+    args: { input: t.arg({ type: CredentialsInput, required: true, description: "The new account's username and password." }) },
     resolve: (_r, { input }, ctx) => register(ctx, input),
   }),
   login: t.field({
     type: AuthPayloadRef,
     description: "Returns a new token for a username and password.",
-    args: { input: t.arg({ type: CredentialsInput, required: true }) },
+    args: { input: t.arg({ type: CredentialsInput, required: true, description: "The account's username (in any case) and password." }) },
     resolve: (_r, { input }, ctx) => login(ctx, input),
   }),
   logout: t.boolean({
@@ -101,13 +108,13 @@ builder.mutationFields((t) => ({
   createBot: t.field({
     type: AuthPayloadRef,
     description: "Creates a bot you own and returns its token (shown once); LIMIT_EXCEEDED once you have MAX_BOTS_PER_USER (25 by default).",
-    args: { input: t.arg({ type: CreateBotInput, required: true }) },
+    args: { input: t.arg({ type: CreateBotInput, required: true, description: "The bot's username." }) },
     resolve: (_r, { input }, ctx) => createBot(ctx, input),
   }),
   resetBotToken: t.field({
     type: AuthPayloadRef,
     description: "Revokes every token of one of your bots and returns a new one.",
-    args: { botId: t.arg.id({ required: true }) },
+    args: { botId: t.arg.id({ required: true, description: "One of your bots." }) },
     resolve: (_r, args, ctx) => resetBotToken(ctx, parseId("botId", args.botId)),
   }),
 }));

@@ -5,7 +5,7 @@ import { DEFAULT_EVERYONE_PERMISSIONS } from "../permissions/permission-set.js";
 import { CHANNEL_FIELDS } from "./channel-store.prisma.js";
 import { isForeignKeyViolation, isUniqueViolation } from "./prisma/prisma-errors.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
-import type { GuildRecord, GuildStore, InviteRecord, MemberRecord, NewGuild, RedeemResult, TimeoutRecord } from "./guild-store.js";
+import type { GuildRecord, GuildStore, InviteRecord, MemberPageQuery, MemberRecord, NewGuild, RedeemResult, TimeoutRecord } from "./guild-store.js";
 import type { AuditActor } from "./audit-log-store.js";
 import { change } from "./audit-log-store.js";
 import { recordAudit } from "./audit-log-store.prisma.js";
@@ -120,10 +120,13 @@ export class PrismaGuildStore implements GuildStore {
     return rows.map((r) => r.user_id);
   }
 
-  listMembers(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<MemberRecord[]> {
+  listMembers(guildId: bigint, page: MemberPageQuery): Promise<MemberRecord[]> {
+    // Both ends of the walk are the primary key (guild_id, user_id): an index range scan either way.
+    const after = page.afterUserId == null ? {} : { gt: page.afterUserId };
+    const before = page.beforeUserId == null ? {} : { lt: page.beforeUserId };
     return this.prisma.member.findMany({
-      where: { guildId, ...(page.afterUserId === null ? {} : { userId: { gt: page.afterUserId } }) },
-      orderBy: { userId: "asc" },
+      where: { guildId, userId: { ...after, ...before } },
+      orderBy: { userId: page.from === "last" ? "desc" : "asc" },
       take: page.limit,
     });
   }

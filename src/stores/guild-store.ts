@@ -16,6 +16,21 @@ export interface MemberRecord {
   joinedAt: Date;
 }
 
+/** Which members {@link GuildStore.listMembers} returns: a range of user ids, read from one end. */
+export interface MemberPageQuery {
+  /** Only members whose user id is > afterUserId. */
+  afterUserId?: bigint | null;
+  /** Only members whose user id is < beforeUserId. */
+  beforeUserId?: bigint | null;
+  /** At most this many. */
+  limit: number;
+  /**
+   * "first" (the default): the lowest user ids in range, ascending (paging forward).
+   * "last": the highest user ids in range, descending (paging backward).
+   */
+  from?: "first" | "last";
+}
+
 export interface InviteRecord {
   code: string;
   guildId: bigint;
@@ -116,8 +131,8 @@ export interface GuildStore {
    */
   filterGuildmates(userId: bigint, userIds: readonly bigint[]): Promise<bigint[]>;
 
-  /** Members ordered by user id, strictly after `afterUserId` when given; at most `limit`. */
-  listMembers(guildId: bigint, page: { afterUserId: bigint | null; limit: number }): Promise<MemberRecord[]>;
+  /** Members by user id within the bounds of `page`, read from the end it names; see {@link MemberPageQuery}. */
+  listMembers(guildId: bigint, page: MemberPageQuery): Promise<MemberRecord[]>;
 
   /**
    * Stores a new invite. The code is chosen by the caller and must be unique. A guild that does

@@ -413,7 +413,16 @@ describe("guilds", () => {
   describe("members connection", () => {
     const MEMBERS = `query($g: ID!, $first: Int, $after: ID, $last: Int, $before: ID) {
       guild(id: $g) { members(first: $first, after: $after, last: $last, before: $before) {
-        edges { cursor node { user { id } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+        totalCount edges { cursor node { user { id } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+    /** The user ids of a page and its flags. */
+    async function page(args: Record<string, unknown>) {
+      const { edges, pageInfo, totalCount } = (await ok(MEMBERS, { g: guildId, ...args }, owner.token)).guild.members;
+      for (const edge of edges) expect(edge.cursor).toBe(edge.node.user.id);
+      expect(pageInfo.startCursor).toBe(edges[0]?.cursor ?? null);
+      expect(pageInfo.endCursor).toBe(edges[edges.length - 1]?.cursor ?? null);
+      expect(totalCount).toBe(everyone.length);
+      return { ids: edges.map((e: { cursor: string }) => e.cursor) as string[], previous: pageInfo.hasPreviousPage as boolean, next: pageInfo.hasNextPage as boolean };
+    }
     let owner: User;
     let guildId: string;
     let everyone: string[];
@@ -446,13 +455,52 @@ describe("guilds", () => {
       expect(all.guild.members.pageInfo.hasNextPage).toBe(false);
     });
 
+    it("walks every member exactly once backward, from the end, with last: 2 and before", async () => {
+      const seen: string[] = [];
+      let before: string | null = null;
+      for (let round = 0; round < 10; round++) {
+        const { ids, previous, next } = await page({ last: 2, before });
+        expect(ids.length).toBeLessThanOrEqual(2);
+        expect(next).toBe(before !== null);
+        seen.unshift(...ids);
+        if (!previous) break;
+        before = ids[0]!;
+      }
+      expect(seen).toEqual(everyone);
+    });
+
+    it("answers before alone as the last page before it, and after with before as the window between them", async () => {
+      expect(await page({ before: everyone[3] })).toEqual({ ids: everyone.slice(0, 3), previous: false, next: true });
+      expect(await page({ last: 1, before: everyone[3] })).toEqual({ ids: [everyone[2]], previous: true, next: true });
+      expect(await page({ after: everyone[0], before: everyone[4] })).toEqual({ ids: everyone.slice(1, 4), previous: true, next: true });
+      expect(await page({ first: 2, after: everyone[0], before: everyone[4] })).toEqual({ ids: everyone.slice(1, 3), previous: true, next: true });
+      expect(await page({ last: 2, after: everyone[0], before: everyone[4] })).toEqual({ ids: everyone.slice(2, 4), previous: true, next: true });
+      expect(await page({ last: 10 })).toEqual({ ids: everyone, previous: false, next: false });
+      // A cursor is a bound, not necessarily a member's id.
+      expect(await page({ last: 1, before: String(BigInt(everyone[4]!) + 1n) })).toEqual({ ids: [everyone[4]], previous: true, next: true });
+      expect(await page({ after: everyone[4], before: everyone[0] })).toEqual({ ids: [], previous: true, next: true });
+    });
+
+    it("counts every member in totalCount, whatever the page, and follows joins and leaves", async () => {
+      expect((await page({ first: 1 })).ids).toHaveLength(1);
+      const late = await server.signUp("late");
+      const code = (await ok(`mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guildId }, owner.token)).createInvite.code;
+      await ok(JOIN, { code }, late.token);
+      const joined = (await ok(MEMBERS, { g: guildId, last: 1 }, owner.token)).guild.members;
+      expect(joined.totalCount).toBe(everyone.length + 1);
+      await ok(`mutation($g: ID!) { leaveGuild(guildId: $g) }`, { g: guildId }, late.token);
+      expect((await ok(MEMBERS, { g: guildId, last: 1 }, owner.token)).guild.members.totalCount).toBe(everyone.length);
+    });
+
     it.each([
       ["first: 101", { first: 101 }, "first", /first must be an integer from 1 to 100/],
       ["first: 0", { first: 0 }, "first", /first must be an integer from 1 to 100/],
       ["first: -1", { first: -1 }, "first", /first must be an integer from 1 to 100/],
-      ["last: 2", { last: 2 }, "last", /forward only.*first and after/],
-      ["before", { before: "1" }, "before", /forward only.*first and after/],
+      ["last: 101", { last: 101 }, "last", /last must be an integer from 1 to 100/],
+      ["last: 0", { last: 0 }, "last", /last must be an integer from 1 to 100/],
+      ["first with last", { first: 2, last: 2 }, "last", /first or last, not both/],
       ["a malformed after", { after: "someone" }, "after", /after must be an id/],
+      ["a malformed before", { before: "-5" }, "before", /before must be an id/],
     ])("rejects %s with BAD_USER_INPUT naming the argument", async (_label, args, field, message) => {
       const res = await server.gql(MEMBERS, { g: guildId, ...args }, owner.token);
       expectError(res, "BAD_USER_INPUT", message, field);

@@ -3,7 +3,8 @@ import { startTestServer, type GraphQLResponse, type TestServer } from "../suppo
 
 /**
  * Channel.messages over real HTTP: scrolling a 1,000-message channel back and forward by id
- * cursor, centring a page with `around`, and rejecting bad page arguments.
+ * cursor, centring a page with `around`, and rejecting bad page arguments; and one message by id
+ * (`message(channelId, messageId)`).
  */
 
 type User = { token: string; id: string; username: string };
@@ -271,6 +272,65 @@ describe("access", () => {
   it("answers UNAUTHENTICATED without a token", async () => {
     const res = await server.gql(HISTORY, { c: channelId });
     expect(res.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("message(channelId, messageId)", () => {
+  const MESSAGE = `query($c: ID!, $m: ID!) { message(channelId: $c, messageId: $m) { id content } me { id } }`;
+
+  it("answers one message by id, and several in one request", async () => {
+    const res = await server.gql(MESSAGE, { c: channelId, m: all[500] }, ada.token);
+    expect(res).toEqual({ data: { message: { id: all[500], content: "message 500" }, me: { id: ada.id } } });
+    const two = await server.gql(
+      `query($c: ID!, $a: ID!, $b: ID!) { a: message(channelId: $c, messageId: $a) { content } b: message(channelId: $c, messageId: $b) { content } }`,
+      { c: channelId, a: all[0], b: all[TOTAL - 1] },
+      ada.token,
+    );
+    expect(two).toEqual({ data: { a: { content: "message 0" }, b: { content: `message ${TOTAL - 1}` } } });
+  });
+
+  it("answers NOT_FOUND for an id no message of the channel has, clearing that field only", async () => {
+    for (const [c, m] of [
+      [channelId, String(unused)],
+      [emptyChannelId, all[0]],
+    ]) {
+      const res = await server.gql(MESSAGE, { c, m }, ada.token);
+      expect(res.data).toEqual({ message: null, me: { id: ada.id } });
+      expect(res.errors).toMatchObject([{ path: ["message"], message: `Message ${m} not found.`, extensions: { code: "NOT_FOUND" } }]);
+    }
+  });
+
+  it("answers a non-member exactly as for a channel that does not exist", async () => {
+    const real = await server.gql(MESSAGE, { c: channelId, m: all[1] }, eve.token);
+    const none = await server.gql(MESSAGE, { c: "123456789", m: all[1] }, eve.token);
+    expect(real.errors).toMatchObject([{ message: `Channel ${channelId} not found.`, extensions: { code: "NOT_FOUND" } }]);
+    expect(none.errors).toMatchObject([{ message: "Channel 123456789 not found.", extensions: { code: "NOT_FOUND" } }]);
+    expect(real.data).toEqual(none.data);
+  });
+
+  it("needs READ_MESSAGE_HISTORY, checked before the message is looked for", async () => {
+    const guildId = (await server.ok(`query($c: ID!) { channel(id: $c) { guild { id } } }`, { c: channelId }, ada.token)).channel.guild.id;
+    const code = (await server.ok(`mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g: guildId }, ada.token)).createInvite.code;
+    const bob = await server.signUp("bob");
+    await server.ok(`mutation($c: String!) { joinGuild(code: $c) { id } }`, { c: code }, bob.token);
+    const secret = (await server.ok(`mutation($g: ID!) { createChannel(input: { guildId: $g, name: "live-only" }) { id } }`, { g: guildId }, ada.token)).createChannel.id;
+    await server.ok(
+      `mutation($c: ID!, $g: ID!) { setPermissionOverwrite(input: { channelId: $c, targetKind: ROLE, targetId: $g, allow: [], deny: [READ_MESSAGE_HISTORY] }) { id } }`,
+      { c: secret, g: guildId },
+      ada.token,
+    );
+    const sent = (await server.ok(`mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "now" }) { id } }`, { c: secret }, ada.token)).sendMessage.id;
+    for (const m of [sent, String(unused)]) {
+      const res = await server.gql(MESSAGE, { c: secret, m }, bob.token);
+      expect(res.errors).toMatchObject([{ path: ["message"], extensions: { code: "FORBIDDEN" } }]);
+      expect(res.errors![0]!.message).toMatch(/READ_MESSAGE_HISTORY/);
+    }
+  });
+
+  it("rejects malformed ids with BAD_USER_INPUT naming the argument, and asks for a token", async () => {
+    expect((await server.gql(MESSAGE, { c: channelId, m: "abc" }, ada.token)).errors).toMatchObject([{ extensions: { code: "BAD_USER_INPUT", field: "messageId" } }]);
+    expect((await server.gql(MESSAGE, { c: "-1", m: all[0] }, ada.token)).errors).toMatchObject([{ extensions: { code: "BAD_USER_INPUT", field: "channelId" } }]);
+    expect((await server.gql(MESSAGE, { c: channelId, m: all[0] })).errors?.[0]).toMatchObject({ path: ["message"], extensions: { code: "UNAUTHENTICATED" } });
   });
 });
 

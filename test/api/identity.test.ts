@@ -232,6 +232,7 @@ describe("identity", () => {
       ["users", `query($u: ID!) { users(ids: [$u]) { id } }`, { u: owner.id }],
       ["guild", `query($g: ID!) { guild(id: $g) { id } }`, { g: guildId }],
       ["channel", `query($c: ID!) { channel(id: $c) { id } }`, { c: channelId }],
+      ["message", `query($c: ID!, $m: ID!) { message(channelId: $c, messageId: $m) { id } }`, { c: channelId, m: messageId }],
       ["logout", `mutation { logout }`, {}],
       ["createBot", `mutation { createBot(input: { username: "anon_bot_x" }) { token } }`, {}],
       ["resetBotToken", `mutation($b: ID!) { resetBotToken(botId: $b) { token } }`, { b: botId }],

@@ -165,6 +165,7 @@ async function disposableOwnMessage(c: Ctx): Promise<Prepared> {
 // ---------------------------------------------------------------------------------------------
 // The table.
 
+const MESSAGE = `query($c: ID!, $m: ID!) { message(channelId: $c, messageId: $m) { id content } }`;
 const GROUP_RECIPIENT = `mutation($c: ID!, $u: ID!) { OP(input: { channelId: $c, userId: $u }) { id } }`;
 const RENAME_GROUP = `mutation($c: ID!) { renameGroupDirectMessage(input: { channelId: $c, name: "renamed" }) { id } }`;
 const KICK = `mutation($g: ID!, $u: ID!) { kickMember(input: { guildId: $g, userId: $u }) }`;
@@ -218,6 +219,21 @@ export const ENTRIES: Entry[] = [
   { operation: "Query.users", cases: [{ name: "tess", document: `query($u: [ID!]!) { users(ids: $u) { id username } }`, vars: (c) => ({ u: [c.w.tess.id] }), expect: signedIn(OK) }] },
   { operation: "Query.sessions", cases: [{ name: "", document: `{ sessions { id current } }`, vars: () => ({}), expect: signedIn(OK) }] },
   { operation: "Query.presence", cases: [{ name: "tess", document: `query($u: [ID!]!) { presence(userIds: $u) { status } }`, vars: (c) => ({ u: [c.w.tess.id] }), expect: signedIn(OK) }] },
+  {
+    operation: "Query.message",
+    cases: [
+      {
+        name: "tess's message in #ops",
+        document: MESSAGE,
+        vars: (c) => ({ c: c.w.channelId, m: c.w.tessMessageId }),
+        expect: inChannel(SEES_OPS),
+        check: (c, d) => (d.message?.id === c.w.tessMessageId ? null : `got ${JSON.stringify(d.message)}`),
+      },
+      // Asked through a channel you cannot read, or one it is not in: NOT_FOUND, whoever asks.
+      { name: "tess's message, through lou's DM with tess", document: MESSAGE, vars: (c) => ({ c: c.w.foreignDmId, m: c.w.tessMessageId }), expect: signedIn(NF) },
+      { name: "tess's message, through #lobby", document: MESSAGE, vars: (c) => ({ c: c.w.lobbyId, m: c.w.tessMessageId }), expect: signedIn(NF) },
+    ],
+  },
   { operation: "Query.guild", cases: [{ name: "the guild", document: `query($g: ID!) { guild(id: $g) { id name } }`, vars: (c) => ({ g: c.w.guildId }), expect: inGuild(ALL_MEMBERS) }] },
   {
     operation: "Query.channel",
@@ -274,7 +290,7 @@ export const ENTRIES: Entry[] = [
         document: `query($c: ID!) { channel(id: $c) { parent { id name } } }`,
         vars: (c) => ({ c: c.w.lobbyId }),
         expect: inGuild(ALL_MEMBERS),
-        // Its description: "The category this channel sits in, if any (and if you can see it)".
+        // Its description: "The category this channel sits in; null if none, or if you cannot see it."
         check: (c, d) => {
           const shown = d.channel.parent !== null;
           return shown === ["owner", "admin"].includes(c.actor) ? null : `the category is ${shown ? "shown" : "not shown"}: ${JSON.stringify(d.channel.parent)}`;

@@ -290,6 +290,28 @@ export function guildStoreContract(name: string, factory: () => Promise<GuildSto
       expect(await f.guilds.listMembers(nextId(), { afterUserId: null, limit: 10 })).toEqual([]);
     });
 
+    it("listMembers from the last end: highest user ids first, strictly before beforeUserId, within both bounds", async (ctx) => {
+      const f = stores(ctx);
+      const users = [] as UserRecord[];
+      for (let i = 0; i < 5; i++) users.push(await makeUser(f));
+      const { guild } = await makeGuild(f, users[0]!);
+      const invite = await makeInvite(f, guild);
+      for (const user of users.slice(1)) await f.guilds.redeemInvite(invite.code, user.id, new Date());
+      const ids = users.map((u) => u.id);
+      const userIds = async (page: Parameters<typeof f.guilds.listMembers>[1]) => (await f.guilds.listMembers(guild.id, page)).map((m) => m.userId);
+
+      expect(await userIds({ limit: 2, from: "last" })).toEqual([ids[4], ids[3]]);
+      expect(await userIds({ beforeUserId: ids[3]!, limit: 2, from: "last" })).toEqual([ids[2], ids[1]]);
+      expect(await userIds({ beforeUserId: ids[1]!, limit: 2, from: "last" })).toEqual([ids[0]]);
+      expect(await userIds({ beforeUserId: ids[0]!, limit: 2, from: "last" })).toEqual([]);
+      // Both bounds: a window, read from either end.
+      expect(await userIds({ afterUserId: ids[0]!, beforeUserId: ids[4]!, limit: 10 })).toEqual(ids.slice(1, 4));
+      expect(await userIds({ afterUserId: ids[0]!, beforeUserId: ids[4]!, limit: 2, from: "last" })).toEqual([ids[3], ids[2]]);
+      expect(await userIds({ afterUserId: ids[3]!, beforeUserId: ids[1]!, limit: 10 })).toEqual([]);
+      // A bound need not be a member.
+      expect(await userIds({ beforeUserId: ids[4]! + 1n, limit: 1, from: "last" })).toEqual([ids[4]]);
+    });
+
     it("createInvite stores the invite with no uses yet", async (ctx) => {
       const f = stores(ctx);
       const { guild } = await makeGuild(f);
