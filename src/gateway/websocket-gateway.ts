@@ -62,7 +62,7 @@ export type WebSocketLimits = SocketGuardOptions & {
    * 4408 after). graphql-ws's own 3 s is short for a reconnect storm: an instance busy with
    * thousands of handshakes answers late, and each 4408 costs the client a new handshake.
    */
-  initTimeoutMs?: number;
+  initTimeoutMs: number;
 };
 
 export interface WebSocketGatewayOptions {
@@ -150,7 +150,7 @@ export function attachWebSocketGateway(deps: {
   };
   const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
     {
-      connectionInitWaitTimeout: options.sockets.initTimeoutMs ?? 10_000,
+      connectionInitWaitTimeout: options.sockets.initTimeoutMs,
       // The credential is kept per connection but checked per operation (one indexed lookup),
       // so a token revoked by logout cannot start new subscriptions on a socket it opened.
       onConnect: async (ctx) => {
