@@ -115,9 +115,9 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
       const client = {
-        address: clientAddress(initial.req, options.trustProxyHops),
+        address: initial.wsClient?.address ?? clientAddress(initial.req, options.trustProxyHops),
         transport: initial.wsAuth ? ("ws" as const) : ("http" as const),
-        hint: clientHintOf(initial.req?.headers, initial.connectionParams),
+        hint: clientHintOf(initial.wsClient ? { "user-agent": initial.wsClient.userAgent } : initial.req?.headers, initial.connectionParams),
       };
       return createContext(services, auth, { longLived: initial.longLived === true, client, auditLogReason: auditLogReasonOf(initial.request?.headers.get("x-audit-log-reason")) });
     },
