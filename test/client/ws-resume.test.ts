@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { ChannelEventsDocument, type ChannelEventsSubscription, type CloseEventLike, createConcordWsClient } from "../../client/src/index.js";
+import { ChannelEventsDocument, type ChannelEventsSubscription, type CloseEventLike, type ConcordWsClientOptions, createConcordWsClient } from "../../client/src/index.js";
 import { guildOf } from "../support/people.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -18,19 +18,20 @@ describe("createConcordWsClient", () => {
     await server?.close();
   });
 
+  /** A client of `token` that counts its connections and exposes its current socket. */
+  const connect = (token: string, options: Partial<ConcordWsClientOptions>) => {
+    let socket: WebSocket | undefined;
+    let connections = 0;
+    const on = { connected: (opened: unknown) => ((socket = opened as WebSocket), connections++) };
+    const ws = createConcordWsClient({ url: server.wsUrl, token, webSocketImpl: WebSocket, ...options, graphqlWs: { ...options.graphqlWs, on } });
+    return { ws, connections: () => connections, socket: () => socket };
+  };
+
   it("resumes a subscription after a forced close without losing or repeating an event", async () => {
     const alice = await server.signUp("alice");
     const bob = await server.signUp("bob");
     const { channelId } = await guildOf(server, alice, [bob]);
-    let socket: WebSocket | undefined;
-    let connections = 0;
-    const ws = createConcordWsClient({
-      url: server.wsUrl,
-      token: alice.token,
-      webSocketImpl: WebSocket,
-      retryDelay: () => 200,
-      graphqlWs: { on: { connected: (opened) => ((socket = opened as WebSocket), connections++) } },
-    });
+    const { ws, connections, socket } = connect(alice.token, { retryDelay: () => 200 });
     const events: ChannelEventsSubscription["channelEvents"][] = [];
     const stop = ws.subscribe({ query: ChannelEventsDocument, variables: { channelId } }, { next: ({ data }) => void (data && events.push(data.channelEvents)), error: (e) => events.push(e as never), complete: () => {} });
     const send = async (content: string) => (await server.ok(`mutation($c: ID!, $t: String!) { sendMessage(input: { channelId: $c, content: $t }) { id } }`, { c: channelId, t: content }, bob.token)).sendMessage.id as string;
@@ -41,9 +42,9 @@ describe("createConcordWsClient", () => {
     await vi.waitFor(() => expect(received()).toEqual(["a1", "a2"]), { timeout: 5_000 });
 
     // The network drops (no close frame: 1006); messages sent meanwhile must still arrive, once.
-    socket!.terminate();
+    socket()!.terminate();
     for (const content of ["b1", "b2", "b3"]) await send(content);
-    await vi.waitFor(() => expect(connections).toBe(2), { timeout: 5_000 });
+    await vi.waitFor(() => expect(connections()).toBe(2), { timeout: 5_000 });
     await vi.waitFor(() => expect(received()).toEqual(["a1", "a2", "b1", "b2", "b3"]), { timeout: 5_000 });
     await send("c1");
     await vi.waitFor(() => expect(received()).toEqual(["a1", "a2", "b1", "b2", "b3", "c1"]), { timeout: 5_000 });
@@ -59,17 +60,8 @@ describe("createConcordWsClient", () => {
     const carol = await server.signUp("carol");
     const { channelId } = await guildOf(server, carol);
     const fatal: CloseEventLike[] = [];
-    let connections = 0;
-    const ws = createConcordWsClient({
-      url: server.wsUrl,
-      token: carol.token,
-      webSocketImpl: WebSocket,
-      retryDelay: () => 50,
-      // Kept open with no operation: a lazy client would already have closed it when the stream ended.
-      lazy: false,
-      onFatalClose: (event) => fatal.push(event),
-      graphqlWs: { on: { connected: () => connections++ }, onNonLazyError: () => {} },
-    });
+    // Kept open with no operation: a lazy client would already have closed it when the stream ended.
+    const { ws, connections } = connect(carol.token, { retryDelay: () => 50, lazy: false, onFatalClose: (event) => fatal.push(event), graphqlWs: { onNonLazyError: () => {} } });
     const errors: unknown[] = [];
     const results: unknown[] = [];
     ws.subscribe({ query: ChannelEventsDocument, variables: { channelId } }, { next: (result) => results.push(result), error: (e) => errors.push(e), complete: () => {} });
@@ -77,7 +69,7 @@ describe("createConcordWsClient", () => {
     await server.ok(`mutation { logout }`, {}, carol.token);
     await vi.waitFor(() => expect(fatal.map((event) => event.code)).toEqual([4401]), { timeout: 5_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(connections).toBe(1);
+    expect(connections()).toBe(1);
     // The stream itself ended first, with the reason (docs/LIVE.md §5).
     expect(JSON.stringify(results[1])).toContain("UNAUTHENTICATED");
     await ws.dispose();
