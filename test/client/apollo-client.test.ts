@@ -10,15 +10,16 @@ vi.hoisted(() => {
 import { ApolloClient, InMemoryCache } from "@apollo/client";
 import { loadDevMessages, loadErrorMessages } from "@apollo/client/dev";
 import { __DEV__ } from "@apollo/client/utilities/environment";
+import type { Observable } from "rxjs";
 import WebSocket from "ws";
 import {
   AckMessageDocument,
   ChannelEventsDocument,
-  type ChannelEventsSubscription,
   ChannelHistoryDocument,
   CreateGuildDocument,
   CreateInviteDocument,
   GuildChannelsDocument,
+  GuildEventsDocument,
   createConcordLink,
   createConcordWsClient,
   JoinGuildDocument,
@@ -27,6 +28,7 @@ import {
   SendMessageDocument,
   SignUpDocument,
   typePolicies,
+  UserEventsDocument,
 } from "../../client/src/index.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -56,11 +58,21 @@ describe.each(modes)("Apollo Client with the SDK, server running $name", ({ env,
     const ws = createConcordWsClient({ url: server.wsUrl, token, webSocketImpl: WebSocket, trustedDocuments, retryDelay: () => 50 });
     disposers.push(() => ws.dispose());
     const client = new ApolloClient({
-      cache: new InMemoryCache({ possibleTypes: possibleTypes as Record<string, string[]>, typePolicies }),
+      cache: new InMemoryCache({ possibleTypes, typePolicies }),
       link: createConcordLink({ httpUrl: server.url, ws, token, trustedDocuments }),
     });
     clients.push(client);
     return client;
+  };
+
+  /** Collects a subscription's events (failing on any error result). */
+  const collect = <TData, TEvent>(observable: Observable<{ data?: TData | undefined; error?: unknown }>, event: (data: TData) => TEvent) => {
+    const events: TEvent[] = [];
+    const subscription = observable.subscribe(({ data, error }) => {
+      expect(error).toBeUndefined();
+      if (data) events.push(event(data));
+    });
+    return { events, stop: () => subscription.unsubscribe() };
   };
 
   const signUp = async (name: string) => {
@@ -88,21 +100,19 @@ describe.each(modes)("Apollo Client with the SDK, server running $name", ({ env,
     expect(__DEV__).toBe(true);
   });
 
-  it("delivers a subscription's events through the named fragments on ChannelEvent, acks to unreadCount 0 through the cache, and merges history pages", async () => {
+  it("delivers events through the named fragments on the event unions, acks to unreadCount 0 through the cache, and merges history pages", async () => {
     const alice = await signUp("alice");
     const bob = await signUp("bob");
     const guild = (await alice.client.mutate({ mutation: CreateGuildDocument, variables: { name: "Apollo" } })).data!.createGuild;
     const channelId = guild.channels[0]!.id;
     const { code } = (await alice.client.mutate({ mutation: CreateInviteDocument, variables: { guildId: guild.id } })).data!.createInvite;
+    const guildEvents = collect(alice.client.subscribe({ query: GuildEventsDocument, variables: { guildId: guild.id } }), (data) => data.guildEvents);
+    const userEvents = collect(alice.client.subscribe({ query: UserEventsDocument }), (data) => data.userEvents);
+    await vi.waitFor(() => expect([guildEvents.events[0]?.__typename, userEvents.events[0]?.__typename]).toEqual(["Subscribed", "Subscribed"]), { timeout: 5_000 });
     await bob.client.mutate({ mutation: JoinGuildDocument, variables: { code } });
+    await vi.waitFor(() => expect(guildEvents.events.flatMap((event) => (event.__typename === "MemberJoined" ? [event.user.id] : []))).toEqual([bob.id]), { timeout: 5_000 });
 
-    const events: NonNullable<ChannelEventsSubscription["channelEvents"]>[] = [];
-    const subscription = alice.client.subscribe({ query: ChannelEventsDocument, variables: { channelId } }).subscribe({
-      next: ({ data, error }) => {
-        expect(error).toBeUndefined();
-        if (data) events.push(data.channelEvents);
-      },
-    });
+    const { events, stop } = collect(alice.client.subscribe({ query: ChannelEventsDocument, variables: { channelId } }), (data) => data.channelEvents);
     await vi.waitFor(() => expect(events[0]?.__typename).toBe("Subscribed"), { timeout: 5_000 });
 
     const sent: string[] = [];
@@ -113,7 +123,7 @@ describe.each(modes)("Apollo Client with the SDK, server running $name", ({ env,
     const created = events.flatMap((event) => (event.__typename === "MessageCreated" ? [event] : []));
     expect(created.map((event) => [event.message.id, event.message.content, event.message.author?.id])).toEqual(sent.map((id, i) => [id, ["one", "two", "three", "four", "five"][i], bob.id]));
     expect(created.every((event) => typeof event.cursor === "string")).toBe(true);
-    subscription.unsubscribe();
+    stop();
 
     // The sidebar: 5 unread; the ack's ReadState replaces the cached one (same id): 0.
     const guilds = await alice.client.query({ query: MyGuildsDocument });
@@ -123,6 +133,13 @@ describe.each(modes)("Apollo Client with the SDK, server running $name", ({ env,
     expect(sidebar.data!.guild!.channels[0]!.readState.unreadCount).toBe(5);
     await alice.client.mutate({ mutation: AckMessageDocument, variables: { channelId, messageId: sent[4]! } });
     expect(unread()).toMatchObject({ unreadCount: 0, lastReadMessageId: sent[4] });
+    // Every session hears the ack (batched), through the named fragment on UserEvent.
+    await vi.waitFor(
+      () => expect(userEvents.events.flatMap((event) => (event.__typename === "ReadStateUpdated" ? [[event.lastReadMessageId, event.readState.unreadCount]] : []))).toEqual([[sent[4], 0]]),
+      { timeout: 5_000 },
+    );
+    guildEvents.stop();
+    userEvents.stop();
 
     // Scroll back two at a time: the pages merge into one list, oldest first.
     const first = await alice.client.query({ query: ChannelHistoryDocument, variables: { channelId, last: 2 } });
