@@ -56,6 +56,22 @@ describe("createConcordWsClient", () => {
     await ws.dispose();
   });
 
+  it("resubscribes from its cursor after a 1011 close, which graphql-ws itself does not retry", async () => {
+    const dave = await server.signUp("dave");
+    const { channelId } = await guildOf(server, dave);
+    const { ws, connections, socket } = connect(dave.token, { retryDelay: () => 50 });
+    const types: string[] = [];
+    const errors: unknown[] = [];
+    ws.subscribe({ query: ChannelEventsDocument, variables: { channelId } }, { next: ({ data }) => void (data && types.push(data.channelEvents.__typename)), error: (e) => errors.push(e), complete: () => {} });
+    await vi.waitFor(() => expect(types).toEqual(["Subscribed"]), { timeout: 5_000 });
+    socket()!.close(1011, "Internal error");
+    await server.ok(`mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "after 1011" }) { id } }`, { c: channelId }, dave.token);
+    await vi.waitFor(() => expect(types).toEqual(["Subscribed", "Subscribed", "MessageCreated"]), { timeout: 5_000 });
+    expect(connections()).toBe(2);
+    expect(errors).toEqual([]);
+    await ws.dispose();
+  });
+
   it("does not retry when the server closes with 4401 (revoked session), and says so", async () => {
     const carol = await server.signUp("carol");
     const { channelId } = await guildOf(server, carol);
