@@ -49,7 +49,8 @@ export function subscribeResumable<TData>(
   };
 
   const start = () => {
-    let ended = false;
+    // The RATE_LIMITED end, held back while a resubscription may still cure it.
+    let ended: FormattedExecutionResult<TData, unknown> | undefined;
     unsubscribe = client.subscribe<TData>(payload, {
       next(result) {
         const cursor = cursorOf(result as FormattedExecutionResult<Record<string, unknown>, unknown>);
@@ -58,7 +59,7 @@ export function subscribeResumable<TData>(
           if (resumable) payload.variables.after = cursor;
         }
         if (resumable && fellBehind(result)) {
-          ended = true;
+          ended = result;
           return;
         }
         sink.next(result);
@@ -74,6 +75,7 @@ export function subscribeResumable<TData>(
         if (stopped) return;
         if (ended && failures < options.maxRetries) return void retry();
         stopped = true;
+        if (ended) sink.next(ended);
         sink.complete();
       },
     });
