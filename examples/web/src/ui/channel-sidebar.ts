@@ -8,7 +8,7 @@ import { badgeText } from "./guild-rail.js";
  */
 export function renderChannelSidebar(
   sidebar: HTMLElement,
-  state: { guild: GuildDetails; selectedChannelId: string | null; unread: Map<string, number>; inviteCode: string | null },
+  state: { guild: GuildDetails; selectedChannelId: string | null; unread: Map<string, number>; live: ReadonlySet<string>; inviteCode: string | null },
   actions: { selectChannel: (channel: ChannelInfo) => void; createInvite: () => void },
 ): void {
   const textChannels = state.guild.channels.filter((channel) => channel.kind === "GUILD_TEXT");
@@ -38,7 +38,7 @@ export function renderChannelSidebar(
             {
               type: "button",
               className: `channel${channel.id === state.selectedChannelId ? " selected" : ""}${unread > 0 ? " unread" : ""}`,
-              data: { testid: "channel", channelId: channel.id, name: channel.name ?? "" },
+              data: { testid: "channel", channelId: channel.id, name: channel.name ?? "", live: state.live.has(channel.id) },
               on: { click: () => actions.selectChannel(channel) },
             },
             h("span", {}, `# ${channel.name ?? ""}`),

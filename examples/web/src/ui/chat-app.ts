@@ -29,7 +29,9 @@ export class ChatApp {
   private readonly unread = new Map<string, Map<string, number>>();
   private readonly liveChannels = new Set<string>();
   private readonly pendingAcks = new Map<string, { messageId: string; timer: ReturnType<typeof setTimeout> }>();
-  private guildStreams: (() => void)[] = [];
+  private stopGuildEvents: () => void = () => {};
+  /** channel id -> stop function of its live stream (the selected guild's text channels). */
+  private readonly channelStreams = new Map<string, () => void>();
   private readonly rail = h("nav", { className: "rail", attrs: { "aria-label": "Guilds" } });
   private readonly sidebar = h("aside", { className: "sidebar" });
   private readonly main = h("main", { className: "main" });
@@ -111,8 +113,10 @@ export class ChatApp {
   }
 
   private closeGuild(): void {
-    for (const stop of this.guildStreams) stop();
-    this.guildStreams = [];
+    this.stopGuildEvents();
+    this.stopGuildEvents = () => {};
+    for (const stop of this.channelStreams.values()) stop();
+    this.channelStreams.clear();
     this.liveChannels.clear();
     this.view?.dispose();
     this.view = null;
@@ -137,18 +141,35 @@ export class ChatApp {
   }
 
   private openGuildStreams(guild: GuildDetails): void {
-    this.guildStreams.push(
-      this.api.guildEvents(
-        guild.id,
-        (event) => this.onGuildEvent(guild.id, event),
-        (error) => this.showError(error),
-      ),
+    this.stopGuildEvents = this.api.guildEvents(
+      guild.id,
+      (event) => this.onGuildEvent(guild.id, event),
+      (error) => this.showError(error),
     );
-    for (const channel of guild.channels.filter((c) => c.kind === "GUILD_TEXT").slice(0, MAX_CHANNEL_STREAMS)) {
-      this.guildStreams.push(
+    this.syncChannelStreams(guild);
+  }
+
+  /** One live stream per text channel of the guild: new channels get one, deleted ones lose theirs. */
+  private syncChannelStreams(guild: GuildDetails): void {
+    const wanted = new Set(
+      guild.channels
+        .filter((c) => c.kind === "GUILD_TEXT")
+        .slice(0, MAX_CHANNEL_STREAMS)
+        .map((c) => c.id),
+    );
+    for (const [channelId, stop] of this.channelStreams) {
+      if (wanted.has(channelId)) continue;
+      stop();
+      this.channelStreams.delete(channelId);
+      this.liveChannels.delete(channelId);
+    }
+    for (const channelId of wanted) {
+      if (this.channelStreams.has(channelId)) continue;
+      this.channelStreams.set(
+        channelId,
         this.api.channelEvents(
-          channel.id,
-          (event) => this.onChannelEvent(guild.id, channel.id, event),
+          channelId,
+          (event) => this.onChannelEvent(guild.id, channelId, event),
           (error) => this.showError(error),
         ),
       );
@@ -174,6 +195,7 @@ export class ChatApp {
     if (event.__typename === "Subscribed") {
       this.liveChannels.add(channelId);
       open?.setLive();
+      this.render();
       return;
     }
     if (open) return open.handle(event);
@@ -230,6 +252,9 @@ export class ChatApp {
     const fresh = await this.guarded(() => this.api.guild(guildId));
     if (!fresh || this.guild?.id !== guildId) return;
     this.guild = fresh;
+    const counts = this.unread.get(guildId)!;
+    for (const channel of fresh.channels) if (!counts.has(channel.id)) counts.set(channel.id, channel.readState.unreadCount);
+    this.syncChannelStreams(fresh);
     this.render();
   }
 
@@ -264,7 +289,7 @@ export class ChatApp {
     if (!this.guild) return;
     renderChannelSidebar(
       this.sidebar,
-      { guild: this.guild, selectedChannelId: this.view?.channelId ?? null, unread: this.unread.get(this.guild.id) ?? new Map(), inviteCode: this.inviteCode },
+      { guild: this.guild, selectedChannelId: this.view?.channelId ?? null, unread: this.unread.get(this.guild.id) ?? new Map(), live: this.liveChannels, inviteCode: this.inviteCode },
       {
         selectChannel: (channel) => this.selectChannel(channel),
         createInvite: () =>
