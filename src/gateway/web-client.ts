@@ -67,7 +67,7 @@ async function readBuild(dir: string): Promise<Build | null> {
  * plain relative path once decoded (`..` or `.` segments, backslashes, NUL, a bad %-escape), so
  * no request can name a file outside the build whatever the lookup does with it.
  */
-export function webClientFile(pathname: string): string | "refused" {
+function webClientFile(pathname: string): string | "refused" {
   const rest = pathname === WEB_CLIENT_PATH ? "" : pathname.slice(WEB_CLIENT_PATH.length + 1);
   let decoded: string;
   try {

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureWebClientBuilt, requireChromium } from "../support/browser.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -37,6 +37,8 @@ describe.skipIf(chromiumPath === null)("the web client in Chromium", () => {
   let browser: Browser;
   let ada: Page;
   let charles: Page;
+  /** Script errors and console errors of both pages (a CSP violation is one): the test ends with none. */
+  const pageProblems: string[] = [];
   // Every test server has a database of its own: the names are free.
   const names = { ada: "ada", charles: "charles" };
 
@@ -52,7 +54,12 @@ describe.skipIf(chromiumPath === null)("the web client in Chromium", () => {
     const open = async () => {
       const context = await browser.newContext({ viewport: { width: 1200, height: 720 }, deviceScaleFactor: 1 });
       context.setDefaultTimeout(WAIT_MS);
-      return context.newPage();
+      const page = await context.newPage();
+      page.on("pageerror", (error) => pageProblems.push(`page error: ${error.message}`));
+      page.on("console", (message) => {
+        if (message.type() === "error") pageProblems.push(`console: ${message.text()}`);
+      });
+      return page;
     };
     [ada, charles] = await Promise.all([open(), open()]);
   }, 180_000);
@@ -154,6 +161,7 @@ describe.skipIf(chromiumPath === null)("the web client in Chromium", () => {
       await until(charles, (n) => document.querySelector('[data-testid="messages"]')!.dataset.hasOlder === "false" && document.querySelectorAll('[data-testid="messages"] [data-testid="message"]').length === n, SEEDED);
       await rows(charles).first().filter({ hasText: `Note 1 of ${SEEDED}` }).waitFor();
       await rows(charles).last().filter({ hasText: `Note ${SEEDED} of ${SEEDED}` }).waitFor();
+      expect(pageProblems).toEqual([]);
     },
     120_000,
   );
