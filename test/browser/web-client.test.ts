@@ -161,6 +161,15 @@ describe.skipIf(chromiumPath === null)("the web client in Chromium", () => {
       await until(charles, (n) => document.querySelector('[data-testid="messages"]')!.dataset.hasOlder === "false" && document.querySelectorAll('[data-testid="messages"] [data-testid="message"]').length === n, SEEDED);
       await rows(charles).first().filter({ hasText: `Note 1 of ${SEEDED}` }).waitFor();
       await rows(charles).last().filter({ hasText: `Note ${SEEDED} of ${SEEDED}` }).waitFor();
+
+      // Charles signs out and back in with his password: the page opens where he was.
+      await charles.getByTestId("sign-out").click();
+      await charles.getByTestId("password").fill(PASSWORD);
+      await charles.getByTestId("username").fill(names.charles);
+      await charles.getByTestId("sign-in").click();
+      await charles.getByTestId("me").filter({ hasText: names.charles }).waitFor();
+      await charles.locator(`[data-testid="channel"][data-channel-id="${history}"].selected`).waitFor();
+      await charles.locator('[data-testid="messages"][data-live="true"]').waitFor();
       expect(pageProblems).toEqual([]);
     },
     120_000,

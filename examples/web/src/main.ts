@@ -24,24 +24,26 @@ function signedOut(): void {
 
 async function signedIn(session: Session): Promise<void> {
   let app: ChatApp | undefined;
+  let ended = false;
+  // Signing out and the server closing the socket (4401) may both end the session: once only,
+  // or a second sign-in form would replace the first while someone types in it.
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    app?.dispose();
+    api.close();
+    signedOut();
+  };
   const api = connect(options, session.token, {
     onSocket: (state) => app?.onSocket(state),
-    onSessionEnded: () => (app?.dispose(), signedOut()),
+    onSessionEnded: end,
   });
-  app = new ChatApp(root, api, session.user, () => {
-    app?.dispose();
-    void api.signOut().finally(signedOut);
-  });
+  app = new ChatApp(root, api, session.user, () => void api.signOut().finally(end));
   try {
     await app.start();
   } catch (error) {
-    if (error instanceof ApiError && error.code === "UNAUTHENTICATED") {
-      app.dispose();
-      api.close();
-      signedOut();
-    } else {
-      throw error;
-    }
+    if (error instanceof ApiError && error.code === "UNAUTHENTICATED") end();
+    else throw error;
   }
 }
 

@@ -109,6 +109,8 @@ export function connect(
     retryAttempts: Number.POSITIVE_INFINITY,
     connectionParams: { authorization: `Bearer ${token}`, client: "Concord Web" },
     shouldRetry: (event) => (event as CloseEvent | undefined)?.code !== 4401,
+    // Closes are reported through `on.closed` below; graphql-ws would also print each one.
+    onNonLazyError: () => {},
     on: {
       connected: (_socket, _payload, wasRetry) => hooks.onSocket?.(wasRetry ? "reconnected" : "connected"),
       closed: (event) => {
