@@ -1,8 +1,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWebClientHandler } from "../../src/gateway/web-client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /** A GET with the path sent exactly as written (fetch would normalise `..` away). */
@@ -94,5 +96,24 @@ describe("the web client at /app", () => {
     expect(page.body).not.toContain("Concord</title>");
     const res = await off.gql("{ __typename }");
     expect(res.data).toEqual({ __typename: "Query" });
+  });
+
+  it("says how to build the client until it is built, then serves the build without a restart", async () => {
+    const later = path.join(dir, "later");
+    const handler = createWebClientHandler(later, (error) => expect.fail(String(error)));
+    const bare = createServer((req, res) => void (handler(req, res) || res.writeHead(418).end()));
+    await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (bare.address() as AddressInfo).port;
+      const before = await rawGet(port, "/app/");
+      expect(before.status).toBe(404);
+      expect(before.body).toContain("npm run build:web");
+      await mkdir(later);
+      await writeFile(path.join(later, "index.html"), INDEX);
+      expect((await rawGet(port, "/app/")).body).toBe(INDEX);
+      expect((await rawGet(port, "/graphql")).status).toBe(418);
+    } finally {
+      await new Promise((resolve) => bare.close(resolve));
+    }
   });
 });
