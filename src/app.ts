@@ -44,7 +44,14 @@ import type { PersistedQueryStore } from "./stores/persisted-query-store.js";
 import { MemoryPersistedQueryStore } from "./stores/persisted-query-store.memory.js";
 import { createRedisPersistedQueryStore } from "./stores/persisted-query-store.redis.js";
 import { seedList } from "./redis/cluster.js";
-import type { RedisTarget } from "./redis/connection.js";
+import { openFailFast, shutDown, type RedisTarget } from "./redis/connection.js";
+import { Readiness, type ReadinessCheck } from "./gateway/readiness.js";
+import { createMigrationCheck } from "./stores/prisma/migration-status.js";
+
+/** A readiness ping not answered within this long fails the check. */
+const READINESS_TIMEOUT_MS = 1_000;
+/** /readyz reuses one round of pings for this long, so a probe storm costs nothing. */
+const READINESS_CACHE_MS = 1_000;
 
 export interface App {
   services: Services;
@@ -56,6 +63,14 @@ export interface App {
   start(): Promise<void>;
   /** Graceful stop: closes sockets, lets in-flight publishes finish, closes the stores. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * What SIGTERM runs: readiness turns false and new sockets and SSE streams are refused, then
+   * after DRAIN_DELAY_MS the open ones are closed (1012) over DRAIN_WINDOW_MS, then {@link stop}
+   * (pending acks and presence flushed, in-flight requests finished). Idempotent.
+   */
+  shutdown(): Promise<void>;
+  /** Answers /readyz. */
+  readiness: Readiness;
 }
 
 /**
@@ -210,6 +225,33 @@ async function openConfiguredDatabase(config: Config, logger: Logger): Promise<D
 }
 
 /**
+ * The readiness checks of the backends configured: Postgres (a ping, and every committed
+ * migration applied), Redis (a PING on a connection of its own, failing fast while Redis is
+ * away) and Cassandra (a read of system.local). `close` ends the Redis connection.
+ */
+async function openConfiguredReadiness(config: Config, db: Database, cassandra: Cassandra | undefined): Promise<{ readiness: Readiness; close: () => Promise<void> }> {
+  const checks: ReadinessCheck[] = [
+    { name: "postgres", check: async () => void (await db.prisma.$queryRawUnsafe("SELECT 1")) },
+    { name: "migrations", check: await createMigrationCheck(db.prisma) },
+  ];
+  let close = async () => {};
+  const redis = configuredRedis(config);
+  if (redis) {
+    let client;
+    try {
+      client = await openFailFast({ ...redis.connection, purpose: "readiness", connectionName: `concord-${config.workerId}-readiness`, commandTimeoutMs: READINESS_TIMEOUT_MS });
+    } catch (error) {
+      throw new StartupError(`${redis.setting}: cannot use ${redis.where} for readiness checks: ${(error as Error).message}`);
+    }
+    const pinged = client;
+    checks.push({ name: "redis", check: async () => void (await pinged.ping()) });
+    close = () => shutDown(pinged);
+  }
+  if (cassandra) checks.push({ name: "cassandra", check: async () => void (await cassandra.client.execute("SELECT release_version FROM system.local")) });
+  return { readiness: new Readiness(checks, { timeoutMs: READINESS_TIMEOUT_MS, cacheMs: READINESS_CACHE_MS }), close };
+}
+
+/**
  * The composition root: the only place that reads configuration and chooses adapters. Every
  * other module receives its dependencies from here.
  */
@@ -220,6 +262,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
   const opened: (() => Promise<void>)[] = [];
   let bus: EventBus, db: Database, cassandra: Cassandra | undefined, presence: PresenceStore, rateLimiter: RateLimiter | null;
   let persistedQueryStore: PersistedQueryStore | null, trustedDocuments: TrustedDocuments;
+  let readiness: Readiness, closeReadiness: () => Promise<void>;
   // Built before the stores so the bus can clear it after a reconnect; its lookup is late-bound.
   let accounts: PrismaAccountStore | undefined;
   let roles: PrismaPermissionStore | undefined;
@@ -265,6 +308,10 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     db = options.database ?? (await openConfiguredDatabase(config, logger));
     opened.push(() => db.close());
     cassandra = await openConfiguredCassandra(config, logger);
+    opened.push(async () => cassandra?.close());
+    const checks = await openConfiguredReadiness(config, db, cassandra);
+    readiness = checks.readiness;
+    closeReadiness = checks.close;
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => {});
     throw error;
@@ -367,13 +414,16 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       maxDocumentBytes: config.apqMaxDocumentBytes,
       logger,
     }),
+    readiness,
   });
 
   let stopping: Promise<void> | undefined;
+  let shuttingDown: Promise<void> | undefined;
   let stopPrune: (() => Promise<void>) | undefined;
   const app: App = {
     services,
     gateway,
+    readiness,
     port: 0,
     url: "",
     async start() {
@@ -398,8 +448,19 @@ export async function createApp(config: Config, options: { logger?: Logger; data
         await persistedQueryStore?.close().catch((error) => logger.error("closing the persisted query store failed", { error }));
         await db.close().catch((error) => logger.error("closing the database failed", { error }));
         await cassandra?.close().catch((error) => logger.error("closing Cassandra failed", { error }));
+        await closeReadiness();
       })();
       return stopping;
+    },
+    shutdown() {
+      shuttingDown ??= (async () => {
+        readiness.startDraining();
+        logger.info("draining", { delayMs: config.drainDelayMs, windowMs: config.drainWindowMs });
+        if (config.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+        await gateway.drain(config.drainWindowMs);
+        await app.stop();
+      })();
+      return shuttingDown;
     },
   };
   return app;

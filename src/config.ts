@@ -142,6 +142,12 @@ export interface Config {
   httpKeepAliveTimeoutMs: number;
   /** Open TCP connections (HTTP and WebSocket together) one instance accepts; more are closed at once. */
   maxConnections: number;
+  /** On SIGTERM/SIGINT, how long readiness reports draining before sockets are closed (lets a load balancer notice). */
+  drainDelayMs: number;
+  /** Sockets and SSE streams are closed spread over this window (close code 1012), so a fleet restart is no reconnect storm. */
+  drainWindowMs: number;
+  /** The whole shutdown (delay, window, flushes) may take this long; then the process exits with code 1 anyway. */
+  shutdownTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -328,11 +334,17 @@ export function loadConfig(env: Env): Config {
     httpRequestTimeoutMs: int("HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000),
     httpKeepAliveTimeoutMs: int("HTTP_KEEP_ALIVE_TIMEOUT_MS", 5_000, 100, 600_000),
     maxConnections: int("MAX_CONNECTIONS", 60_000, 1, 10_000_000),
+    drainDelayMs: int("DRAIN_DELAY_MS", 0, 0, 600_000),
+    drainWindowMs: int("DRAIN_WINDOW_MS", 10_000, 0, 600_000),
+    shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000, 3_600_000),
     logLevel,
   };
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
     // Node refuses to start with headers allowed longer than the whole request.
     problems.push(`HTTP_HEADERS_TIMEOUT_MS=${config.httpHeadersTimeoutMs}: must not exceed HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs})`);
+  }
+  if (config.drainDelayMs + config.drainWindowMs >= config.shutdownTimeoutMs) {
+    problems.push(`SHUTDOWN_TIMEOUT_MS=${config.shutdownTimeoutMs}: must exceed DRAIN_DELAY_MS + DRAIN_WINDOW_MS (${config.drainDelayMs + config.drainWindowMs}), or every shutdown ends killed`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -27,10 +27,23 @@ async function main() {
   }
   const started = app;
   let signals = 0;
+  // SIGTERM drains (see App.shutdown) within SHUTDOWN_TIMEOUT_MS; a second signal, or the
+  // timeout, exits at once with code 1.
   const shutdown = (signal: string) => {
     if (++signals > 1) process.exit(1);
-    started.services.logger.info("shutting down", { signal });
-    void started.stop().then(() => process.exit(0));
+    const { logger } = started.services;
+    logger.info("shutting down", { signal, timeoutMs: config.shutdownTimeoutMs });
+    setTimeout(() => {
+      logger.error("shutdown took longer than SHUTDOWN_TIMEOUT_MS: exiting anyway", { timeoutMs: config.shutdownTimeoutMs });
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    void started.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error("shutdown failed", { error });
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -10,6 +10,11 @@ export const CLOSE_CODES = {
   idle: 1000,
   /** The server is shutting down: reconnect (to another instance). */
   goingAway: 1001,
+  /**
+   * The instance is draining (SIGTERM): reconnect, to another instance. 1012 "Service Restart" is
+   * one of the 1xxx codes graphql-ws clients retry (with their usual randomised back-off).
+   */
+  serviceRestart: 1012,
   /** The token at connection_init is unknown, expired or revoked, or was revoked while connected: sign in again (not retried). */
   unauthorized: CloseCode.Unauthorized,
   /** More unsent data queued than MAX_SOCKET_BUFFERED_BYTES: the client reads too slowly (reconnect, catch up from history). */

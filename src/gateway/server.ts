@@ -23,6 +23,9 @@ import { useCompiledExecution } from "./compiled-execution.js";
 import type { SessionRegistry } from "./sessions.js";
 import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
 import { SocketGuard } from "./socket-guard.js";
+import { closeSpread } from "./close-spread.js";
+import { createHealthHandler } from "./health-endpoints.js";
+import type { Readiness } from "./readiness.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -45,6 +48,8 @@ export interface GatewayOptions {
   sockets: WebSocketLimits;
   /** Automatic persisted queries and trusted documents, on HTTP and WebSocket alike. */
   persisted: PersistedQueries;
+  /** Answers /readyz; while it drains, new WebSockets and SSE streams are refused with 503. */
+  readiness: Readiness;
 }
 
 export interface Gateway {
@@ -59,6 +64,11 @@ export interface Gateway {
   closeRevoked(revocation: Revocation): void;
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host?: string): Promise<number>;
+  /**
+   * Closes the open WebSockets (code 1012: reconnect elsewhere) and SSE streams spread over
+   * `windowMs` (call it once readiness is draining, so none open meanwhile). Resolves when all are closed.
+   */
+  drain(windowMs: number): Promise<void>;
   /** Stops accepting, closes every WebSocket (code 1001) and waits for HTTP requests to end. */
   close(): Promise<void>;
 }
@@ -68,6 +78,11 @@ export interface Gateway {
 
 
 
+
+/** True for a request asking for an SSE stream (a GraphQL subscription over HTTP). */
+function wantsEventStream(req: IncomingMessage): boolean {
+  return req.headers.accept?.includes("text/event-stream") === true;
+}
 
 function tooLarge(res: ServerResponse, max: number) {
   res.writeHead(413, { "content-type": "application/json" });
@@ -134,8 +149,20 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     : () => false;
   const webClient =
     options.webClientDir !== undefined ? createWebClientHandler(options.webClientDir, (error) => services.logger.error("serving the web client failed", { error })) : () => false;
+  const health = createHealthHandler(options.readiness);
+  // Open SSE streams, so a drain can end them (their clients reconnect, to another instance).
+  const streams = new Set<ServerResponse>();
   const server = createServer(httpServerOptions(options.http), (req: IncomingMessage, res: ServerResponse) => {
-    if (cors.handle(req, res) || graphiql(req, res) || webClient(req, res)) return;
+    if (health(req, res) || cors.handle(req, res) || graphiql(req, res) || webClient(req, res)) return;
+    if (wantsEventStream(req)) {
+      if (options.readiness.draining) {
+        res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
+        res.end(JSON.stringify({ errors: [{ message: "Shutting down: connect to another instance.", extensions: { code: "UNAVAILABLE" } }] }));
+        return;
+      }
+      streams.add(res);
+      res.once("close", () => streams.delete(res));
+    }
     const length = Number(req.headers["content-length"] ?? 0);
     if (length > options.maxRequestBytes) return tooLarge(res, options.maxRequestBytes);
     if (req.method === "POST" && req.headers["content-length"] === undefined) {
@@ -157,6 +184,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     cors,
     maskError,
     persisted: options.persisted,
+    readiness: options.readiness,
     options: {
       path: GRAPHQL_PATH,
       maxQueryCost: options.maxQueryCost,
@@ -181,6 +209,10 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
           resolve((server.address() as AddressInfo).port);
         });
       }),
+    async drain(windowMs) {
+      // Ending an SSE response mid-stream is a dropped connection to its client, which reconnects.
+      await Promise.all([sockets.drain(windowMs), closeSpread([...streams], windowMs, (res) => res.destroy())]);
+    },
     async close() {
       await sockets.close();
       await new Promise<void>((resolve) => {

@@ -13,6 +13,8 @@ import type { CorsPolicy } from "./cors.js";
 import { unsafeInputError } from "./input-safety-plugin.js";
 import type { PersistedQueries, ResolvedOperation } from "./persisted-queries.js";
 import { checkOperationCost } from "./query-cost-limit.js";
+import { closeSpread } from "./close-spread.js";
+import type { Readiness } from "./readiness.js";
 import { SessionRegistry } from "./sessions.js";
 import { groupKey, selectsViewerDependentFields, subscribeShared, type DirectDelivery } from "./shared-fanout.js";
 import type { GuardedSocket, SocketGuard, SocketGuardOptions } from "./socket-guard.js";
@@ -71,6 +73,11 @@ export interface WebSocketGateway {
   sessions: SessionRegistry;
   /** Closes, with code 4401, the sockets authenticated with a token the revocation covers. */
   closeRevoked(revocation: Revocation): void;
+  /**
+   * Closes every open socket with 1012 (reconnect elsewhere), each at a random moment within
+   * `windowMs` so their clients do not all reconnect at once; resolves when the last is closed.
+   */
+  drain(windowMs: number): Promise<void>;
   /** Closes every socket (1001) and stops the sessions' timers. */
   close(): Promise<void>;
 }
@@ -89,9 +96,11 @@ export function attachWebSocketGateway(deps: {
   cors: CorsPolicy;
   maskError: (error: unknown) => Error;
   persisted: PersistedQueries;
+  /** While it drains, upgrades are refused (503). */
+  readiness: Readiness;
   options: WebSocketGatewayOptions;
 }): WebSocketGateway {
-  const { server, yoga, services, guard, cors, maskError, persisted, options } = deps;
+  const { server, yoga, services, guard, cors, maskError, persisted, readiness, options } = deps;
   // graphql-ws sends what onSubscribe returns as is: give those errors codes as yoga does, and
   // drop the HTTP status some carry for yoga (a socket has none).
   const operationErrors = (errors: readonly unknown[]) =>
@@ -106,6 +115,7 @@ export function attachWebSocketGateway(deps: {
     maxPayload: options.sockets.maxMessageBytes,
     // Refused before the handshake, so a client over its socket cap costs no upgrade.
     verifyClient: (info, done) => {
+      if (readiness.draining) return done(false, 503, "Shutting down: connect to another instance");
       // Browsers send Origin on upgrades too: a page CORS_ORIGINS does not allow gets no socket.
       if (!cors.originAllowed(info.req.headers.origin, info.req.headers.host)) return done(false, 403, "Origin not allowed");
       if (guard.admitsAddress(clientAddress(info.req, options.trustProxyHops))) return done(true);
@@ -262,6 +272,7 @@ export function attachWebSocketGateway(deps: {
         for (const socket of sockets) socket.close(CLOSE_CODES.unauthorized, "Session revoked: sign in again");
       }, 50).unref();
     },
+    drain: (windowMs) => closeSpread([...wss.clients], windowMs, (socket) => socket.close(CLOSE_CODES.serviceRestart, "Server restarting: reconnect")),
     async close() {
       guard.stop();
       for (const client of wss.clients) client.close(CLOSE_CODES.goingAway, "Server shutting down");

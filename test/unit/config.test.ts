@@ -79,6 +79,9 @@ describe("loadConfig", () => {
       httpRequestTimeoutMs: 30_000,
       httpKeepAliveTimeoutMs: 5_000,
       maxConnections: 60_000,
+      drainDelayMs: 0,
+      drainWindowMs: 10_000,
+      shutdownTimeoutMs: 30_000,
       logLevel: "info",
     };
     expect(loadConfig({})).toEqual(expected);
@@ -150,6 +153,9 @@ describe("loadConfig", () => {
         MAX_SOCKET_MESSAGE_BYTES: "4096",
         ANONYMOUS_SOCKET_IDLE_MS: "5000",
         SOCKET_INIT_TIMEOUT_MS: "20000",
+        DRAIN_DELAY_MS: "5000",
+        DRAIN_WINDOW_MS: "20000",
+        SHUTDOWN_TIMEOUT_MS: "60000",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -204,6 +210,9 @@ describe("loadConfig", () => {
       httpRequestTimeoutMs: 4_000,
       httpKeepAliveTimeoutMs: 65_000,
       maxConnections: 100,
+      drainDelayMs: 5_000,
+      drainWindowMs: 20_000,
+      shutdownTimeoutMs: 60_000,
       rateLimits: { ...defaultRules(), "message.send.channel": { points: 3, windowSeconds: 10 }, "login.ip": { points: 100, windowSeconds: 3_600 } },
       trustProxyHops: 2,
       maxSubscriptionsPerSocket: 50,
@@ -265,6 +274,7 @@ describe("loadConfig", () => {
   it("takes a manifest as PERSISTED_DOCUMENTS=allow unless told otherwise, and refuses a mode without one or a manifest switched off", () => {
     expect(loadConfig({ PERSISTED_DOCUMENTS_MANIFEST: "m.json" })).toMatchObject({ persistedDocuments: "allow", persistedDocumentsManifest: "m.json" });
     expect(loadConfig({ PERSISTED_DOCUMENTS: "only", PERSISTED_DOCUMENTS_MANIFEST: "m.json" }).persistedDocuments).toBe("only");
+    expect(problemsOf({ DRAIN_WINDOW_MS: "30000" })).toEqual(["SHUTDOWN_TIMEOUT_MS=30000: must exceed DRAIN_DELAY_MS + DRAIN_WINDOW_MS (30000), or every shutdown ends killed"]);
     expect(problemsOf({ PERSISTED_DOCUMENTS: "only" })).toEqual(["PERSISTED_DOCUMENTS=only: needs PERSISTED_DOCUMENTS_MANIFEST, the path of the manifest (hash -> document JSON)"]);
     expect(problemsOf({ PERSISTED_DOCUMENTS: "strict", PERSISTED_DOCUMENTS_MANIFEST: "m.json" })).toEqual(['PERSISTED_DOCUMENTS="strict": expected off, allow or only']);
     expect(problemsOf({ PERSISTED_DOCUMENTS: "off", PERSISTED_DOCUMENTS_MANIFEST: "m.json" })[0]).toMatch(/^PERSISTED_DOCUMENTS=off with PERSISTED_DOCUMENTS_MANIFEST set/);

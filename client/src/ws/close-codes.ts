@@ -7,6 +7,8 @@ export const CONCORD_CLOSE_CODES = {
   idle: 1000,
   /** The server is shutting down: reconnect, then catch up. */
   goingAway: 1001,
+  /** The instance is draining (restart or scale-down): reconnect, the load balancer picks another instance. */
+  serviceRestart: 1012,
   /** The token at connection_init is unknown, expired or revoked, or was revoked since: sign in again. */
   unauthorized: 4401,
   /** More unsent data queued than the server allows: reconnect and resume from the last cursor. */
