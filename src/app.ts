@@ -45,6 +45,7 @@ import { MemoryPersistedQueryStore } from "./stores/persisted-query-store.memory
 import { createRedisPersistedQueryStore } from "./stores/persisted-query-store.redis.js";
 import { seedList } from "./redis/cluster.js";
 import { openFailFast, shutDown, type RedisTarget } from "./redis/connection.js";
+import { countPublishes } from "./metrics/live-counts.js";
 import { Readiness, type ReadinessCheck } from "./gateway/readiness.js";
 import { createMigrationCheck } from "./stores/prisma/migration-status.js";
 
@@ -287,6 +288,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       if (resubscribed.includes(topics.revocations)) credentials.clear();
       if (resubscribed.includes(topics.permissions)) permissions.clear();
     });
+    countPublishes(bus);
     opened.push(() => bus.close());
     // Every instance hears every revocation: it forgets the session and closes its sockets.
     await bus.subscribe(topics.revocations, (event) => {
@@ -415,6 +417,8 @@ export async function createApp(config: Config, options: { logger?: Logger; data
       logger,
     }),
     readiness,
+    metricsToken: config.metricsToken,
+    messageStoreKind: cassandra ? "cassandra" : "postgres",
   });
 
   let stopping: Promise<void> | undefined;

@@ -148,6 +148,8 @@ export interface Config {
   drainWindowMs: number;
   /** The whole shutdown (delay, window, flushes) may take this long; then the process exits with code 1 anyway. */
   shutdownTimeoutMs: number;
+  /** Bearer token scrapers send to GET /metrics (Prometheus text); undefined serves no metrics. */
+  metricsToken: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -337,6 +339,7 @@ export function loadConfig(env: Env): Config {
     drainDelayMs: int("DRAIN_DELAY_MS", 0, 0, 600_000),
     drainWindowMs: int("DRAIN_WINDOW_MS", 10_000, 0, 600_000),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000, 3_600_000),
+    metricsToken: env.METRICS_TOKEN || undefined,
     logLevel,
   };
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {

@@ -2,6 +2,8 @@ import type { Plugin } from "graphql-yoga";
 import { createLoaders, type RequestContext, type Services } from "../context.js";
 import { limitExceeded } from "../errors.js";
 import type { SocketGuard } from "./socket-guard.js";
+import { streamOf } from "../metrics/live-counts.js";
+import { metrics } from "../metrics/metrics.js";
 
 /**
  * Subscriptions over HTTP (SSE) live as long as WebSocket ones, so they get the same treatment:
@@ -26,7 +28,14 @@ export function useHttpStreams(services: Services, guard: SocketGuard): Plugin<R
         onSubscribeResult({ result }) {
           // A refusal (not a stream) ends here; a stream releases its place when it ends.
           if (!(typeof result === "object" && result !== null && Symbol.asyncIterator in result)) return void release();
-          return { onEnd: release };
+          const stream = streamOf(args.document, args.operationName);
+          metrics.liveSubscriptions.inc({ stream });
+          return {
+            onEnd: () => {
+              metrics.liveSubscriptions.dec({ stream });
+              release();
+            },
+          };
         },
       };
     },

@@ -24,6 +24,8 @@ import type { SessionRegistry } from "./sessions.js";
 import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
 import { SocketGuard } from "./socket-guard.js";
 import { closeSpread } from "./close-spread.js";
+import { createMetricsHandler } from "../metrics/metrics-endpoint.js";
+import { useOperationMetrics } from "../metrics/metrics-plugin.js";
 import { createHealthHandler } from "./health-endpoints.js";
 import type { Readiness } from "./readiness.js";
 
@@ -48,6 +50,10 @@ export interface GatewayOptions {
   sockets: WebSocketLimits;
   /** Automatic persisted queries and trusted documents, on HTTP and WebSocket alike. */
   persisted: PersistedQueries;
+  /** `GET /metrics` answers scrapers sending this bearer token (METRICS_TOKEN); undefined serves no metrics. */
+  metricsToken: string | undefined;
+  /** Where messages are stored ("postgres" or "cassandra"): the label of sendMessage's timing. */
+  messageStoreKind: string;
   /** Answers /readyz; while it drains, new WebSockets and SSE streams are refused with 503. */
   readiness: Readiness;
 }
@@ -123,6 +129,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // Persisted queries first (they supply the document); then the cheapest refusals first: the
     // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
     plugins: [
+      useOperationMetrics(options.messageStoreKind),
       usePersistedQueries(options.persisted),
       useInputSafety(),
       ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
@@ -150,10 +157,11 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   const webClient =
     options.webClientDir !== undefined ? createWebClientHandler(options.webClientDir, (error) => services.logger.error("serving the web client failed", { error })) : () => false;
   const health = createHealthHandler(options.readiness);
+  const metricsEndpoint = createMetricsHandler(options.metricsToken);
   // Open SSE streams, so a drain can end them (their clients reconnect, to another instance).
   const streams = new Set<ServerResponse>();
   const server = createServer(httpServerOptions(options.http), (req: IncomingMessage, res: ServerResponse) => {
-    if (health(req, res) || cors.handle(req, res) || graphiql(req, res) || webClient(req, res)) return;
+    if (health(req, res) || metricsEndpoint(req, res) || cors.handle(req, res) || graphiql(req, res) || webClient(req, res)) return;
     if (wantsEventStream(req)) {
       if (options.readiness.draining) {
         res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });

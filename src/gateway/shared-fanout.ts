@@ -11,6 +11,8 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { EventStream, StreamConsumer, StreamItem } from "../pubsub/event-stream.js";
+import { snowflakeTime } from "../ids/snowflake.js";
+import { metrics } from "../metrics/metrics.js";
 import { CLOSE_CODES } from "./close-codes.js";
 
 /**
@@ -38,6 +40,8 @@ export class SharedPayload {
   private json: Buffer | undefined;
   /** Whole messages by envelope: clients mostly use the same subscription ids ("1", "2"…). */
   private readonly messages = new Map<string, Buffer>();
+  /** The message's creation time (ms) until its first socket write here is measured (MessageCreated only). */
+  createdAtMs: number | undefined;
   constructor(readonly result: ExecutionResult) {}
 
   /** The result's JSON, encoded once. */
@@ -117,10 +121,30 @@ export function deliver(target: DirectDelivery, envelope: string, payload: Share
   if (socket.readyState !== socket.OPEN) return false;
   if (socket.bufferedAmount > target.maxBufferedBytes) {
     socket.close(SLOW_CONSUMER_CLOSE_CODE, "Too slow: unsent data passed the limit; reconnect and resume from your last cursor");
+    metrics.slowConsumerCloses.inc();
     return false;
   }
   socket.send(payload.message(envelope), { binary: false });
+  metrics.eventsDelivered.inc();
+  if (payload.createdAtMs !== undefined) observeDelivery(payload);
   return true;
+}
+
+/** MessageCreated events whose delivery latency this instance measured (once per message, not per group). */
+const measured = new WeakSet<object>();
+
+/** A MessageCreated event's creation time the first time any group executes it here, else undefined. */
+function firstSighting(event: object): number | undefined {
+  const created = event as { type?: string; message?: { id?: unknown } };
+  if (created.type !== "MessageCreated" || typeof created.message?.id !== "bigint" || measured.has(event)) return undefined;
+  measured.add(event);
+  return snowflakeTime(created.message.id).getTime();
+}
+
+/** Records the time from the message's creation to this first write, once. */
+function observeDelivery(payload: SharedPayload): void {
+  metrics.deliveryLatency.observe(Math.max(0, Date.now() - payload.createdAtMs!) / 1_000);
+  payload.createdAtMs = undefined;
 }
 
 /** True if the operation selects any field marked viewer-dependent (memoized per document). */
@@ -305,6 +329,7 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
     if (!payload) {
       const executing = this.run({ kind: "event", event }).then((result) => {
         const done = new SharedPayload(result);
+        done.createdAtMs = firstSighting(event);
         byGroup.set(this.key, done);
         return done;
       });

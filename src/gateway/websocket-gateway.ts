@@ -13,6 +13,8 @@ import type { CorsPolicy } from "./cors.js";
 import { unsafeInputError } from "./input-safety-plugin.js";
 import type { PersistedQueries, ResolvedOperation } from "./persisted-queries.js";
 import { checkOperationCost } from "./query-cost-limit.js";
+import { countLive, streamOf } from "../metrics/live-counts.js";
+import { metrics } from "../metrics/metrics.js";
 import { closeSpread } from "./close-spread.js";
 import type { Readiness } from "./readiness.js";
 import { SessionRegistry } from "./sessions.js";
@@ -242,7 +244,12 @@ export function attachWebSocketGateway(deps: {
         });
         const direct: DirectDelivery = { socket, id, maxBufferedBytes: options.maxSocketBufferedBytes };
         const contextValue = createContext(services, wsAuth, { longLived: true, client: { address: connection.address, transport: "ws" } });
-        return () => guard.run(socket, "subscription", () => subscribeShared({ ...args, contextValue }, key, maskError, direct)).catch((error) => refusal(error));
+        const stream = streamOf(document, params.operationName);
+        return () =>
+          guard
+            .run(socket, "subscription", () => subscribeShared({ ...args, contextValue }, key, maskError, direct))
+            .then((result) => (Symbol.asyncIterator in result ? countLive(result, stream) : result))
+            .catch((error) => refusal(error));
       },
     },
     {
@@ -255,7 +262,11 @@ export function attachWebSocketGateway(deps: {
   );
   // A client can break the WebSocket protocol on purpose (oversized or malformed frames, which ws
   // answers by closing the socket itself): those are debug lines, so nobody can flood the log.
-  wss.on("connection", (socket) => socket.on("error", onSocketError));
+  wss.on("connection", (socket) => {
+    socket.on("error", onSocketError);
+    metrics.openWebSockets.inc();
+    socket.once("close", () => metrics.openWebSockets.dec());
+  });
   function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
     if (error.code?.startsWith("WS_ERR_")) return services.logger.debug("a client broke the WebSocket protocol", { code: error.code });
     services.logger.warn("WebSocket error", { error });

@@ -82,6 +82,7 @@ describe("loadConfig", () => {
       drainDelayMs: 0,
       drainWindowMs: 10_000,
       shutdownTimeoutMs: 30_000,
+      metricsToken: undefined,
       logLevel: "info",
     };
     expect(loadConfig({})).toEqual(expected);
@@ -156,6 +157,7 @@ describe("loadConfig", () => {
         DRAIN_DELAY_MS: "5000",
         DRAIN_WINDOW_MS: "20000",
         SHUTDOWN_TIMEOUT_MS: "60000",
+        METRICS_TOKEN: "scrape-me",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -213,6 +215,7 @@ describe("loadConfig", () => {
       drainDelayMs: 5_000,
       drainWindowMs: 20_000,
       shutdownTimeoutMs: 60_000,
+      metricsToken: "scrape-me",
       rateLimits: { ...defaultRules(), "message.send.channel": { points: 3, windowSeconds: 10 }, "login.ip": { points: 100, windowSeconds: 3_600 } },
       trustProxyHops: 2,
       maxSubscriptionsPerSocket: 50,
