@@ -30,5 +30,5 @@ RUN npm ci --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/examples/web/dist ./examples/web/dist
 EXPOSE 4000
-HEALTHCHECK --interval=5s --timeout=3s --retries=10 CMD node -e "fetch('http://127.0.0.1:4000/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=5s --timeout=3s --retries=10 CMD node -e "fetch('http://127.0.0.1:4000/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/main.js"]
