@@ -81,6 +81,10 @@ describe("GET /metrics", () => {
     for (const sample of samples) for (const label of Object.values(sample.labels)) expect(label).not.toMatch(/^\d{10,}$/);
 
     await client.dispose();
-    await eventually(async () => expect(value(await scrape(), "concord_websockets_open")).toBe(0), 10_000);
+    await eventually(async () => {
+      const after = await scrape();
+      expect(value(after, "concord_websockets_open")).toBe(0);
+      expect(value(after, "concord_subscriptions_active", { stream: "channelEvents" })).toBe(0);
+    }, 10_000);
   }, 60_000);
 });
