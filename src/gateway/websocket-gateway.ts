@@ -246,6 +246,8 @@ export function attachWebSocketGateway(deps: {
   // A client can break the WebSocket protocol on purpose (oversized or malformed frames, which ws
   // answers by closing the socket itself): those are debug lines, so nobody can flood the log.
   wss.on("connection", (socket) => socket.on("error", onSocketError));
+  // The HTTP server's errors are re-emitted here; unheard, they would end the process.
+  wss.on("error", (error) => services.logger.error("WebSocket server error", { error }));
   function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
     if (error.code?.startsWith("WS_ERR_")) return services.logger.debug("a client broke the WebSocket protocol", { code: error.code });
     services.logger.warn("WebSocket error", { error });
