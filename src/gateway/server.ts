@@ -19,6 +19,7 @@ import { useRateLimits } from "./rate-limit-plugin.js";
 import type { Revocation } from "../resolvers/session-revocation.js";
 import { useHttpStreams } from "./http-streams.js";
 import { useCompiledExecution } from "./compiled-execution.js";
+import { useIncrementalDelivery } from "./incremental-delivery.js";
 import type { SessionRegistry } from "./sessions.js";
 import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
 import { SocketGuard } from "./socket-guard.js";
@@ -106,6 +107,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
     plugins: [
       usePersistedQueries(options.persisted),
+      useIncrementalDelivery(),
       useInputSafety(),
       ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
       useRateLimits(),
