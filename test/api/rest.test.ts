@@ -64,7 +64,7 @@ describe("REST routes", () => {
     await waitForSubscribers(server, `channel:${channelId}`);
     const sent = await call(server, "POST", `/v1/channels/${channelId}/messages`, { token: owner.token, body: { content: "hello from curl", nonce: "rest-1" } });
     expect(sent.status).toBe(200);
-    expect(sent.body).toMatchObject({ id: expect.stringMatching(/^\d+$/), content: "hello from curl", nonce: "rest-1", editedAt: null, replyToId: null, mentionEveryone: false, author: { id: owner.id, username: owner.username, bot: false }, mentions: [], mentionRoles: [] });
+    expect(sent.body).toMatchObject({ id: expect.stringMatching(/^\d+$/), content: "hello from curl", nonce: "rest-1", editedAt: null, replyToId: null, mentionEveryone: false, author: { id: owner.id, username: owner.username, bot: false }, mentions: [] });
     const [event] = await sub.waitFor(1);
     expect(event!.data.channelEvents.message).toEqual({ id: sent.body.id, content: "hello from curl", nonce: "rest-1", author: { username: owner.username } });
     // The nonce makes retries safe, as in GraphQL.
@@ -86,6 +86,7 @@ describe("REST routes", () => {
     };
     expect(await page("")).toEqual(["m6", "m5", "m4", "m3", "m2", "m1", "m0"]);
     expect(await page("?limit=3")).toEqual(["m6", "m5", "m4"]);
+    expect(await page("?limit=100")).toHaveLength(7); // the largest page is within MAX_QUERY_COST
     expect(await page(`?limit=2&before=${ids[3]}`)).toEqual(["m2", "m1"]);
     expect(await page(`?limit=2&after=${ids[1]}`)).toEqual(["m3", "m2"]);
     expect(await page(`?limit=3&around=${ids[3]}`)).toEqual(["m4", "m3", "m2"]);
@@ -212,6 +213,16 @@ describe("REST routes", () => {
     expect((await call(server, "GET", "/v1/users/@me", { token: bot.token })).body.bot).toBe(true);
   });
 
+  it("answers CORS as GraphQL does: preflights allow the REST methods, answers are readable cross-origin", async () => {
+    const origin = "https://app.example.com";
+    const preflight = await call(server, "OPTIONS", `/v1/channels/${channelId}/messages/1`, { headers: { origin, "access-control-request-method": "PATCH" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers["access-control-allow-methods"]).toMatch(/PATCH.*DELETE|DELETE.*PATCH/);
+    const read = await call(server, "GET", "/v1/users/@me", { token: member.token, headers: { origin } });
+    expect([read.status, read.headers["access-control-allow-origin"]]).toEqual([200, "*"]);
+    expect(read.headers["access-control-expose-headers"]).toMatch(/Retry-After/);
+  });
+
   it("accepts the graphql-ws gateway at /gateway too, and no other path", async () => {
     const client = createClient({ url: server.wsUrl.replace(/\/graphql$/, "/gateway"), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${member.token}` } });
     try {
@@ -243,6 +254,69 @@ describe("REST routes", () => {
     }
     expect(res.body.components.schemas.Message.properties).toHaveProperty("content");
     expect(res.body.paths["/v1/channels/{channelId}/messages"].post.requestBody.content["application/json"].schema.properties).not.toHaveProperty("channelId");
+  });
+});
+
+describe("REST routes × actors", () => {
+  type Actor = "owner" | "member" | "bot" | "outsider" | "banned" | "anonymous";
+  const ACTORS: readonly Actor[] = ["owner", "member", "bot", "outsider", "banned", "anonymous"];
+  let server: TestServer;
+  const tokens = {} as Record<Actor, string | undefined>;
+  let g: string, open: string, hidden: string;
+  beforeAll(async () => {
+    server = await startTestServer({ warmUp: true });
+    const [owner, member, outsider, banned] = [await server.signUp("towner"), await server.signUp("tmember"), await server.signUp("toutsider"), await server.signUp("tbanned")];
+    ({ guildId: g, channelId: open } = await guildOf(server, owner, [member, banned], "Matrix"));
+    hidden = (await server.ok(`mutation($g: ID!) { createChannel(input: { guildId: $g, name: "staff", permissionOverwrites: [{ targetKind: ROLE, targetId: $g, allow: [], deny: [VIEW_CHANNEL] }] }) { id } }`, { g }, owner.token)).createChannel.id;
+    const bot = (await server.ok(`mutation($u: String!) { createBot(input: { username: $u }) { token } }`, { u: `tbot_${process.pid}` }, owner.token)).createBot;
+    const code = (await server.ok(`mutation($g: ID!) { createInvite(input: { guildId: $g }) { code } }`, { g }, owner.token)).createInvite.code;
+    await server.ok(`mutation($c: String!) { joinGuild(code: $c) { id } }`, { c: code }, bot.token);
+    await server.ok(`mutation($g: ID!, $u: ID!) { banMember(input: { guildId: $g, userId: $u }) { user { id } } }`, { g, u: banned.id }, owner.token);
+    Object.assign(tokens, { owner: owner.token, member: member.token, bot: bot.token, outsider: outsider.token, banned: banned.token, anonymous: undefined });
+  });
+  afterAll(() => server?.close());
+
+  /** Each route on a target, and the status each actor gets (in ACTORS' order). */
+  const anyone = [200, 200, 200, 200, 200, 401];
+  const members = [200, 200, 200, 404, 404, 401];
+  const ownerOnly = [200, 404, 404, 404, 404, 401];
+  const author = (ok: number) => [ok, 403, 403, 404, 404, 401];
+  /** Paths name their targets: {open} and {hidden} channels, the {guild}, and a fresh {message} of the owner's in {open}. */
+  const TABLE: [string, string, number[], unknown?][] = [
+    ["POST", "/v1/channels/{open}/messages", members, { content: "hi" }],
+    ["GET", "/v1/channels/{open}/messages", members],
+    ["PATCH", "/v1/channels/{open}/messages/{message}", author(200), { content: "edited" }],
+    ["DELETE", "/v1/channels/{open}/messages/{message}", author(204)],
+    ["GET", "/v1/channels/{open}", members],
+    ["POST", "/v1/channels/{hidden}/messages", ownerOnly, { content: "hi" }],
+    ["GET", "/v1/channels/{hidden}/messages", ownerOnly],
+    ["GET", "/v1/channels/{hidden}", ownerOnly],
+    ["GET", "/v1/guilds/{guild}", members],
+    ["GET", "/v1/guilds/{guild}/channels", members],
+    ["GET", "/v1/users/@me", anyone],
+    ["GET", "/v1/users/@me/guilds", anyone],
+  ];
+  const fill = (path: string, message: string) => path.replace("{open}", open).replace("{hidden}", hidden).replace("{guild}", g).replace("{message}", message);
+
+  it("covers every route", () => {
+    const covered = TABLE.map(([method, path]) => `${method} ${path.replace(/\{(open|hidden)\}/, "{channelId}").replace("{guild}", "{guildId}").replace("{message}", "{messageId}")}`);
+    expect([...new Set(covered)].sort()).toEqual(REST_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  /** Both channels' history, as the owner sees it: a refused call must leave it as it was. */
+  const snapshot = async () => JSON.stringify(await Promise.all([open, hidden].map(async (c) => (await server.ok(`query($c: ID!) { channel(id: $c) { messages(last: 100) { edges { node { id content editedAt } } } } }`, { c }, tokens.owner!)).channel)));
+
+  it.each(TABLE)("%s %s", async (method, path, statuses, body) => {
+    for (const [i, actor] of ACTORS.entries()) {
+      const message = (await server.ok(SEND, { c: open, t: `target for ${actor}` }, tokens.owner!)).sendMessage.id;
+      const before = await snapshot();
+      const res = await call(server, method, fill(path, message), { token: tokens[actor], ...(body ? { body } : {}) });
+      expect(res.status, `${actor}: ${JSON.stringify(res.body)}`).toBe(statuses[i]);
+      if (res.status >= 400) {
+        expect(Object.keys(res.body), actor).toEqual(["error"]);
+        expect(await snapshot(), `${actor} wrote on a refusal`).toBe(before);
+      }
+    }
   });
 });
 
