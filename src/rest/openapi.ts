@@ -48,6 +48,8 @@ const RATE_LIMIT_HEADERS: Record<string, string> = {
   "X-RateLimit-Scope": "user, ip or global.",
 };
 
+const RATE_LIMIT_HEADERS_REFS = Object.fromEntries(Object.keys(RATE_LIMIT_HEADERS).map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+
 interface ParsedRoute {
   operation: OperationDefinitionNode;
   fragments: Map<string, FragmentDefinitionNode>;
@@ -100,8 +102,6 @@ function operationObject(schema: GraphQLSchema, route: RestRoute): JsonSchema {
   };
 }
 
-const RATE_LIMIT_HEADERS_REFS = Object.fromEntries(Object.keys(RATE_LIMIT_HEADERS).map((name) => [name, { $ref: `#/components/headers/${name}` }]));
-
 /**
  * The OpenAPI 3.1 document of `routes`, derived from them and from the GraphQL schema: each
  * answer's schema is what its document selects, each body's is its input type less the path's
@@ -116,7 +116,7 @@ export function openApiDocument(schema: GraphQLSchema, routes: readonly RestRout
   }
   const errorResponse = (status: string) => ({
     description: ERROR_RESPONSES[status]!,
-    headers: status === "429" ? { ...RATE_LIMIT_HEADERS_REFS, "Retry-After": { description: "Whole seconds to wait.", schema: { type: "integer" } } } : undefined,
+    ...(status === "429" ? { headers: { ...RATE_LIMIT_HEADERS_REFS, "Retry-After": { description: "Whole seconds to wait.", schema: { type: "integer" } } } } : {}),
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   });
   return {
@@ -134,7 +134,7 @@ export function openApiDocument(schema: GraphQLSchema, routes: readonly RestRout
       securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "A session or bot token: `Authorization: Bearer <token>`." } },
       schemas: { ...fragmentSchemas(schema, fragments), Error: ERROR_BODY },
       headers: Object.fromEntries(Object.entries(RATE_LIMIT_HEADERS).map(([name, description]) => [name, { description, schema: { type: "string" } }])),
-      responses: Object.fromEntries(Object.keys(ERROR_RESPONSES).map((status) => [`E${status}`, JSON.parse(JSON.stringify(errorResponse(status)))])),
+      responses: Object.fromEntries(Object.keys(ERROR_RESPONSES).map((status) => [`E${status}`, errorResponse(status)])),
     },
   };
 }
