@@ -1,5 +1,6 @@
 import http from "node:http";
 import SwaggerParser from "@apidevtools/swagger-parser";
+import fc from "fast-check";
 import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -318,6 +319,63 @@ describe("REST routes × actors", () => {
       }
     }
   });
+});
+
+describe("REST fuzz", () => {
+  let server: TestServer;
+  let owner: User, outsider: User;
+  let guildId: string, channelId: string, messageId: string;
+  beforeAll(async () => {
+    server = await startTestServer({ warmUp: true });
+    [owner, outsider] = [await server.signUp("fowner"), await server.signUp("foutsider")];
+    ({ guildId, channelId } = await guildOf(server, owner, [], "Fuzz"));
+    messageId = (await server.ok(SEND, { c: channelId, t: "fuzz target" }, owner.token)).sendMessage.id;
+  });
+  afterAll(() => server?.close());
+
+  it("answers random and hostile requests with a coded error of the right status, never a 5xx, and refusals write nothing", async () => {
+    const segment = fc.oneof(
+      fc.constantFrom(() => channelId, () => guildId, () => messageId).map((id) => id()),
+      fc.constantFrom("0", "-1", "9223372036854775808", "99999999999999999999", "@me", "%00", "%E0%A4%A", "..", "1e3", " 1"),
+      fc.stringMatching(/^[0-9]{1,19}$/),
+    );
+    const path = fc.tuple(fc.constantFrom(...REST_ROUTES.map((r) => r.path), "/v1/channels/{channelId}/pins", "/v1/"), segment, segment).map(([template, a, b]) => {
+      let n = 0;
+      return template.replace(/\{\w+\}/g, () => encodeURI(n++ === 0 ? a : b));
+    });
+    const query = fc.dictionary(fc.constantFrom("limit", "before", "after", "around", "x"), fc.oneof(fc.stringMatching(/^-?[0-9]{0,4}$/), segment, fc.string()), { maxKeys: 3 });
+    const body = fc.oneof(
+      fc.json(),
+      fc.string(),
+      fc.record({ content: fc.oneof(fc.string(), fc.constant("hi \u202e"), fc.constant("x".repeat(2001)), fc.integer()), nonce: fc.option(fc.string({ maxLength: 80 })), replyToId: fc.option(segment) }, { requiredKeys: [] }),
+    );
+    const request = fc.record({
+      method: fc.constantFrom("GET", "POST", "PATCH", "DELETE", "PUT"),
+      path,
+      query,
+      body: fc.option(body),
+      who: fc.constantFrom("owner", "outsider", "nobody", "forged"),
+    });
+    const snapshot = async () => JSON.stringify((await server.ok(HISTORY, { c: channelId }, owner.token)).channel);
+    await fc.assert(
+      fc.asyncProperty(request, async ({ method, path, query, body, who }) => {
+        const token = who === "owner" ? owner.token : who === "outsider" ? outsider.token : who === "forged" ? "cnc_forged" : undefined;
+        const search = new URLSearchParams(query).toString();
+        const before = await snapshot();
+        const res = await call(server, method, `${path}${search ? `?${search}` : ""}`, { token, ...(body !== null ? { body: typeof body === "string" ? body : (body ?? null) } : {}) });
+        const label = `${method} ${path}?${search} ${who}: ${res.status} ${JSON.stringify(res.body)}`;
+        expect(res.status, label).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(Object.keys(STATUS_OF_CODE), label).toContain(res.body.error.code);
+          expect(STATUS_OF_CODE[res.body.error.code], label).toBe(res.status);
+          expect(typeof res.body.error.message, label).toBe("string");
+          expect(await snapshot(), `${label} wrote on a refusal`).toBe(before);
+        }
+      }),
+      { numRuns: 150, seed: 12, endOnFailure: true },
+    );
+    expect(server.logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+  }, 120_000);
 });
 
 /** A chunked POST (no Content-Length). */
