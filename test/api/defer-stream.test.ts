@@ -113,6 +113,19 @@ describe("@defer and @stream", () => {
     expect(assemble(received)).toEqual({ data: plain });
   });
 
+  it("refuses @defer and @stream in subscriptions, over SSE and graphql-ws alike", async () => {
+    const LIVE = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ...Later } }
+      fragment Later on ChannelEvent { ... on MessageCreated @defer { message { id } } }`;
+    const sse = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${ada.token}` },
+      body: JSON.stringify({ query: LIVE, variables: { c: channelId } }),
+    });
+    expect(await sse.text()).toMatch(/@defer is for queries and mutations[^]*GRAPHQL_VALIDATION_FAILED/);
+    const errors = await new Promise<any>((resolve) => server.ws(ada.token).subscribe({ query: LIVE, variables: { c: channelId } }, { next: () => {}, error: resolve, complete: () => resolve(undefined) }));
+    expect(errors[0]).toMatchObject({ message: expect.stringMatching(/@defer is for queries and mutations/), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
+  });
+
   it("costs a deferred or streamed list as any list: over MAX_QUERY_COST it is refused before anything runs", async () => {
     const res = await fetch(server.url, {
       method: "POST",
