@@ -10,6 +10,7 @@ import { createErrorMasker } from "./errors.js";
 import { createCorsPolicy } from "./cors.js";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
 import { createGraphiQLHandler } from "./graphiql-page.js";
+import { createWebClientHandler } from "./web-client.js";
 import { bodyRefusal, httpServerOptions, limitConnections, type HttpLimits } from "./http-limits.js";
 import { useQueryLimits } from "./limits.js";
 import { useInputSafety } from "./input-safety-plugin.js";
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   maxQueryDepth: number;
   maxQueryCost: number;
   graphiql: boolean;
+  /** Directory of the built web client to serve at /app (gateway/web-client.ts); undefined serves none. */
+  webClientDir: string | undefined;
   /** Cross-origin access (undefined: any origin, never with credentials), timeouts and the connection cap. */
   http: HttpLimits & { corsOrigins: readonly string[] | undefined };
   /** Presence heartbeat: sessions are refreshed, and sockets pinged, this often. */
@@ -117,9 +120,9 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
       const client = {
-        address: clientAddress(initial.req, options.trustProxyHops),
+        address: initial.wsClient?.address ?? clientAddress(initial.req, options.trustProxyHops),
         transport: initial.wsAuth ? ("ws" as const) : ("http" as const),
-        hint: clientHintOf(initial.req?.headers, initial.connectionParams),
+        hint: clientHintOf(initial.wsClient ? { "user-agent": initial.wsClient.userAgent } : initial.req?.headers, initial.connectionParams),
       };
       return createContext(services, auth, { longLived: initial.longLived === true, client, auditLogReason: auditLogReasonOf(initial.request?.headers.get("x-audit-log-reason")) });
     },
@@ -131,9 +134,11 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         services.logger.error("rendering GraphiQL failed", { error }),
       )
     : () => false;
+  const webClient =
+    options.webClientDir !== undefined ? createWebClientHandler(options.webClientDir, (error) => services.logger.error("serving the web client failed", { error })) : () => false;
   const rest = createRestHandler({ yoga, schema, routes: REST_ROUTES, graphqlPath: GRAPHQL_PATH, maxRequestBytes: options.maxRequestBytes, logger: services.logger });
   const server = createServer(httpServerOptions(options.http), (req: IncomingMessage, res: ServerResponse) => {
-    if (cors.handle(req, res) || graphiql(req, res) || rest(req, res)) return;
+    if (cors.handle(req, res) || graphiql(req, res) || webClient(req, res) || rest(req, res)) return;
     const refusal = bodyRefusal(req, options.maxRequestBytes);
     if (refusal) {
       // The codes GraphQL clients have always had here (REST answers PAYLOAD_TOO_LARGE, LENGTH_REQUIRED).
