@@ -45,4 +45,14 @@ query History($channelId: ID!, $before: ID) {
     }
   }
 }
+
+# 5. Incremental delivery: the guild's name at once, each channel as it is ready (@stream),
+#    and the member count after (@defer). Paste the guild id.
+query Incremental($guildId: ID!) {
+  guild(id: $guildId) {
+    name
+    channels @stream(initialCount: 1) { id name }
+    ... @defer(label: "members") { memberCount onlineCount }
+  }
+}
 `;

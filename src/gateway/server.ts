@@ -11,7 +11,7 @@ import { createCorsPolicy } from "./cors.js";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
 import { createGraphiQLHandler } from "./graphiql-page.js";
 import { createWebClientHandler } from "./web-client.js";
-import { httpServerOptions, limitConnections, type HttpLimits } from "./http-limits.js";
+import { bodyRefusal, httpServerOptions, limitConnections, type HttpLimits } from "./http-limits.js";
 import { useQueryLimits } from "./limits.js";
 import { useInputSafety } from "./input-safety-plugin.js";
 import type { PersistedQueries } from "./persisted-queries.js";
@@ -20,11 +20,16 @@ import { useRateLimits } from "./rate-limit-plugin.js";
 import type { Revocation } from "../resolvers/session-revocation.js";
 import { useHttpStreams } from "./http-streams.js";
 import { useCompiledExecution } from "./compiled-execution.js";
+import { useIncrementalDelivery } from "./incremental-delivery.js";
 import type { SessionRegistry } from "./sessions.js";
 import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
 import { SocketGuard } from "./socket-guard.js";
+import { createRestHandler } from "../rest/rest-handler.js";
+import { REST_ROUTES } from "../rest/routes.js";
 
 export const GRAPHQL_PATH = "/graphql";
+/** Discord's name for the live socket: the same graphql-ws endpoint as GRAPHQL_PATH. */
+export const GATEWAY_PATH = "/gateway";
 
 export interface GatewayOptions {
   maxRequestBytes: number;
@@ -69,10 +74,6 @@ export interface Gateway {
 
 
 
-function tooLarge(res: ServerResponse, max: number) {
-  res.writeHead(413, { "content-type": "application/json" });
-  res.end(JSON.stringify({ errors: [{ message: `Request body too large: at most ${max} bytes.`, extensions: { code: "BAD_USER_INPUT" } }] }));
-}
 
 /** Discord's X-Audit-Log-Reason header, URL-decoded (a malformed encoding is taken as written). */
 function auditLogReasonOf(header: string | null | undefined): string | null {
@@ -109,6 +110,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
     plugins: [
       usePersistedQueries(options.persisted),
+      useIncrementalDelivery(),
       useInputSafety(),
       ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
       useRateLimits(),
@@ -134,14 +136,14 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     : () => false;
   const webClient =
     options.webClientDir !== undefined ? createWebClientHandler(options.webClientDir, (error) => services.logger.error("serving the web client failed", { error })) : () => false;
+  const rest = createRestHandler({ yoga, schema, routes: REST_ROUTES, graphqlPath: GRAPHQL_PATH, maxRequestBytes: options.maxRequestBytes, logger: services.logger });
   const server = createServer(httpServerOptions(options.http), (req: IncomingMessage, res: ServerResponse) => {
-    if (cors.handle(req, res) || graphiql(req, res) || webClient(req, res)) return;
-    const length = Number(req.headers["content-length"] ?? 0);
-    if (length > options.maxRequestBytes) return tooLarge(res, options.maxRequestBytes);
-    if (req.method === "POST" && req.headers["content-length"] === undefined) {
-      // A chunked body's size is only known after reading it all: ask for a declared length.
-      res.writeHead(411, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errors: [{ message: "Send a Content-Length header.", extensions: { code: "BAD_USER_INPUT" } }] }));
+    if (cors.handle(req, res) || graphiql(req, res) || webClient(req, res) || rest(req, res)) return;
+    const refusal = bodyRefusal(req, options.maxRequestBytes);
+    if (refusal) {
+      // The codes GraphQL clients have always had here (REST answers PAYLOAD_TOO_LARGE, LENGTH_REQUIRED).
+      res.writeHead(refusal.status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: "BAD_USER_INPUT" } }] }));
       return;
     }
     void yoga.requestListener(req, res);
@@ -158,7 +160,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     maskError,
     persisted: options.persisted,
     options: {
-      path: GRAPHQL_PATH,
+      paths: [GRAPHQL_PATH, GATEWAY_PATH],
       maxQueryCost: options.maxQueryCost,
       heartbeatMs: options.heartbeatMs,
       maxSocketBufferedBytes: options.maxSocketBufferedBytes,

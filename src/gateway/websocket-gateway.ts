@@ -42,6 +42,8 @@ export interface InitialContext {
   connectionParams?: Readonly<Record<string, unknown>>;
   /** True for subscriptions: their context lives as long as the stream. */
   longLived?: boolean;
+  /** Set by the REST routes (src/rest), never from the network: the operation is one of the server's own documents. */
+  restRoute?: boolean;
 }
 
 /** Per-socket and per-client caps (see socket-guard.ts), the largest message, and the handshake's time limit. */
@@ -56,7 +58,8 @@ export type WebSocketLimits = SocketGuardOptions & {
 };
 
 export interface WebSocketGatewayOptions {
-  path: string;
+  /** Where upgrades are accepted (GraphQL's path, and Discord's /gateway): the same socket on each. */
+  paths: readonly string[];
   maxQueryCost: number;
   /** Presence heartbeat: sessions are refreshed, and sockets pinged, this often. */
   heartbeatMs: number;
@@ -102,7 +105,6 @@ export function attachWebSocketGateway(deps: {
     });
   const wss = new WebSocketServer({
     server,
-    path: options.path,
     maxPayload: options.sockets.maxMessageBytes,
     // Refused before the handshake, so a client over its socket cap costs no upgrade.
     verifyClient: (info, done) => {
@@ -112,6 +114,8 @@ export function attachWebSocketGateway(deps: {
       done(false, 429, "Too many connections from your address");
     },
   });
+  // ws matches one `path`; every listed one is the same gateway (any other path is refused, 400).
+  wss.shouldHandle = (req) => options.paths.includes(new URL(req.url ?? "/", "ws://gateway.local").pathname);
   const sessions = new SessionRegistry({
     presence: services.presence,
     announcer: services.announcer,
