@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fanoutStats } from "../../src/gateway/shared-fanout.js";
 import { ending, eventually, type User } from "../support/assertions.js";
-import { guildOf } from "../support/people.js";
+import { befriend, guildOf } from "../support/people.js";
 import { startTestServer, strip, subscribe, withTypename, type GraphQLResponse, type Subscription, type TestServer } from "../support/server.js";
 
 /**
@@ -131,6 +131,30 @@ describe("messageEvents", () => {
     await send(stay.channelId, "still here");
     await eventually(() => expect(contents(sub)).toEqual(["in the new guild", "still here"]));
     sub.unsubscribe();
+  });
+
+  it("works for people too: a group DM opened later, then left; a channel deleted; a logout ends the stream", async () => {
+    const [bob, cy] = [await server.signUp("bob"), await server.signUp("cy")];
+    await befriend(server, ada, bob, cy);
+    const { guildId, channelId: general } = await guildOf(server, ada, [bob], "People");
+    const doomed = (await ok(CREATE_CHANNEL, { g: guildId, n: "doomed" }, ada)).createChannel.id as string;
+    const sub = await live(bob, {}, 2);
+    const group = (await ok(`mutation($u: [ID!]!) { openDirectMessage(userIds: $u) { id } }`, { u: [bob.id, cy.id] }, ada)).openDirectMessage.id as string;
+    await until(sub, (e) => e.__typename === "ChannelWatched" && e.channelId === group);
+    await send(group, "to the group");
+    await until(sub, (e) => e.message?.content === "to the group");
+
+    await ok(`mutation($c: ID!) { leaveGroupDirectMessage(channelId: $c) }`, { c: group }, bob);
+    await until(sub, (e) => e.__typename === "ChannelUnwatched" && e.channelId === group && e.cause === "GROUP_LEFT");
+    await ok(`mutation($c: ID!) { deleteChannel(channelId: $c) }`, { c: doomed }, ada);
+    await until(sub, (e) => e.__typename === "ChannelUnwatched" && e.channelId === doomed && e.cause === "CHANNEL_DELETED");
+    await send(general, "still live");
+    await until(sub, (e) => e.message?.content === "still live");
+    // Each channel leaves once, whichever of its signals came first.
+    expect(events(sub).filter((e) => e.__typename === "ChannelUnwatched")).toHaveLength(2);
+
+    await ok(`mutation { logout }`, {}, bob);
+    expect((await ending(sub)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 
   it("filters by guildIds, channelIds and includeDirectMessages", async () => {
