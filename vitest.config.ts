@@ -3,8 +3,9 @@ import { defineConfig } from "vitest/config";
 /**
  * One `npm test` runs every tier: unit (test/unit), store and bus contract suites on every adapter
  * present (test/contract), and API tests against a real server over HTTP and graphql-ws
- * (test/api). Suites for external services run when the service answers; with CI=true a
- * service that does not answer fails the run instead (test/support/services.ts).
+ * (test/api), and the web client in headless Chromium (test/browser). Suites for external
+ * services (and Chromium) run when the service answers; with CI=true a service that does not
+ * answer fails the run instead (test/support/services.ts, test/support/browser.ts).
  */
 export default defineConfig({
   resolve: {

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { PasswordHasher } from "./auth/password-hasher.js";
 import { redactUrl, type Config } from "./config.js";
 import type { Services } from "./context.js";
@@ -56,6 +57,12 @@ export interface App {
   /** Graceful stop: closes sockets, lets in-flight publishes finish, closes the stores. Idempotent. */
   stop(): Promise<void>;
 }
+
+/**
+ * The web client `npm run build:web` writes, found from this file (src/app.ts under tsx,
+ * dist/app.js when compiled: both one level below the checkout).
+ */
+const BUILT_WEB_CLIENT = fileURLToPath(new URL("../examples/web/dist", import.meta.url));
 
 /** Thrown when a backend named in the configuration cannot be used; its message is one line for the operator. */
 export class StartupError extends Error {
@@ -330,6 +337,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     maxQueryDepth: config.maxQueryDepth,
     maxQueryCost: config.maxQueryCost,
     graphiql: config.graphiql,
+    webClientDir: config.webClient ? (config.webClientDir ?? BUILT_WEB_CLIENT) : undefined,
     http: {
       corsOrigins: config.corsOrigins,
       headersTimeoutMs: config.httpHeadersTimeoutMs,

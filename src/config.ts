@@ -115,6 +115,10 @@ export interface Config {
   socketInitTimeoutMs: number;
   /** Serve GraphiQL at GET /graphql. */
   graphiql: boolean;
+  /** Serve the reference web client (examples/web, once built) at /app. */
+  webClient: boolean;
+  /** Directory of the built web client; undefined: examples/web/dist of this checkout. */
+  webClientDir: string | undefined;
   /** Automatic persisted queries (APQ): clients may register documents by hash and then send the hash alone. */
   apq: boolean;
   /** Largest document APQ registers, in UTF-8 bytes; larger ones are refused with LIMIT_EXCEEDED. */
@@ -314,6 +318,8 @@ export function loadConfig(env: Env): Config {
     anonymousSocketIdleMs: int("ANONYMOUS_SOCKET_IDLE_MS", 30_000, 1_000, 3_600_000),
     socketInitTimeoutMs: int("SOCKET_INIT_TIMEOUT_MS", 10_000, 1_000, 600_000),
     graphiql: bool("GRAPHIQL", true),
+    webClient: bool("WEB_CLIENT", true),
+    webClientDir: env.WEB_CLIENT_DIR || undefined,
     apq: bool("APQ", true),
     apqMaxDocumentBytes: int("APQ_MAX_DOCUMENT_BYTES", 32_768, 100, 1_000_000),
     apqCacheSize: int("APQ_CACHE_SIZE", 1_000, 1, 1_000_000),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GraphiQLOptions } from "graphql-yoga";
+import { connectSources } from "./content-security-policy.js";
 import { createStaticFile, sendStaticFile, type StaticFile } from "./static-file.js";
 
 /**
@@ -95,9 +96,6 @@ function built(path: string, options: GraphiQLOptions): Promise<BuiltGraphiQL> {
   return pending;
 }
 
-/** A Host header that can be written into a CSP source as is (nothing that could end the directive). */
-const PLAIN_HOST = /^([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
-
 /**
  * The page's Content-Security-Policy for a request to `host`: scripts, workers, styles and the
  * icon only from this server (no inline script), connections only to it, no framing. Sources
@@ -105,8 +103,6 @@ const PLAIN_HOST = /^([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.
  * header without the port the browser used, and the page would then block its own scripts.
  */
 function contentSecurityPolicy(host: string | undefined): string {
-  // CSP3 counts ws: and wss: to this host as 'self', but older Safari does not: name them too.
-  const connect = host !== undefined && PLAIN_HOST.test(host) ? `'self' ws://${host} wss://${host}` : "'self'";
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -119,7 +115,7 @@ function contentSecurityPolicy(host: string | undefined): string {
     // Icons and fonts inside the stylesheet are data: URLs.
     "img-src 'self' data:",
     "font-src data:",
-    `connect-src ${connect}`,
+    `connect-src ${connectSources(host)}`,
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

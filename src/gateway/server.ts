@@ -10,6 +10,7 @@ import { createErrorMasker } from "./errors.js";
 import { createCorsPolicy } from "./cors.js";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
 import { createGraphiQLHandler } from "./graphiql-page.js";
+import { createWebClientHandler } from "./web-client.js";
 import { httpServerOptions, limitConnections, type HttpLimits } from "./http-limits.js";
 import { useQueryLimits } from "./limits.js";
 import { useInputSafety } from "./input-safety-plugin.js";
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   maxQueryDepth: number;
   maxQueryCost: number;
   graphiql: boolean;
+  /** Directory of the built web client to serve at /app (gateway/web-client.ts); undefined serves none. */
+  webClientDir: string | undefined;
   /** Cross-origin access (undefined: any origin, never with credentials), timeouts and the connection cap. */
   http: HttpLimits & { corsOrigins: readonly string[] | undefined };
   /** Presence heartbeat: sessions are refreshed, and sockets pinged, this often. */
@@ -115,9 +118,9 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
       const client = {
-        address: clientAddress(initial.req, options.trustProxyHops),
+        address: initial.wsClient?.address ?? clientAddress(initial.req, options.trustProxyHops),
         transport: initial.wsAuth ? ("ws" as const) : ("http" as const),
-        hint: clientHintOf(initial.req?.headers, initial.connectionParams),
+        hint: clientHintOf(initial.wsClient ? { "user-agent": initial.wsClient.userAgent } : initial.req?.headers, initial.connectionParams),
       };
       return createContext(services, auth, { longLived: initial.longLived === true, client, auditLogReason: auditLogReasonOf(initial.request?.headers.get("x-audit-log-reason")) });
     },
@@ -129,8 +132,10 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
         services.logger.error("rendering GraphiQL failed", { error }),
       )
     : () => false;
+  const webClient =
+    options.webClientDir !== undefined ? createWebClientHandler(options.webClientDir, (error) => services.logger.error("serving the web client failed", { error })) : () => false;
   const server = createServer(httpServerOptions(options.http), (req: IncomingMessage, res: ServerResponse) => {
-    if (cors.handle(req, res) || graphiql(req, res)) return;
+    if (cors.handle(req, res) || graphiql(req, res) || webClient(req, res)) return;
     const length = Number(req.headers["content-length"] ?? 0);
     if (length > options.maxRequestBytes) return tooLarge(res, options.maxRequestBytes);
     if (req.method === "POST" && req.headers["content-length"] === undefined) {

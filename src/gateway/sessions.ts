@@ -55,8 +55,8 @@ interface Entry {
  */
 export class SessionRegistry {
   private readonly sessions = new Map<object, Entry>();
-  /** Owners by the token their session was opened with. */
-  private readonly byToken = new Map<string, Set<object>>();
+  /** Owners by the token their session was opened with: the owner itself while it is the only one (most tokens have one socket), a set past that. */
+  private readonly byToken = new Map<string, object | Set<object>>();
   private readonly timing: { ttlMs: number; sweepEveryMs: number };
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -96,8 +96,9 @@ export class SessionRegistry {
     this.sessions.set(owner, { opening, userId: user.id, tokenHash });
     if (tokenHash !== null) {
       const owners = this.byToken.get(tokenHash);
-      if (owners) owners.add(owner);
-      else this.byToken.set(tokenHash, new Set([owner]));
+      if (owners === undefined) this.byToken.set(tokenHash, owner);
+      else if (owners instanceof Set) owners.add(owner);
+      else this.byToken.set(tokenHash, new Set([owners, owner]));
     }
     return opening.then(() => {});
   }
@@ -108,7 +109,10 @@ export class SessionRegistry {
    * them (which closes their sessions).
    */
   ownersOfRevoked(revocation: Revocation): object[] {
-    if (revocation.tokenHash !== ALL_SESSIONS) return [...(this.byToken.get(revocation.tokenHash) ?? [])];
+    if (revocation.tokenHash !== ALL_SESSIONS) {
+      const owners = this.byToken.get(revocation.tokenHash);
+      return owners === undefined ? [] : owners instanceof Set ? [...owners] : [owners];
+    }
     const owners: object[] = [];
     for (const [owner, entry] of this.sessions) if (revokes(revocation, entry.userId, entry.tokenHash)) owners.push(owner);
     return owners;
@@ -121,8 +125,7 @@ export class SessionRegistry {
     this.sessions.delete(owner);
     if (entry.tokenHash !== null) {
       const owners = this.byToken.get(entry.tokenHash);
-      owners?.delete(owner);
-      if (owners?.size === 0) this.byToken.delete(entry.tokenHash);
+      if (owners === owner || (owners instanceof Set && owners.delete(owner) && owners.size === 0)) this.byToken.delete(entry.tokenHash);
     }
     const session = await entry.opening;
     if (!session) return;

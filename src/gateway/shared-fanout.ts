@@ -10,7 +10,7 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from "graphql";
-import type { StreamItem } from "../pubsub/event-stream.js";
+import type { EventStream, StreamConsumer, StreamItem } from "../pubsub/event-stream.js";
 import { CLOSE_CODES } from "./close-codes.js";
 
 /**
@@ -159,7 +159,7 @@ export function groupKey(args: { document: DocumentNode; operationName?: string 
 }
 
 /** Results per event, per group: computed by the first member to see the event, reused by the rest. */
-const resultsByEvent = new WeakMap<object, Map<string, Promise<SharedPayload>>>();
+const resultsByEvent = new WeakMap<object, Map<string, SharedPayload | Promise<SharedPayload>>>();
 
 /** How many times an event was executed (tests prove sharing with it). */
 export const fanoutStats = { executions: 0 };
@@ -180,18 +180,28 @@ export async function subscribeShared(
 }
 
 /**
- * One subscriber of a group, as the async generator graphql-ws consumes (it calls `return()`
- * when the client completes). A class rather than closures: the server holds one per live
- * subscription for hours.
+ * One subscriber of a group, as the async generator the socket's protocol consumes (it calls
+ * `return()` when the client completes). A class rather than closures: the server holds one per
+ * live subscription for hours.
+ *
+ * With direct delivery from an {@link EventStream}, it runs in the stream's push mode: `next()`
+ * answers only when the subscription ends (with its final error, if any), and events are written
+ * to the socket as the stream hands them over, with no promise pending while the subscription
+ * idles and, once the group's result exists, no await per event.
  */
-class SharedSubscription implements AsyncGenerator<ExecutionResult> {
+class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsumer {
   private readonly envelope: string;
+  /** Push mode: the answer to next(), settled when the subscription ends. */
+  private ending: Promise<IteratorResult<ExecutionResult>> | null = null;
+  private settle: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
+  private finished = false;
+  private draining = false;
 
   constructor(
     private readonly args: ExecutionArgs,
     private readonly key: string,
     private readonly maskError: (error: unknown) => Error,
-    private readonly iterator: AsyncIterator<StreamItem<object>>,
+    private readonly iterator: AsyncIterator<StreamItem<object>> & Partial<Pick<EventStream<object>, "listen" | "take" | "ended">>,
     private readonly direct: DirectDelivery | undefined,
   ) {
     this.envelope = direct ? nextEnvelope(direct.id) : "";
@@ -201,42 +211,105 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<ExecutionResult>> {
-    const { direct } = this;
-    for (;;) {
-      const step = await this.iterator.next();
-      if (step.done) return { done: true, value: undefined };
-      const item = step.value;
-      // A final error is this subscriber's own: executed for it alone, sent by graphql-ws.
-      if (item.kind === "end") return { done: false, value: await this.run(item) };
-      const payload = await this.shared(item.event);
-      if (!direct) return { done: false, value: payload.result };
-      // The hot path: the group's bytes straight onto the socket, then the next event.
-      if (!deliver(direct, this.envelope, payload)) {
-        await this.iterator.return?.();
-        return { done: true, value: undefined };
-      }
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.finished) return Promise.resolve(DONE);
+    const stream = this.iterator;
+    if (!this.direct || !stream.listen) return this.pull();
+    if (!this.ending) {
+      this.ending = new Promise((resolve) => (this.settle = resolve));
+      stream.listen(this);
+      this.readable();
     }
+    return this.ending;
+  }
+
+  /** Push mode: the stream has items (or ended); write them out unless already doing so. */
+  readable(): void {
+    if (!this.draining && !this.finished) void this.drain();
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
     await this.iterator.return?.();
-    return { done: true, value: undefined };
+    this.finish(DONE);
+    return DONE;
   }
 
   async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
     await this.iterator.return?.();
+    this.finish(DONE);
     throw error;
   }
 
-  /** The event's result for this subscriber's group: executed by the group's first member to see it, reused by the rest. */
-  private shared(event: object): Promise<SharedPayload> {
+  /** Pull mode (no direct delivery, or a source that is not an EventStream): one result per next(). */
+  private async pull(): Promise<IteratorResult<ExecutionResult>> {
+    const { direct } = this;
+    for (;;) {
+      const step = await this.iterator.next();
+      if (step.done) return DONE;
+      const item = step.value;
+      // A final error is this subscriber's own: executed for it alone, sent by the protocol.
+      if (item.kind === "end") return { done: false, value: await this.run(item) };
+      const payload = await this.shared(item.event);
+      if (!direct) return { done: false, value: payload.result };
+      if (!deliver(direct, this.envelope, payload)) {
+        await this.iterator.return?.();
+        return DONE;
+      }
+    }
+  }
+
+  /** Push mode: writes every queued event in order, awaiting only a group result still being executed. */
+  private async drain(): Promise<void> {
+    const stream = this.iterator as EventStream<object>;
+    const direct = this.direct!;
+    this.draining = true;
+    try {
+      for (;;) {
+        const item = stream.take();
+        if (!item) {
+          if (stream.ended) this.finish(DONE);
+          return;
+        }
+        // A final error is this subscriber's own: executed for it alone, sent by the protocol.
+        if (item.kind === "end") return this.finish({ done: false, value: await this.run(item) });
+        const pending = this.shared(item.event);
+        const payload = pending instanceof SharedPayload ? pending : await pending;
+        if (!deliver(direct, this.envelope, payload)) {
+          await stream.return?.();
+          return this.finish(DONE);
+        }
+      }
+    } catch (error) {
+      this.finish({ done: false, value: masked({ errors: [error as GraphQLError] }, this.maskError) });
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private finish(result: IteratorResult<ExecutionResult>): void {
+    if (this.finished) return;
+    this.finished = true;
+    const settle = this.settle;
+    this.settle = null;
+    settle?.(result);
+  }
+
+  /**
+   * The event's result for this subscriber's group: executed by the group's first member to see
+   * it, reused by the rest (the result itself once it exists, so later members need no await).
+   */
+  private shared(event: object): SharedPayload | Promise<SharedPayload> {
     let byGroup = resultsByEvent.get(event);
     if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
     let payload = byGroup.get(this.key);
     if (!payload) {
-      payload = this.run({ kind: "event", event }).then((result) => new SharedPayload(result));
-      byGroup.set(this.key, payload);
+      const executing = this.run({ kind: "event", event }).then((result) => {
+        const done = new SharedPayload(result);
+        byGroup.set(this.key, done);
+        return done;
+      });
+      byGroup.set(this.key, executing);
+      payload = executing;
     }
     return payload;
   }
@@ -246,6 +319,8 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult> {
     return Promise.resolve(execute({ ...this.args, rootValue: item })).then((result) => masked(result, this.maskError));
   }
 }
+
+const DONE: IteratorResult<ExecutionResult> = Object.freeze({ done: true, value: undefined });
 
 function masked(result: ExecutionResult, maskError: (error: unknown) => Error): ExecutionResult {
   if (!result.errors?.length) return result;

@@ -1,4 +1,3 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { ConcordError, limitExceeded } from "../errors.js";
 import { CLOSE_CODES } from "./close-codes.js";
 import { ConcurrencySlots } from "../limits/concurrency-slots.js";
@@ -30,9 +29,29 @@ export interface GuardedSocket {
   prependListener(event: "message", listener: () => void): unknown;
 }
 
+/**
+ * A count over a fixed window that starts at the first hit (what rate-limiter-flexible's memory
+ * limiter does per key), kept in the socket's state: no map entry and no expiry timer per socket.
+ */
+class FixedWindow {
+  count = 0;
+  endsAt = 0;
+
+  /** Counts one hit at `now`; returns the count in the current window. */
+  hit(now: number, durationMs: number): number {
+    if (now >= this.endsAt) {
+      this.count = 0;
+      this.endsAt = now + durationMs;
+    }
+    return ++this.count;
+  }
+}
+
+/** The window of the per-minute budgets. */
+const MINUTE_MS = 60_000;
+
 interface SocketState {
   readonly socket: GuardedSocket;
-  readonly key: string;
   readonly address: string;
   userId: bigint | null;
   lastMessageAt: number;
@@ -41,8 +60,12 @@ interface SocketState {
   readonly waitingForTurn: (() => void)[];
   turnScheduled: boolean;
   readonly slots: ConcurrencySlots;
-  /** graphql-ws operation ids that were subscriptions (pruned against the live ones when counting). */
-  readonly subscriptionIds: Set<string>;
+  /** graphql-ws operation ids that were subscriptions (pruned against the live ones when counting; an array: usually one or two). */
+  subscriptionIds: string[];
+  /** Operations counted against the per-minute budget. */
+  readonly operations: FixedWindow;
+  /** Messages of any kind: the flood cut-off. */
+  readonly messages: FixedWindow;
 }
 
 /**
@@ -60,17 +83,17 @@ export class SocketGuard {
   private readonly perAddress = new Map<string, number>();
   private readonly perUser = new Map<bigint, number>();
   private readonly anonymous = new Set<SocketState>();
-  /** Operations per socket per minute, counted in the order they are handled. */
-  private readonly operations: RateLimiterMemory;
-  /** Messages of any kind per socket per minute, counted as they arrive: the flood cut-off. */
-  private readonly messages: RateLimiterMemory;
   private readonly subscriptionStarts: ConcurrencySlots;
   private readonly sweeper: NodeJS.Timeout;
-  private sequence = 0;
+  /** The message listener of every socket: one function for all (`this` is the socket). */
+  private readonly onMessage: (this: GuardedSocket) => void;
 
   constructor(private readonly options: SocketGuardOptions) {
-    this.operations = new RateLimiterMemory({ keyPrefix: "operations", points: options.messagesPerMinute, duration: 60 });
-    this.messages = new RateLimiterMemory({ keyPrefix: "messages", points: FLOOD_FACTOR * options.messagesPerMinute, duration: 60 });
+    const guard = this;
+    this.onMessage = function (this: GuardedSocket) {
+      const state = guard.states.get(this);
+      if (state) guard.countMessage(state);
+    };
     this.subscriptionStarts = new ConcurrencySlots(options.subscriptionStartsInFlight);
     this.sweeper = setInterval(() => this.closeIdleAnonymous(), Math.max(250, Math.floor(options.anonymousIdleMs / 4)));
     this.sweeper.unref();
@@ -90,7 +113,6 @@ export class SocketGuard {
   open(socket: GuardedSocket, address: string): void {
     const state: SocketState = {
       socket,
-      key: String(++this.sequence),
       address,
       userId: null,
       lastMessageAt: Date.now(),
@@ -98,12 +120,14 @@ export class SocketGuard {
       waitingForTurn: [],
       turnScheduled: false,
       slots: new ConcurrencySlots(this.options.maxInFlight, this.options.maxQueued),
-      subscriptionIds: new Set(),
+      subscriptionIds: [],
+      operations: new FixedWindow(),
+      messages: new FixedWindow(),
     };
     this.states.set(socket, state);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     this.anonymous.add(state);
-    socket.prependListener("message", () => this.countMessage(state));
+    socket.prependListener("message", this.onMessage);
   }
 
   /**
@@ -151,8 +175,6 @@ export class SocketGuard {
     for (const release of state.waitingForTurn.splice(0)) release();
     decrement(this.perAddress, state.address);
     if (state.userId !== null) decrement(this.perUser, state.userId);
-    void this.messages.delete(state.key);
-    void this.operations.delete(state.key);
   }
 
   /**
@@ -179,18 +201,14 @@ export class SocketGuard {
    * are handled: RATE_LIMITED past the budget (null when within it), and past twice the budget
    * the socket is closed with 4029 as well (a client that ignores refusals is flooding).
    */
-  async countOperation(socket: GuardedSocket): Promise<ConcordError | null> {
+  countOperation(socket: GuardedSocket): ConcordError | null {
     const state = this.states.get(socket);
     if (!state) return null;
-    let res: RateLimiterRes;
-    try {
-      res = await this.operations.consume(state.key);
-      return null;
-    } catch (rejection) {
-      res = rejection as RateLimiterRes;
-    }
-    if (res.consumedPoints > 2 * this.options.messagesPerMinute) closeFlooding(state);
-    const waitMs = Math.max(1, res.msBeforeNext);
+    const now = Date.now();
+    const consumed = state.operations.hit(now, MINUTE_MS);
+    if (consumed <= this.options.messagesPerMinute) return null;
+    if (consumed > 2 * this.options.messagesPerMinute) closeFlooding(state);
+    const waitMs = Math.max(1, state.operations.endsAt - now);
     return new ConcordError(
       "RATE_LIMITED",
       `This connection sent more than ${this.options.messagesPerMinute} operations in a minute; wait ${Math.ceil(waitMs / 1000)} s.`,
@@ -206,8 +224,8 @@ export class SocketGuard {
   reserveSubscription(socket: GuardedSocket, id: string, isLive: (id: string) => boolean): ConcordError | null {
     const state = this.states.get(socket);
     if (!state) return null;
-    for (const known of state.subscriptionIds) if (known !== id && !isLive(known)) state.subscriptionIds.delete(known);
-    if (state.subscriptionIds.size >= this.options.maxSubscriptions) {
+    state.subscriptionIds = state.subscriptionIds.filter((known) => known !== id && isLive(known));
+    if (state.subscriptionIds.length >= this.options.maxSubscriptions) {
       const max = this.options.maxSubscriptions;
       return limitExceeded(
         "subscriptionsPerSocket",
@@ -216,7 +234,7 @@ export class SocketGuard {
         `This connection already has ${max} live subscriptions; complete one first, or open another connection.`,
       );
     }
-    state.subscriptionIds.add(id);
+    state.subscriptionIds.push(id);
     return null;
   }
 
@@ -246,10 +264,11 @@ export class SocketGuard {
   }
 
   private countMessage(state: SocketState): void {
-    state.lastMessageAt = Date.now();
+    const now = Date.now();
+    state.lastMessageAt = now;
     // Operations wait their turn (see turn()), so a burst could queue without bound: past
     // FLOOD_FACTOR times the budget of messages of any kind, the socket is cut off at once.
-    this.messages.consume(state.key).catch(() => closeFlooding(state));
+    if (state.messages.hit(now, MINUTE_MS) > FLOOD_FACTOR * this.options.messagesPerMinute) closeFlooding(state);
   }
 
   /** Once per turn of the event loop in which the socket started operations: a new turn, a new allowance. */

@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
 import type { YogaServerInstance } from "graphql-yoga";
-import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { createContext, type Services } from "../context.js";
 import { limitExceeded } from "../errors.js";
@@ -9,6 +8,7 @@ import { clientAddress } from "../limits/client-address.js";
 import type { Revocation } from "../resolvers/session-revocation.js";
 import { resolveAuth, type RequestAuth } from "./auth.js";
 import { CLOSE_CODES } from "./close-codes.js";
+import { serveGraphQLWs } from "./graphql-ws-server.js";
 import type { CorsPolicy } from "./cors.js";
 import { unsafeInputError } from "./input-safety-plugin.js";
 import type { PersistedQueries, ResolvedOperation } from "./persisted-queries.js";
@@ -16,12 +16,6 @@ import { checkOperationCost } from "./query-cost-limit.js";
 import { SessionRegistry } from "./sessions.js";
 import { groupKey, selectsViewerDependentFields, subscribeShared, type DirectDelivery } from "./shared-fanout.js";
 import type { GuardedSocket, SocketGuard, SocketGuardOptions } from "./socket-guard.js";
-
-/** What a query or mutation over a socket carries from onSubscribe to execute (as its rootValue). */
-interface OperationRoot {
-  execute: typeof import("graphql").execute;
-  socket: GuardedSocket;
-}
 
 /** The answer to operations still waiting when their socket closed (nobody will read it). */
 const SOCKET_CLOSED = new GraphQLError("The connection closed.", { extensions: { code: "CLOSED" } });
@@ -32,21 +26,17 @@ function refusal(error: unknown): ExecutionResult {
   throw error;
 }
 
-/** What a subscription operation carries from onSubscribe to subscribe (as its rootValue). */
-interface SubscriptionRoot {
-  groupKey: string;
-  direct: DirectDelivery;
-}
-
 /**
  * What yoga's context factory receives: HTTP requests carry `request`, WebSocket operations
- * `wsAuth` (and the upgrade request as `req`: under the name `request`, yoga's HTTP rules would
- * apply to the socket's GET upgrade and refuse every mutation).
+ * `wsAuth` and `wsClient` (not the upgrade request: under the name `request`, yoga's HTTP rules
+ * would apply to the socket's GET upgrade and refuse every mutation; and a socket keeps nothing of it).
  */
 export interface InitialContext {
   request?: Request;
-  /** The Node request: the HTTP request itself, or a WebSocket's upgrade request. */
+  /** The Node HTTP request (HTTP requests only). */
   req?: IncomingMessage;
+  /** A WebSocket's client, worked out from its upgrade request when it opened (the request itself is not kept). */
+  wsClient?: { address: string; userAgent: string | undefined };
   wsAuth?: RequestAuth;
   /** A WebSocket's connection_init payload (its `client` names the app, for session lists). */
   connectionParams?: Readonly<Record<string, unknown>>;
@@ -131,13 +121,6 @@ export function attachWebSocketGateway(deps: {
     heartbeatMs: options.heartbeatMs,
   });
   sessions.start();
-  wss.on("connection", (socket, request) => {
-    guard.open(socket, clientAddress(request, options.trustProxyHops));
-    socket.once("close", () => {
-      guard.close(socket);
-      void sessions.close(socket);
-    });
-  });
   /** Opens the presence session of an authenticated socket, unless its user holds too many sockets here (then it is closed). */
   const claim = (socket: WebSocket, viewer: NonNullable<RequestAuth["viewer"]>, tokenHash: string | null): boolean => {
     if (socket.readyState !== socket.OPEN) return false;
@@ -148,40 +131,47 @@ export function attachWebSocketGateway(deps: {
     void sessions.open(socket, viewer, tokenHash);
     return true;
   };
-  const ws = useServer<Record<string, unknown> | undefined, { credential?: unknown }>(
+  const protocol = serveGraphQLWs(
+    wss,
     {
-      connectionInitWaitTimeout: options.sockets.initTimeoutMs,
+      opened: (connection) => guard.open(connection.socket, connection.address),
+      closed: (connection) => {
+        guard.close(connection.socket);
+        void sessions.close(connection.socket);
+      },
+      internalError: (error) => services.logger.error("WebSocket operation failed", { error }),
       // The credential is kept per connection but checked per operation (one indexed lookup),
       // so a token revoked by logout cannot start new subscriptions on a socket it opened.
-      onConnect: async (ctx) => {
-        ctx.extra.credential = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      onConnect: async (connection) => {
+        const params = connection.connectionParams;
+        connection.credential = params?.authorization ?? params?.Authorization;
         // A socket that authenticates is a presence session: its user is online while it lives.
         // A token that does not authenticate is refused (4401: graphql-ws clients do not retry),
         // rather than acknowledged as an anonymous socket its owner would not expect.
-        if (ctx.extra.credential !== undefined && ctx.extra.credential !== null && ctx.extra.credential !== "") {
-          const auth = await resolveAuth(services, ctx.extra.credential);
+        if (connection.credential !== undefined && connection.credential !== null && connection.credential !== "") {
+          const auth = await resolveAuth(services, connection.credential);
           if (!auth.viewer) {
-            ctx.extra.socket.close(CLOSE_CODES.unauthorized, (auth.authFailure ?? "Unauthorized").slice(0, 120));
+            connection.close(CLOSE_CODES.unauthorized, auth.authFailure ?? "Unauthorized");
             return false;
           }
-          return claim(ctx.extra.socket, auth.viewer, auth.tokenHash);
+          return claim(connection.socket, auth.viewer, auth.tokenHash);
         }
         return true;
       },
-      onSubscribe: async (ctx, id, payload) => {
-        const socket = ctx.extra.socket;
+      onSubscribe: async (connection, id, payload) => {
+        const { socket } = connection;
         await guard.turn(socket);
         if (socket.readyState !== socket.OPEN) return [SOCKET_CLOSED];
-        const overBudget = await guard.countOperation(socket);
+        const overBudget = guard.countOperation(socket);
         if (overBudget) return operationErrors([overBudget]);
         // GraphiQL sends its Headers tab in each operation's extensions rather than in
         // connection_init; such a header wins for that operation.
         const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
         const header = headers.authorization ?? headers.Authorization;
-        const wsAuth = await resolveAuth(services, header ?? ctx.extra.credential);
+        const wsAuth = await resolveAuth(services, header ?? connection.credential);
         // GraphiQL authenticates per operation: its socket becomes a session at the first one.
         // (A user over their socket cap has this socket closed by claim: nothing more to answer.)
-        if (wsAuth.viewer && !claim(ctx.extra.socket, wsAuth.viewer, wsAuth.tokenHash)) return operationErrors([limitExceeded("socketsPerUser", options.sockets.maxSocketsPerUser, "MAX_SOCKETS_PER_USER", "Too many connections for this user.")]);
+        if (wsAuth.viewer && !claim(socket, wsAuth.viewer, wsAuth.tokenHash)) return operationErrors([limitExceeded("socketsPerUser", options.sockets.maxSocketsPerUser, "MAX_SOCKETS_PER_USER", "Too many connections for this user.")]);
         // A persisted query or trusted document becomes its text here, as yoga's onParams does over HTTP.
         let resolved: ResolvedOperation<typeof payload> = { params: payload };
         try {
@@ -190,7 +180,8 @@ export function attachWebSocketGateway(deps: {
           return operationErrors([error]);
         }
         const params = resolved.params;
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, wsAuth });
+        const client = { address: connection.address, userAgent: connection.userAgent };
+        const enveloped = yoga.getEnveloped({ wsClient: client, connectionParams: connection.connectionParams, params, wsAuth });
         let document;
         try {
           document = enveloped.parse(params.query);
@@ -209,15 +200,17 @@ export function attachWebSocketGateway(deps: {
         }
         if (errors.length > 0) return operationErrors(errors);
         if (resolved.registration) void persisted.register(resolved.registration);
-        if (getOperationAST(document, params.operationName)?.operation !== "subscription") {
-          return {
-            schema: enveloped.schema,
-            document,
-            operationName: params.operationName,
-            variableValues: params.variables,
-            contextValue: await enveloped.contextFactory({ longLived: false }),
-            rootValue: { execute: enveloped.execute, socket: ctx.extra.socket } satisfies OperationRoot,
-          } satisfies ExecutionArgs;
+        const operation = getOperationAST(document, params.operationName);
+        if (!operation) return operationErrors([new GraphQLError("Unable to identify operation", { extensions: { code: "BAD_USER_INPUT" } })]);
+        const args = { schema: enveloped.schema, document, operationName: params.operationName, variableValues: params.variables } satisfies ExecutionArgs;
+        if (operation.operation !== "subscription") {
+          const contextValue = await enveloped.contextFactory({ longLived: false });
+          // Each socket runs a bounded number of operations at once; the rest wait (or are
+          // refused when too many wait), so one socket cannot occupy the store pool.
+          return () =>
+            guard
+              .run(socket, "operation", async () => (await enveloped.execute({ ...args, contextValue })) as ExecutionResult)
+              .catch((error) => refusal(error));
         }
         // Subscriptions over the socket skip yoga's subscribe, so its checks run here.
         const refused =
@@ -225,58 +218,39 @@ export function attachWebSocketGateway(deps: {
           checkOperationCost(enveloped.schema, document, params.operationName, params.variables, { maxCost: options.maxQueryCost, caps: services.settings.caps });
         if (refused) return operationErrors([refused]);
         // Counted before anything is read: a socket at its cap costs nothing more per attempt.
-        const overCap = guard.reserveSubscription(ctx.extra.socket, id, (known) => known in ctx.subscriptions);
+        const overCap = guard.reserveSubscription(socket, id, (known) => connection.operations.has(known));
         if (overCap) return operationErrors([overCap]);
         // A subscription lives for hours and the server holds one per socket and topic, so it
         // keeps only what it needs: a plain context (no per-request yoga context) and, to share
         // one execution and serialization with identical subscriptions, its group and socket.
-        const subscription: SubscriptionRoot = {
-          groupKey: groupKey({
-            document,
-            operationName: params.operationName,
-            variables: params.variables,
-            viewerId: wsAuth.viewer?.id ?? null,
-            viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
-          }),
-          direct: { socket: ctx.extra.socket, id, maxBufferedBytes: options.maxSocketBufferedBytes },
-        };
-        return {
-          schema: enveloped.schema,
+        const key = groupKey({
           document,
           operationName: params.operationName,
-          variableValues: params.variables,
-          contextValue: createContext(services, wsAuth, { longLived: true, client: { address: clientAddress(ctx.extra.request, options.trustProxyHops), transport: "ws" } }),
-          rootValue: subscription,
-        } satisfies ExecutionArgs;
-      },
-      // Each socket runs a bounded number of operations at once; the rest wait (or are refused
-      // when too many wait), so one socket cannot occupy the store pool.
-      execute: (args) => {
-        const { execute, socket } = args.rootValue as OperationRoot;
-        return guard.run(socket, "operation", async () => execute({ ...args, rootValue: undefined })).catch((error) => refusal(error));
-      },
-      subscribe: (args) => {
-        const { groupKey: key, direct } = args.rootValue as SubscriptionRoot;
-        return guard.run(direct.socket as unknown as GuardedSocket, "subscription", () => subscribeShared({ ...args, rootValue: undefined }, key, maskError, direct)).catch((error) => refusal(error));
+          variables: params.variables,
+          viewerId: wsAuth.viewer?.id ?? null,
+          viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
+        });
+        const direct: DirectDelivery = { socket, id, maxBufferedBytes: options.maxSocketBufferedBytes };
+        const contextValue = createContext(services, wsAuth, { longLived: true, client: { address: connection.address, transport: "ws" } });
+        return () => guard.run(socket, "subscription", () => subscribeShared({ ...args, contextValue }, key, maskError, direct)).catch((error) => refusal(error));
       },
     },
-    wss,
-    // graphql-ws pings every socket each heartbeat and drops one that did not answer the
-    // previous ping: a vanished client's session (and presence) ends within 2 heartbeats.
-    options.heartbeatMs,
+    {
+      initTimeoutMs: options.sockets.initTimeoutMs,
+      // Every socket is pinged each heartbeat and dropped when it did not answer the previous
+      // ping: a vanished client's session (and presence) ends within 2 heartbeats.
+      keepAliveMs: options.heartbeatMs,
+      addressOf: (request) => clientAddress(request, options.trustProxyHops),
+    },
   );
-  // graphql-ws prints every socket error with console.error. The ones a client causes on purpose
-  // (oversized or malformed frames, which ws answers by closing the socket itself) would let
-  // anyone flood the log: they are debug lines here. (Registered after useServer, so its
-  // listener is there to be replaced.)
-  wss.on("connection", (socket) => {
-    socket.removeAllListeners("error");
-    socket.on("error", (error: Error & { code?: string }) => {
-      if (error.code?.startsWith("WS_ERR_")) return services.logger.debug("a client broke the WebSocket protocol", { code: error.code });
-      services.logger.warn("WebSocket error", { error });
-      if (socket.readyState === socket.OPEN) socket.close(CLOSE_CODES.internalError, "Internal error");
-    });
-  });
+  // A client can break the WebSocket protocol on purpose (oversized or malformed frames, which ws
+  // answers by closing the socket itself): those are debug lines, so nobody can flood the log.
+  wss.on("connection", (socket) => socket.on("error", onSocketError));
+  function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
+    if (error.code?.startsWith("WS_ERR_")) return services.logger.debug("a client broke the WebSocket protocol", { code: error.code });
+    services.logger.warn("WebSocket error", { error });
+    if (this.readyState === this.OPEN) this.close(CLOSE_CODES.internalError, "Internal error");
+  }
 
   return {
     sessions,
@@ -292,7 +266,7 @@ export function attachWebSocketGateway(deps: {
       guard.stop();
       for (const client of wss.clients) client.close(CLOSE_CODES.goingAway, "Server shutting down");
       await sessions.stop();
-      await ws.dispose();
+      protocol.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

@@ -20,6 +20,21 @@ export interface EventStream<T> extends AsyncIterableIterator<StreamItem<T>> {
    * ended: a producer with a backlog (a replay) paces itself on the consumer with it.
    */
   whenAtMost(count: number): Promise<void>;
+  /**
+   * Push mode, instead of `next()`: `consumer.readable()` is called synchronously each time an
+   * item is queued and when the stream ends, and the consumer takes items with {@link take}.
+   * A consumer in push mode holds no pending promise while idle (live subscriptions wait for
+   * hours between events, and an awaiting async frame costs about half a kilobyte).
+   */
+  listen(consumer: StreamConsumer): void;
+  /** The next queued item, if any (push mode); the stream's end is `ended` with nothing left to take. */
+  take(): StreamItem<T> | undefined;
+}
+
+/** A push-mode consumer of an {@link EventStream}. */
+export interface StreamConsumer {
+  /** Items are ready to {@link EventStream.take}, or the stream ended. Called synchronously by the producer. */
+  readable(): void;
 }
 
 /**
@@ -46,6 +61,7 @@ type Waiter<T> = (result: IteratorResult<StreamItem<T>>) => void;
 class BoundedEventStream<T> implements EventStream<T> {
   private readonly queue: StreamItem<T>[] = [];
   private waiting: Waiter<T> | null = null;
+  private consumer: StreamConsumer | null = null;
   private isEnded = false;
   private closed = false;
   /** Producers waiting for room (whenAtMost), checked each time the consumer takes an item. */
@@ -89,6 +105,16 @@ class BoundedEventStream<T> implements EventStream<T> {
       this.offer({ kind: "end", error });
     }
     this.finish();
+  }
+
+  listen(consumer: StreamConsumer): void {
+    this.consumer = consumer;
+  }
+
+  take(): StreamItem<T> | undefined {
+    const item = this.queue.shift();
+    if (item) this.wakeRoomWaiters();
+    return item;
   }
 
   next(): Promise<IteratorResult<StreamItem<T>>> {
@@ -142,6 +168,7 @@ class BoundedEventStream<T> implements EventStream<T> {
       waiting({ value: item, done: false });
     } else {
       this.queue.push(item);
+      this.consumer?.readable();
     }
   }
 
@@ -151,5 +178,6 @@ class BoundedEventStream<T> implements EventStream<T> {
       this.waiting = null;
       waiting({ value: undefined, done: true });
     }
+    this.consumer?.readable();
   }
 }

@@ -140,3 +140,36 @@ describe("createEventStream", () => {
     expect(onClose).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("createEventStream in push mode", () => {
+  it("calls the consumer synchronously per queued item and at the end; take() hands items over in order", () => {
+    const { s } = stream(10);
+    const taken: (StreamItem<number> | "end")[] = [];
+    s.listen({
+      readable() {
+        for (let item = s.take(); item; item = s.take()) taken.push(item);
+        // Called again as the stream finishes: a consumer takes that in its stride.
+        if (s.ended && taken.at(-1) !== "end") taken.push("end");
+      },
+    });
+    s.push(1);
+    s.push(2);
+    expect(taken).toEqual([event(1), event(2)]);
+    s.end(overflow);
+    expect(taken).toEqual([event(1), event(2), { kind: "end", error: overflow }, "end"]);
+  });
+
+  it("keeps what a busy consumer has not taken (bounded as ever), in order", () => {
+    const { s } = stream(2);
+    let calls = 0;
+    s.listen({ readable: () => void calls++ });
+    expect([s.push(1), s.push(2)]).toEqual([true, true]);
+    expect(calls).toBe(2);
+    expect(s.take()).toEqual(event(1));
+    expect(s.push(3)).toBe(true);
+    expect(s.push(4)).toBe(false);
+    expect(s.take()).toEqual({ kind: "end", error: overflow });
+    expect(s.take()).toBeUndefined();
+    expect(s.ended).toBe(true);
+  });
+});
