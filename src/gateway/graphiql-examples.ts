@@ -31,6 +31,17 @@ subscription Live($channelId: ID!) {
   }
 }
 
+# Or follow every channel you can read (guilds, DMs, channels created later) on one
+# subscription, as a bot does; each message event's cursor is its channel's place.
+subscription Everything {
+  messageEvents {
+    __typename
+    ... on ChannelWatched { channelId cursor }
+    ... on MessageCreated { channelId cursor message { id content author { username } } }
+    ... on MessageDeleted { channelId messageId }
+  }
+}
+
 mutation Send($channelId: ID!) {
   sendMessage(input: { channelId: $channelId, content: "Hello, <@me>!" }) { id content createdAt }
 }

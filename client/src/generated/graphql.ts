@@ -180,7 +180,13 @@ type EventCursor_ChannelCreated_Fragment = { __typename: 'ChannelCreated', curso
 
 type EventCursor_ChannelDeleted_Fragment = { __typename: 'ChannelDeleted', cursor: string };
 
+type EventCursor_ChannelResyncRequired_Fragment = { __typename: 'ChannelResyncRequired', cursor: string };
+
+type EventCursor_ChannelUnwatched_Fragment = { __typename: 'ChannelUnwatched', cursor: string };
+
 type EventCursor_ChannelUpdated_Fragment = { __typename: 'ChannelUpdated', cursor: string };
+
+type EventCursor_ChannelWatched_Fragment = { __typename: 'ChannelWatched', cursor: string };
 
 type EventCursor_DirectMessageClosed_Fragment = { __typename: 'DirectMessageClosed', cursor: string };
 
@@ -237,7 +243,10 @@ type EventCursor_TypingStarted_Fragment = { __typename: 'TypingStarted', cursor:
 export type EventCursorFragment =
   | EventCursor_ChannelCreated_Fragment
   | EventCursor_ChannelDeleted_Fragment
+  | EventCursor_ChannelResyncRequired_Fragment
+  | EventCursor_ChannelUnwatched_Fragment
   | EventCursor_ChannelUpdated_Fragment
+  | EventCursor_ChannelWatched_Fragment
   | EventCursor_DirectMessageClosed_Fragment
   | EventCursor_DirectMessageOpened_Fragment
   | EventCursor_DirectMessageUpdated_Fragment
