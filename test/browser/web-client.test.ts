@@ -15,7 +15,8 @@ const chromiumPath = await requireChromium();
 
 const WAIT_MS = 30_000;
 const PASSWORD = "correct horse battery";
-const SCREENSHOT = new URL("../../docs/web-client.png", import.meta.url);
+/** The README's screenshot is refreshed with UPDATE_SCREENSHOT=1; other runs write theirs under .ci/out, leaving the tree clean. */
+const SCREENSHOT = new URL(process.env.UPDATE_SCREENSHOT === "1" ? "../../docs/web-client.png" : "../../.ci/out/web-client.png", import.meta.url);
 const SEEDED = 120;
 
 /** The page's document, as far as the predicates below use it (the root tsconfig has no DOM types). */
