@@ -365,6 +365,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     settings: {
       passwordHashCost: config.passwordHashCost,
       subscriptionBufferSize: config.subscriptionBufferSize,
+      maxStreamChannels: config.maxStreamChannels,
       largeGuildThreshold: config.largeGuildThreshold,
       sessionPolicy,
       auditLogRetentionDays: config.auditLogRetentionDays,

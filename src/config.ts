@@ -69,6 +69,8 @@ export interface Config {
   maxBlocksPerUser: number;
   /** Events buffered per subscription before the subscriber is dropped as too slow. */
   subscriptionBufferSize: number;
+  /** Channels one messageEvents subscription may follow (each is a topic subscription on its instance). */
+  maxStreamChannels: number;
   /** Unsent bytes a WebSocket may hold before it is closed as too slow (close code 4008). */
   maxSocketBufferedBytes: number;
   /** How often each instance refreshes its users' presence; a dead instance's users go offline within 2x this. */
@@ -301,6 +303,7 @@ export function loadConfig(env: Env): Config {
     maxPendingFriendRequests: int("MAX_PENDING_FRIEND_REQUESTS", DEFAULT_RESOURCE_CAPS.pendingFriendRequests, 1, 10_000),
     maxBlocksPerUser: int("MAX_BLOCKS_PER_USER", DEFAULT_RESOURCE_CAPS.blocksPerUser, 1, 100_000),
     subscriptionBufferSize: int("SUBSCRIPTION_BUFFER_SIZE", 1_000, 1, 1_000_000),
+    maxStreamChannels: int("MAX_STREAM_CHANNELS", 5_000, 1, 1_000_000),
     maxSocketBufferedBytes: int("MAX_SOCKET_BUFFERED_BYTES", 1_000_000, 10_000, 1_000_000_000),
     presenceHeartbeatMs: int("PRESENCE_HEARTBEAT_MS", 15_000, 100, 600_000),
     largeGuildThreshold: int("LARGE_GUILD_THRESHOLD", 1_000, 2, 10_000_000),

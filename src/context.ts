@@ -65,6 +65,8 @@ export interface Services {
   settings: {
     passwordHashCost: number;
     subscriptionBufferSize: number;
+    /** Channels one messageEvents subscription may follow (MAX_STREAM_CHANNELS). */
+    maxStreamChannels: number;
     largeGuildThreshold: number;
     /** Resource caps the use cases enforce and the query cost model counts lists at. */
     caps: ResourceCaps;

@@ -31,6 +31,17 @@ subscription Live($channelId: ID!) {
   }
 }
 
+# Or follow every channel you can read (guilds, DMs, channels created later) on one
+# subscription, as a bot does; each message event's cursor is its channel's place.
+subscription Everything {
+  messageEvents {
+    __typename
+    ... on ChannelWatched { channelId cursor }
+    ... on MessageCreated { channelId cursor message { id content author { username } } }
+    ... on MessageDeleted { channelId messageId }
+  }
+}
+
 mutation Send($channelId: ID!) {
   sendMessage(input: { channelId: $channelId, content: "Hello, <@me>!" }) { id content createdAt }
 }
@@ -43,6 +54,16 @@ query History($channelId: ID!, $before: ID) {
       pageInfo { hasPreviousPage startCursor }
       edges { node { id content author { username } } }
     }
+  }
+}
+
+# 5. Incremental delivery: the guild's name at once, each channel as it is ready (@stream),
+#    and the member count after (@defer). Paste the guild id.
+query Incremental($guildId: ID!) {
+  guild(id: $guildId) {
+    name
+    channels @stream(initialCount: 1) { id name }
+    ... @defer(label: "members") { memberCount onlineCount }
   }
 }
 `;

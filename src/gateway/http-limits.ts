@@ -1,4 +1,4 @@
-import type { Server, ServerOptions } from "node:http";
+import type { IncomingMessage, Server, ServerOptions } from "node:http";
 
 /** How long a client may take to send a request, and how many sockets the server holds. */
 export interface HttpLimits {
@@ -44,4 +44,23 @@ export function limitConnections(server: Server, limits: HttpLimits, onDropped: 
       timer = undefined;
     }, reportEveryMs).unref();
   });
+}
+
+/** Why a request's body is refused before it is read: its status, a code and a message. */
+export interface BodyRefusal {
+  status: 411 | 413;
+  code: "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE";
+  message: string;
+}
+
+/**
+ * Refuses, by its headers alone, a body over `maxBytes` (413) and a POST or PATCH without a
+ * Content-Length (411: a chunked body's size is only known after reading it all). Null when the
+ * body may be read. GraphQL and REST requests share it, so both have the same limits.
+ */
+export function bodyRefusal(req: IncomingMessage, maxBytes: number): BodyRefusal | null {
+  const declared = req.headers["content-length"];
+  if (Number(declared ?? 0) > maxBytes) return { status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body too large: at most ${maxBytes} bytes.` };
+  if ((req.method === "POST" || req.method === "PATCH") && declared === undefined) return { status: 411, code: "LENGTH_REQUIRED", message: "Send a Content-Length header." };
+  return null;
 }

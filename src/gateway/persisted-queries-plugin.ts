@@ -19,6 +19,8 @@ export function usePersistedQueries(persisted: PersistedQueries): Plugin {
   const pending = new WeakMap<object, Registration>();
   return {
     onParams({ params, request, setParams, context }) {
+      // A REST route's document is the server's own (set in the server context, out of clients' reach).
+      if ((context as { restRoute?: boolean }).restRoute) return;
       const documentId = documentIdOf(request);
       const sent: OperationParams = documentId === undefined ? params : { ...params, documentId };
       if (!persisted.concerns(sent)) return;

@@ -11,7 +11,7 @@ import { createCorsPolicy } from "./cors.js";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.js";
 import { createGraphiQLHandler } from "./graphiql-page.js";
 import { createWebClientHandler } from "./web-client.js";
-import { httpServerOptions, limitConnections, type HttpLimits } from "./http-limits.js";
+import { bodyRefusal, httpServerOptions, limitConnections, type HttpLimits } from "./http-limits.js";
 import { useQueryLimits } from "./limits.js";
 import { useInputSafety } from "./input-safety-plugin.js";
 import type { PersistedQueries } from "./persisted-queries.js";
@@ -20,6 +20,7 @@ import { useRateLimits } from "./rate-limit-plugin.js";
 import type { Revocation } from "../resolvers/session-revocation.js";
 import { useHttpStreams } from "./http-streams.js";
 import { useCompiledExecution } from "./compiled-execution.js";
+import { useIncrementalDelivery } from "./incremental-delivery.js";
 import type { SessionRegistry } from "./sessions.js";
 import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
 import { SocketGuard } from "./socket-guard.js";
@@ -28,8 +29,12 @@ import { createMetricsHandler } from "../metrics/metrics-endpoint.js";
 import { useOperationMetrics } from "../metrics/metrics-plugin.js";
 import { createHealthHandler } from "./health-endpoints.js";
 import type { Readiness } from "./readiness.js";
+import { createRestHandler } from "../rest/rest-handler.js";
+import { REST_ROUTES } from "../rest/routes.js";
 
 export const GRAPHQL_PATH = "/graphql";
+/** Discord's name for the live socket: the same graphql-ws endpoint as GRAPHQL_PATH. */
+export const GATEWAY_PATH = "/gateway";
 
 export interface GatewayOptions {
   maxRequestBytes: number;
@@ -90,11 +95,6 @@ function wantsEventStream(req: IncomingMessage): boolean {
   return req.headers.accept?.includes("text/event-stream") === true;
 }
 
-function tooLarge(res: ServerResponse, max: number) {
-  res.writeHead(413, { "content-type": "application/json" });
-  res.end(JSON.stringify({ errors: [{ message: `Request body too large: at most ${max} bytes.`, extensions: { code: "BAD_USER_INPUT" } }] }));
-}
-
 /** Discord's X-Audit-Log-Reason header, URL-decoded (a malformed encoding is taken as written). */
 function auditLogReasonOf(header: string | null | undefined): string | null {
   if (!header) return null;
@@ -131,6 +131,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     plugins: [
       useOperationMetrics(options.messageStoreKind),
       usePersistedQueries(options.persisted),
+      useIncrementalDelivery(),
       useInputSafety(),
       ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
       useRateLimits(),
@@ -160,8 +161,9 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   const metricsEndpoint = createMetricsHandler(options.metricsToken);
   // Open SSE streams, so a drain can end them (their clients reconnect, to another instance).
   const streams = new Set<ServerResponse>();
+  const rest = createRestHandler({ yoga, schema, routes: REST_ROUTES, graphqlPath: GRAPHQL_PATH, maxRequestBytes: options.maxRequestBytes, logger: services.logger });
   const server = createServer(httpServerOptions(options.http), (req: IncomingMessage, res: ServerResponse) => {
-    if (health(req, res) || metricsEndpoint(req, res) || cors.handle(req, res) || graphiql(req, res) || webClient(req, res)) return;
+    if (health(req, res) || metricsEndpoint(req, res) || cors.handle(req, res) || graphiql(req, res) || webClient(req, res) || rest(req, res)) return;
     if (wantsEventStream(req)) {
       if (options.readiness.draining) {
         res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
@@ -171,12 +173,11 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
       streams.add(res);
       res.once("close", () => streams.delete(res));
     }
-    const length = Number(req.headers["content-length"] ?? 0);
-    if (length > options.maxRequestBytes) return tooLarge(res, options.maxRequestBytes);
-    if (req.method === "POST" && req.headers["content-length"] === undefined) {
-      // A chunked body's size is only known after reading it all: ask for a declared length.
-      res.writeHead(411, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errors: [{ message: "Send a Content-Length header.", extensions: { code: "BAD_USER_INPUT" } }] }));
+    const refusal = bodyRefusal(req, options.maxRequestBytes);
+    if (refusal) {
+      // The codes GraphQL clients have always had here (REST answers PAYLOAD_TOO_LARGE, LENGTH_REQUIRED).
+      res.writeHead(refusal.status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: "BAD_USER_INPUT" } }] }));
       return;
     }
     void yoga.requestListener(req, res);
@@ -194,7 +195,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     persisted: options.persisted,
     readiness: options.readiness,
     options: {
-      path: GRAPHQL_PATH,
+      paths: [GRAPHQL_PATH, GATEWAY_PATH],
       maxQueryCost: options.maxQueryCost,
       heartbeatMs: options.heartbeatMs,
       maxSocketBufferedBytes: options.maxSocketBufferedBytes,

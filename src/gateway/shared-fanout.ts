@@ -1,7 +1,9 @@
 import {
   createSourceEventStream,
   execute,
+  getOperationAST,
   GraphQLError,
+  Kind,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -171,15 +173,64 @@ const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
 
 /**
- * The group of a subscription: same document, operation and variables, plus the viewer when it
- * matters. Keyed by the parsed document's identity rather than its text, so a subscription keeps
- * a short key instead of its own copy of the query (the same text parsed again after the parse
- * cache dropped it only makes a second group).
+ * The group of a subscription: same document, operation and the variables its events' execution
+ * reads, plus the viewer when it matters. Keyed by the parsed document's identity rather than its
+ * text, so a subscription keeps a short key instead of its own copy of the query (the same text
+ * parsed again after the parse cache dropped it only makes a second group).
+ *
+ * Variables that only feed the subscription field's own arguments (`channelId`, `after`,
+ * `resume`, `filter`) are left out: they choose which events enter the stream, while an event is
+ * executed by the field's `resolve`, which hands the event over whatever the arguments (every
+ * subscription field resolves with `unwrap`). So subscribers of different channels, and clients
+ * resuming from different cursors after a reconnect storm, share one execution per event.
  */
 export function groupKey(args: { document: DocumentNode; operationName?: string | null; variables?: unknown; viewerId: bigint | null; viewerDependent: boolean }): string {
   let id = documentIds.get(args.document);
   if (id === undefined) documentIds.set(args.document, (id = nextDocumentId++));
-  return `${id}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variables ?? null)}\u0000${args.viewerDependent ? String(args.viewerId) : "*"}`;
+  return `${id}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(executionVariables(args.document, args.operationName, args.variables))}\u0000${args.viewerDependent ? String(args.viewerId) : "*"}`;
+}
+
+/** The variables an event's execution can read: those used anywhere but in the root field's arguments (sorted, so key order does not split groups). */
+function executionVariables(document: DocumentNode, operationName: string | null | undefined, variables: unknown): Record<string, unknown> | null {
+  if (typeof variables !== "object" || variables === null) return null;
+  const read = variablesReadByExecution(document, operationName);
+  const kept: Record<string, unknown> = {};
+  for (const name of Object.keys(variables).sort()) if (read.has(name)) kept[name] = (variables as Record<string, unknown>)[name];
+  return kept;
+}
+
+const executionVariableNames = new WeakMap<DocumentNode, Map<string, ReadonlySet<string>>>();
+
+/** Names of the variables used outside the subscription root fields' arguments (memoized per document and operation). */
+function variablesReadByExecution(document: DocumentNode, operationName: string | null | undefined): ReadonlySet<string> {
+  let byOperation = executionVariableNames.get(document);
+  if (!byOperation) executionVariableNames.set(document, (byOperation = new Map()));
+  const known = byOperation.get(operationName ?? "");
+  if (known) return known;
+  const names = new Set<string>();
+  const collect = { Variable: (node: { name: { value: string } }) => void names.add(node.name.value) };
+  const operation = getOperationAST(document, operationName);
+  for (const definition of document.definitions) {
+    // Fragments may be executed with the event: all their variables count.
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, collect);
+    if (definition !== operation) continue;
+    if (operation.operation !== "subscription") {
+      visit(operation, collect);
+      continue;
+    }
+    for (const directive of operation.directives ?? []) visit(directive, collect);
+    for (const selection of operation.selectionSet.selections) {
+      if (selection.kind !== Kind.FIELD) {
+        visit(selection, collect);
+        continue;
+      }
+      // The root field's arguments are left out; its directives and selections are executed.
+      for (const directive of selection.directives ?? []) visit(directive, collect);
+      if (selection.selectionSet) visit(selection.selectionSet, collect);
+    }
+  }
+  byOperation.set(operationName ?? "", names);
+  return names;
 }
 
 /** Results per event, per group: computed by the first member to see the event, reused by the rest. */

@@ -46,6 +46,8 @@ export interface InitialContext {
   connectionParams?: Readonly<Record<string, unknown>>;
   /** True for subscriptions: their context lives as long as the stream. */
   longLived?: boolean;
+  /** Set by the REST routes (src/rest), never from the network: the operation is one of the server's own documents. */
+  restRoute?: boolean;
 }
 
 /** Per-socket and per-client caps (see socket-guard.ts), the largest message, and the handshake's time limit. */
@@ -60,7 +62,8 @@ export type WebSocketLimits = SocketGuardOptions & {
 };
 
 export interface WebSocketGatewayOptions {
-  path: string;
+  /** Where upgrades are accepted (GraphQL's path, and Discord's /gateway): the same socket on each. */
+  paths: readonly string[];
   maxQueryCost: number;
   /** Presence heartbeat: sessions are refreshed, and sockets pinged, this often. */
   heartbeatMs: number;
@@ -113,7 +116,6 @@ export function attachWebSocketGateway(deps: {
     });
   const wss = new WebSocketServer({
     server,
-    path: options.path,
     maxPayload: options.sockets.maxMessageBytes,
     // Refused before the handshake, so a client over its socket cap costs no upgrade.
     verifyClient: (info, done) => {
@@ -124,6 +126,8 @@ export function attachWebSocketGateway(deps: {
       done(false, 429, "Too many connections from your address");
     },
   });
+  // ws matches one `path`; every listed one is the same gateway (any other path is refused, 400).
+  wss.shouldHandle = (req) => options.paths.includes(new URL(req.url ?? "/", "ws://gateway.local").pathname);
   const sessions = new SessionRegistry({
     presence: services.presence,
     announcer: services.announcer,
@@ -267,6 +271,8 @@ export function attachWebSocketGateway(deps: {
     metrics.openWebSockets.inc();
     socket.once("close", () => metrics.openWebSockets.dec());
   });
+  // The HTTP server's errors are re-emitted here; unheard, they would end the process.
+  wss.on("error", (error) => services.logger.error("WebSocket server error", { error }));
   function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
     if (error.code?.startsWith("WS_ERR_")) return services.logger.debug("a client broke the WebSocket protocol", { code: error.code });
     services.logger.warn("WebSocket error", { error });

@@ -9,6 +9,8 @@ import type { EventOf, EventType } from "./events.js";
  */
 export const LIVE_EVENTS = {
   channelEvents: ["MessageCreated", "MessageUpdated", "MessageDeleted", "EventsMissed", "TypingStarted"],
+  // Every channel the viewer can read, one stream (it also sends ChannelWatched / ChannelUnwatched)
+  messageEvents: ["MessageCreated", "MessageUpdated", "MessageDeleted"],
   guildEvents: [
     "ChannelCreated",
     "ChannelUpdated",

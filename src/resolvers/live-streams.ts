@@ -20,6 +20,12 @@ export type ResyncReason = "CURSOR_EXPIRED" | "LOG_LOST";
 /** Stream-only notices (never on the bus): where a subscription starts, and a failed resume. */
 export type StreamNotice = { type: "Subscribed"; cursor: string } | { type: "ResyncRequired"; reason: ResyncReason; cursor: string };
 
+/**
+ * Where an opened stream puts what it delivers: its own bounded stream, or one channel's lane
+ * of a stream that follows many channels (message-stream.ts), which shares one queue.
+ */
+export type StreamSink<T> = Pick<EventStream<T>, "push" | "end" | "ended" | "whenAtMost">;
+
 /** An event as a subscriber receives it: the event, plus its place in the topic's sequence. */
 export type Live<T> = T & { readonly cursor: string };
 
@@ -99,19 +105,47 @@ interface OpenOptions {
  * anything is subscribed.
  */
 export async function openStream<T extends object>(ctx: RequestContext, routes: [Topic, Route<T>][], options: OpenOptions = {}): Promise<LiveStream<T>> {
-  const after = options.after === null || options.after === undefined ? null : decodeCursor(options.after);
-  if (options.after !== null && options.after !== undefined && !after) throw badInput("after", "after must be a cursor this server gave (an event's or Subscribed's `cursor`).");
-  const live = new OpenedStream<T>(ctx, routes[0]!, after, options);
+  const after = parseAfter("after", options.after);
+  const stream = createEventStream<Live<T> | StreamNotice>({ capacity: ctx.services.settings.subscriptionBufferSize, overflowError: overflow, onClose: () => live.release() });
+  const live = new OpenedStream<T>(ctx, stream, routes[0]!, after, options);
   await live.subscribe(routes);
-  return live;
+  return { stream, begin: () => live.begin() };
+}
+
+/** One channel followed inside a larger stream: `begin` as for {@link LiveStream}, `release` to stop following it. */
+export interface Lane {
+  begin(): Promise<void>;
+  release(): void;
+  /** The cursor of the last place delivered (after `begin`). */
+  cursor(): string;
+}
+
+/**
+ * Opens one topic as a lane of a stream that follows several (messageEvents): what
+ * {@link openStream} does for its primary topic (held until `begin`, resume from `after`, each
+ * event once and in order, the lane's own place), writing into `sink`. The sink turns the
+ * lane's `Subscribed` into its own notice and decides what the lane's end means; the lane's
+ * owner calls `release` when it stops following the topic.
+ */
+export async function openLane<T extends object>(ctx: RequestContext, sink: StreamSink<Live<T> | StreamNotice>, route: [Topic, Route<T>], options: { after: TopicHead | null; messagesFromHistory?: OpenOptions["messagesFromHistory"] }): Promise<Lane> {
+  const lane = new OpenedStream<T>(ctx, sink, route, options.after, options);
+  await lane.subscribe([route]);
+  return lane;
+}
+
+/** A resume cursor argument decoded (null when not given); BAD_USER_INPUT on `field` if it is not one of ours. */
+export function parseAfter(field: string, given: string | null | undefined): TopicHead | null {
+  if (given === null || given === undefined) return null;
+  const after = decodeCursor(given);
+  if (!after) throw badInput(field, `${field} must be a cursor this server gave (an event's or Subscribed's \`cursor\`).`);
+  return after;
 }
 
 /**
  * One live subscription's state. A class rather than closures: the server holds one per
  * subscription for hours, and what it keeps per instance is then its fields only.
  */
-class OpenedStream<T extends object> implements LiveStream<T> {
-  readonly stream: EventStream<Live<T> | StreamNotice>;
+class OpenedStream<T extends object> implements Lane {
   private readonly unsubscribes: Unsubscribe[] = [];
   private readonly primary: Topic;
   private readonly route: Route<T>;
@@ -126,14 +160,14 @@ class OpenedStream<T extends object> implements LiveStream<T> {
 
   constructor(
     private readonly ctx: RequestContext,
+    readonly stream: StreamSink<Live<T> | StreamNotice>,
     [primary, route]: [Topic, Route<T>],
     private readonly after: TopicHead | null,
-    private readonly options: OpenOptions,
+    private readonly options: Omit<OpenOptions, "after">,
   ) {
     this.primary = primary;
     this.route = route;
     this.capacity = ctx.services.settings.subscriptionBufferSize;
-    this.stream = createEventStream<Live<T> | StreamNotice>({ capacity: this.capacity, overflowError: overflow, onClose: () => this.release() });
   }
 
   /** Subscribes to every topic and, with a watch, to the guild's permission changes. */
@@ -148,7 +182,8 @@ class OpenedStream<T extends object> implements LiveStream<T> {
     if (watch && !this.stream.ended) this.unsubscribes.push(this.ctx.services.permissions.watch(watch.guildId, (change) => this.onPermissionChange(watch, change)));
   }
 
-  private release(): void {
+  /** Stops following every topic (and the watch). Idempotent. */
+  release(): void {
     for (const unsubscribe of this.unsubscribes) unsubscribe();
     this.unsubscribes.length = 0;
   }
@@ -181,6 +216,10 @@ class OpenedStream<T extends object> implements LiveStream<T> {
         this.stream.end(forbidden("Your access to this could not be re-checked; subscribe again."));
       },
     );
+  }
+
+  cursor(): string {
+    return encodeCursor({ epoch: this.delivered.epoch, seq: Math.max(0, this.delivered.seq) });
   }
 
   private deliveredAt(place: TopicHead): void {
@@ -289,7 +328,7 @@ class OpenedStream<T extends object> implements LiveStream<T> {
 }
 
 /** The error that ends a stream whose consumer fell too far behind. */
-function overflow(): ConcordError {
+export function overflow(): ConcordError {
   return new ConcordError("RATE_LIMITED", "This subscription fell too far behind and was stopped; subscribe again with the last cursor you received.");
 }
 

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { clearLoaders, releaseLoaders, type RequestContext } from "../context.js";
-import { forbidden, notFound, unauthenticated } from "../errors.js";
+import { forbidden, notFound, unauthenticated, type ConcordError } from "../errors.js";
 import type { EventStream } from "../pubsub/event-stream.js";
 import type { ConcordEvent, EventOf, LeaveReason } from "../pubsub/events.js";
 import type { MessageRecord } from "../stores/message-store.js";
@@ -19,6 +19,8 @@ export type ChannelEvent = LiveEventOf<"channelEvents">;
 export type GuildEvent = LiveEventOf<"guildEvents">;
 /** Events `userEvents` delivers to clients. */
 export type UserEvent = LiveEventOf<"userEvents">;
+/** Events `messageEvents` delivers to clients (besides its notices, resolvers/message-stream.ts). */
+export type MessageEvent = LiveEventOf<"messageEvents">;
 
 /** A presence event unless a block between its user and the viewer hides it (the event names them: no read). */
 function presenceFor<T>(event: EventOf<"PresenceUpdated">, viewerId: bigint): { deliver: T } | null {
@@ -26,7 +28,7 @@ function presenceFor<T>(event: EventOf<"PresenceUpdated">, viewerId: bigint): { 
 }
 
 /** True if a member may see a channel, with the channel's overwrites as given (from an event) rather than as cached. */
-function canSee(state: MemberAccess, userId: bigint, channelId: bigint, overwrites?: GuildAccess["overwrites"] extends ReadonlyMap<bigint, infer O> ? O : never): boolean {
+export function canSee(state: MemberAccess, userId: bigint, channelId: bigint, overwrites?: GuildAccess["overwrites"] extends ReadonlyMap<bigint, infer O> ? O : never): boolean {
   if (state.roleIds === null) return false;
   const access = overwrites === undefined ? state.access : { ...state.access, overwrites: new Map([[channelId, overwrites]]) };
   return has(channelPermissions(access, userId, state.roleIds, channelId), PERMISSIONS.VIEW_CHANNEL);
@@ -52,7 +54,7 @@ function departureMessage(reason: LeaveReason, what: string): string {
  * revokeOtherSessions and changePassword from another session, bot token reset). A plain
  * decision per event: it runs per subscriber per user-topic event and allocates nothing.
  */
-function sessionDecision<T>(ctx: RequestContext, event: ConcordEvent): ReturnType<Route<T>> {
+export function sessionDecision<T>(ctx: RequestContext, event: ConcordEvent): ReturnType<Route<T>> {
   const viewerId = ctx.viewer?.id ?? null;
   return event.type === "SessionRevoked" && viewerId !== null && revokes(event, viewerId, ctx.tokenHash)
     ? { end: unauthenticated("Your session ended (signed out, revoked, password changed or token reset); sign in again.") }
@@ -84,24 +86,7 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint, afte
   const live = await openStream<ChannelEvent>(ctx, [
     [
       topics.channel(channel.id),
-      (event) => {
-        switch (event.type) {
-          case "MessageDeleted":
-            ctx.services.deletions.add(event.messageId);
-            return { deliver: event };
-          case "MessageUpdated":
-            // An edit that raced a delete of the same message must not bring it back.
-            return ctx.services.deletions.has(event.message.id) ? null : { deliver: event };
-          case "MessageCreated":
-          case "EventsMissed":
-          case "TypingStarted":
-            return { deliver: event };
-          case "ChannelDeleted":
-            return { end: notFound("Channel", String(channel.id)) };
-          default:
-            return null;
-        }
-      },
+      (event) => (event.type === "TypingStarted" ? { deliver: event } : messageRoute(ctx, channel.id, event)),
     ],
     [
       topics.user(viewer.id),
@@ -122,8 +107,29 @@ export async function channelEvents(ctx: RequestContext, channelId: bigint, afte
   return live.stream;
 }
 
+/**
+ * What a stream of one channel's messages does with a bus event of the channel's topic (shared by
+ * channelEvents and each channel of messageEvents): deliver creates, edits and deletes (an edit
+ * that raced a delete of the same message is dropped), end on the channel's deletion.
+ */
+export function messageRoute(ctx: RequestContext, channelId: bigint, event: ConcordEvent): { deliver: MessageEvent } | { end: ConcordError } | null {
+  switch (event.type) {
+    case "MessageDeleted":
+      ctx.services.deletions.add(event.messageId);
+      return { deliver: event };
+    case "MessageUpdated":
+      return ctx.services.deletions.has(event.message.id) ? null : { deliver: event };
+    case "MessageCreated":
+      return { deliver: event };
+    case "ChannelDeleted":
+      return { end: notFound("Channel", String(channelId)) };
+    default:
+      return null;
+  }
+}
+
 /** MessageCreated events for messages of a channel still in history, by id (one read for the messages, one for their authors). */
-async function messagesFromHistory(ctx: RequestContext, channelId: bigint, ids: bigint[]): Promise<Map<bigint, ConcordEvent>> {
+export async function messagesFromHistory(ctx: RequestContext, channelId: bigint, ids: bigint[]): Promise<Map<bigint, ConcordEvent>> {
   const found = new Map<bigint, ConcordEvent>();
   const messages = await ctx.loaders.message.loadMany(ids.map((id) => `${channelId}:${id}`));
   const records = messages.filter((m): m is MessageRecord => m !== null && !(m instanceof Error));

@@ -3,6 +3,8 @@ import type { ObjectRef } from "@pothos/core";
 import type { EventOf } from "../pubsub/events.js";
 import { LIVE_EVENTS, type LiveEventName, type LiveSubscription } from "../pubsub/live-events.js";
 import { channelEvents, guildEvents, userEvents } from "../resolvers/subscriptions.js";
+import { messageEvents } from "../resolvers/message-events.js";
+import { ChannelResumeInput, ChannelResyncRequiredRef, ChannelUnwatchedRef, ChannelWatchedRef, MessageEventFilterInput } from "./message-events.js";
 import { builder, type SchemaTypes } from "./builder.js";
 import { LiveEventRef, ResyncRequiredRef, SubscribedRef } from "./live-event.js";
 import { listCost, perItemRead } from "./cost.js";
@@ -40,12 +42,18 @@ const LeaveReasonEnum = builder.enumType("LeaveReason", {
 const MessageCreated = builder.objectRef<EventOf<"MessageCreated">>("MessageCreated").implement({
   interfaces: [LiveEventRef],
   description: "A message was sent in the channel.",
-  fields: (t) => ({ message: t.field({ type: MessageRef, description: "The new message, its author included.", resolve: (e) => ({ ...e.message, author: e.author }) }) }),
+  fields: (t) => ({
+    channelId: t.id({ description: "The channel (on messageEvents: whose place `cursor` is).", resolve: (o) => String(o.channelId) }),
+    message: t.field({ type: MessageRef, description: "The new message, its author included.", resolve: (e) => ({ ...e.message, author: e.author }) }),
+  }),
 });
 const MessageUpdated = builder.objectRef<EventOf<"MessageUpdated">>("MessageUpdated").implement({
   interfaces: [LiveEventRef],
   description: "A message of the channel was edited.",
-  fields: (t) => ({ message: t.field({ type: MessageRef, description: "The message as it is now (same id).", resolve: (e) => ({ ...e.message, author: e.author }) }) }),
+  fields: (t) => ({
+    channelId: t.id({ description: "The channel (on messageEvents: whose place `cursor` is).", resolve: (o) => String(o.channelId) }),
+    message: t.field({ type: MessageRef, description: "The message as it is now (same id).", resolve: (e) => ({ ...e.message, author: e.author }) }),
+  }),
 });
 const MessageDeleted = builder.objectRef<EventOf<"MessageDeleted">>("MessageDeleted").implement({
   interfaces: [LiveEventRef],
@@ -195,6 +203,14 @@ const GuildEventUnion = builder.unionType("GuildEvent", {
   resolveType: (event) => event.type,
 });
 
+const MessageEventUnion = builder.unionType("MessageEvent", {
+  description:
+    "Messages of every channel messageEvents follows, each channel in its own order (none across channels), and the channels it starts and stops following.",
+  // Its ResyncRequired names the channel (ChannelResyncRequired), so the plain one is left out.
+  types: () => [...unionMembers("messageEvents").filter((type) => type !== ResyncRequiredRef), ChannelWatchedRef, ChannelUnwatchedRef, ChannelResyncRequiredRef],
+  resolveType: (event) => event.type,
+});
+
 const GuildJoined = builder.objectRef<EventOf<"GuildJoined">>("GuildJoined").implement({
   interfaces: [LiveEventRef],
   description: "You joined or created a guild (on any of your sessions).",
@@ -286,6 +302,25 @@ builder.subscriptionFields((t) => ({
     description: "Channel, settings and membership changes of a guild you belong to, in the guild's one order. Starts with Subscribed.",
     args: { guildId: t.arg.id({ required: true, description: "A guild you belong to." }), after: t.arg.string({ description: AFTER }) },
     subscribe: (_r, args, ctx) => guildEvents(ctx, parseId("guildId", args.guildId), args.after ?? null),
+    resolve: unwrap,
+  }),
+  messageEvents: t.field({
+    type: MessageEventUnion,
+    description:
+      "Messages created, edited and deleted in every channel you can read, now and later (guild channels of your guilds, DMs and group DMs), " +
+      "on one subscription: for bots and clients that follow everything. Starts with Subscribed, then ChannelWatched per channel; channels " +
+      "join (ChannelWatched) and leave (ChannelUnwatched) as your access changes, without ending the stream. Each message event's `cursor` " +
+      "is its channel's place: resume with the last one per channel. See docs/LIVE.md.",
+    args: {
+      filter: t.arg({ type: MessageEventFilterInput, description: "Which channels to follow; omitted: all you can read." }),
+      resume: t.arg({
+        type: [ChannelResumeInput],
+        description:
+          "Resume: the last cursor you received per channel. Each such channel first gets what it missed, in order, each once (or ResyncRequired " +
+          "naming it); channels without one start live. At most MAX_STREAM_CHANNELS entries, one per channel.",
+      }),
+    },
+    subscribe: (_r, args, ctx) => messageEvents(ctx, args.filter ?? null, args.resume ?? null),
     resolve: unwrap,
   }),
   userEvents: t.field({

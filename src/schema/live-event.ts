@@ -10,15 +10,16 @@ import { ChannelRef, GuildRef } from "./refs.js";
  */
 export const LiveEventRef = builder.interfaceRef<object>("LiveEvent").implement({
   description:
-    "An event of channelEvents, guildEvents or userEvents. `cursor` is its place in the stream: subscribe again with " +
+    "An event of channelEvents, guildEvents, userEvents or messageEvents. `cursor` is its place in the stream: subscribe again with " +
     "`after: cursor` to receive every event after it, in order, each once (or ResyncRequired when that is no longer possible). " +
+    "On messageEvents a message event's `cursor` is its channel's place (the same cursor channelEvents gives): resume with it per channel. " +
     "Events are not entities: no `id` (`cursor` is their place in the stream); the objects they carry (messages, channels, read states...) have ids.",
   fields: (t) => ({
     cursor: t.string({ description: "Opaque. Keep the last one you received.", resolve: (e) => (e as { cursor?: string }).cursor ?? "" }),
   }),
 });
 
-const ResyncReasonEnum = builder.enumType("ResyncReason", {
+export const ResyncReasonEnum = builder.enumType("ResyncReason", {
   description: "Why a subscription could not resume from its `after` cursor.",
   values: {
     CURSOR_EXPIRED: { description: "The events after your cursor are no longer kept (EVENT_LOG_MAX_EVENTS, EVENT_LOG_MAX_AGE_SECONDS)." },
@@ -30,7 +31,8 @@ const ResyncReasonEnum = builder.enumType("ResyncReason", {
 export const SubscribedRef = builder.objectRef<Extract<StreamNotice, { type: "Subscribed" }>>("Subscribed").implement({
   description:
     "The first event of every subscription, sent once it is live: nothing after `cursor` can be missed. Read state " +
-    "(history, members...) after receiving it, or resume later with `after: cursor`. When resuming, `cursor` is the one you gave.",
+    "(history, members...) after receiving it, or resume later with `after: cursor`. When resuming, `cursor` is the one you gave. " +
+    "On messageEvents `cursor` is empty: its places are per channel (ChannelWatched follows, one per channel).",
   interfaces: [LiveEventRef],
   fields: () => ({}),
 });

@@ -68,6 +68,20 @@ describe("entity ids for normalized caches", () => {
     otherDevice.unsubscribe();
   });
 
+  it("Message: an edit heard on messageEvents updates the record history filled", async () => {
+    const cache = new NormalizedCache();
+    const send = `mutation($c: ID!) { sendMessage(input: { channelId: $c, content: "before" }) { id } }`;
+    const messageId = (await server.ok(send, { c: channelId }, ada.token)).sendMessage.id as string;
+    cache.write(await server.ok(`query($c: ID!) { channel(id: $c) { messages(last: 5) { edges { node { __typename id content } } } } }`, { c: channelId }, bob.token));
+    const live = subscribe(server.ws(bob.token), `subscription { messageEvents { __typename ... on MessageUpdated { message { __typename id content } } } }`);
+    await waitForSubscribers(server, `channel:${channelId}`);
+    await server.ok(`mutation($c: ID!, $m: ID!) { editMessage(input: { channelId: $c, messageId: $m, content: "after" }) { id } }`, { c: channelId, m: messageId }, ada.token);
+    await eventually(() => expect(live.received.some((r) => r.data?.messageEvents.__typename === "MessageUpdated")).toBe(true));
+    for (const event of live.received) cache.write(event.data);
+    expect(cache.read("Message", messageId)).toMatchObject({ content: "after" });
+    live.unsubscribe();
+  });
+
   it("GuildMember, Ban and Invite: the same id in their lists and in the mutations that return them", async () => {
     const carl = await server.signUp("carl");
     const { guildId: modGuild } = await guildOf(server, ada, [bob, carl], "Moderated");

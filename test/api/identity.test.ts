@@ -472,6 +472,8 @@ describe("identity", () => {
       expectError(await ending(channel), "UNAUTHENTICATED", /Sign in first/);
       const guild = subscribe(server.ws(), `subscription { guildEvents(guildId: "123") { __typename } }`);
       expectError(await ending(guild), "UNAUTHENTICATED", /Sign in first/);
+      const everything = subscribe(server.ws(), `subscription { messageEvents { __typename } }`);
+      expectError(await ending(everything), "UNAUTHENTICATED", /Sign in first/);
     });
 
     it("refuses a socket whose connection_init token is unknown or malformed: closed with 4401 (not retried), saying why", async () => {

@@ -8,6 +8,7 @@ import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { codes, getOperation, overSocket, persistedQuery, postOperation, sha256 } from "../support/persisted-queries.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { REST_ROUTES } from "../../src/rest/routes.js";
 
 /**
  * Trusted documents from a manifest (PERSISTED_DOCUMENTS_MANIFEST, in the shape GraphQL Code
@@ -55,6 +56,13 @@ describe("PERSISTED_DOCUMENTS=only", () => {
     expect((await getOperation(server.url, { extensions: persistedQuery(ME) }, token)).body.data).toEqual({ me: { id: userId } });
     expect((await postOperation(server.url, { query: ME }, token)).body.data).toEqual({ me: { id: userId } });
     expect((await postOperation(server.url, { documentId: id(CREATE), variables: { n: "Trusted" } }, token)).body.data).toEqual({ createGuild: { name: "Trusted" } });
+  });
+
+  it("serves the REST routes, whose documents are the server's own, while the same text sent as GraphQL is refused", async () => {
+    const me = await fetch(new URL("/v1/users/@me", server.url), { headers: { authorization: `Bearer ${token}` } });
+    expect([me.status, ((await me.json()) as { id: string }).id]).toEqual([200, userId]);
+    const document = REST_ROUTES.find((route) => route.operationId === "getMe")!.document;
+    expect(codes(await postOperation(server.url, { query: document }, token))).toEqual(["PERSISTED_QUERY_NOT_IN_LIST"]);
   });
 
   it("refuses anything else with PERSISTED_QUERY_NOT_IN_LIST and runs nothing: free text (403), an unknown id (404), an APQ registration, introspection", async () => {

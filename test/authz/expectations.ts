@@ -904,6 +904,12 @@ export const ENTRIES: Entry[] = [
     cases: [{ name: "the guild", document: `subscription($g: ID!) { guildEvents(guildId: $g) { __typename } }`, vars: (c) => ({ g: c.w.guildId }), expect: inGuild(ALL_MEMBERS), topic: (c) => `guild:${c.w.guildId}` }],
   },
   {
+    // Every channel the actor can read, on one stream: signed in is enough (each channel is then
+    // checked on its own: test/api/message-events.test.ts); the stream always follows the user topic.
+    operation: "Subscription.messageEvents",
+    cases: [{ name: "", document: `subscription { messageEvents { __typename } }`, vars: () => ({}), expect: signedIn(OK), topic: (c) => `user:${c.a.id ?? "none"}` }],
+  },
+  {
     operation: "Subscription.userEvents",
     cases: [{ name: "", document: `subscription { userEvents { __typename } }`, vars: () => ({}), expect: signedIn(OK), topic: (c) => `user:${c.a.id ?? "none"}` }],
   },

@@ -108,18 +108,18 @@ describe.each(modes)("Apollo Client with the SDK, server running $name", ({ env,
     const { code } = (await alice.client.mutate({ mutation: CreateInviteDocument, variables: { guildId: guild.id } })).data!.createInvite;
     const guildEvents = collect(alice.client.subscribe({ query: GuildEventsDocument, variables: { guildId: guild.id } }), (data) => data.guildEvents);
     const userEvents = collect(alice.client.subscribe({ query: UserEventsDocument }), (data) => data.userEvents);
-    await vi.waitFor(() => expect([guildEvents.events[0]?.__typename, userEvents.events[0]?.__typename]).toEqual(["Subscribed", "Subscribed"]), { timeout: 5_000 });
+    await vi.waitFor(() => expect([guildEvents.events[0]?.__typename, userEvents.events[0]?.__typename]).toEqual(["Subscribed", "Subscribed"]), { timeout: 15_000 });
     await bob.client.mutate({ mutation: JoinGuildDocument, variables: { code } });
-    await vi.waitFor(() => expect(guildEvents.events.flatMap((event) => (event.__typename === "MemberJoined" ? [event.user.id] : []))).toEqual([bob.id]), { timeout: 5_000 });
+    await vi.waitFor(() => expect(guildEvents.events.flatMap((event) => (event.__typename === "MemberJoined" ? [event.user.id] : []))).toEqual([bob.id]), { timeout: 15_000 });
 
     const { events, stop } = collect(alice.client.subscribe({ query: ChannelEventsDocument, variables: { channelId } }), (data) => data.channelEvents);
-    await vi.waitFor(() => expect(events[0]?.__typename).toBe("Subscribed"), { timeout: 5_000 });
+    await vi.waitFor(() => expect(events[0]?.__typename).toBe("Subscribed"), { timeout: 15_000 });
 
     const sent: string[] = [];
     for (const content of ["one", "two", "three", "four", "five"]) {
       sent.push((await bob.client.mutate({ mutation: SendMessageDocument, variables: { channelId, content } })).data!.sendMessage.id);
     }
-    await vi.waitFor(() => expect(events.filter((event) => event.__typename === "MessageCreated")).toHaveLength(5), { timeout: 5_000 });
+    await vi.waitFor(() => expect(events.filter((event) => event.__typename === "MessageCreated")).toHaveLength(5), { timeout: 15_000 });
     const created = events.flatMap((event) => (event.__typename === "MessageCreated" ? [event] : []));
     expect(created.map((event) => [event.message.id, event.message.content, event.message.author?.id])).toEqual(sent.map((id, i) => [id, ["one", "two", "three", "four", "five"][i], bob.id]));
     expect(created.every((event) => typeof event.cursor === "string")).toBe(true);
@@ -136,7 +136,7 @@ describe.each(modes)("Apollo Client with the SDK, server running $name", ({ env,
     // Every session hears the ack (batched), through the named fragment on UserEvent.
     await vi.waitFor(
       () => expect(userEvents.events.flatMap((event) => (event.__typename === "ReadStateUpdated" ? [[event.lastReadMessageId, event.readState.unreadCount]] : []))).toEqual([[sent[4], 0]]),
-      { timeout: 5_000 },
+      { timeout: 15_000 },
     );
     guildEvents.stop();
     userEvents.stop();

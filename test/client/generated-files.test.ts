@@ -31,7 +31,8 @@ describe("client/src/generated", () => {
 
   it("knows every union and interface, and the only object types without an id are plain values", () => {
     expect(possibleTypes.ChannelEvent).toEqual(["EventsMissed", "MessageCreated", "MessageDeleted", "MessageUpdated", "ResyncRequired", "Subscribed", "TypingStarted"]);
-    expect(Object.keys(possibleTypes)).toEqual(["ChannelEvent", "GuildEvent", "LiveEvent", "UserEvent"]);
+    expect(Object.keys(possibleTypes)).toEqual(["ChannelEvent", "GuildEvent", "LiveEvent", "MessageEvent", "UserEvent"]);
+    expect(possibleTypes.MessageEvent).toEqual(["ChannelResyncRequired", "ChannelUnwatched", "ChannelWatched", "MessageCreated", "MessageDeleted", "MessageUpdated", "Subscribed"]);
     // A new type here is one a normalized cache cannot key: give it an id, or add it here knowingly.
     expect(valueTypes).toEqual(["AuditLogChange", "AuthPayload", "PageInfo"]);
     expect(connectionFields.Channel).toEqual({ messages: ["around"] });

@@ -5,7 +5,9 @@ import { loadConfig } from "../../src/config.js";
 import { EXAMPLE_OPERATIONS } from "../../src/gateway/graphiql-examples.js";
 import { checkOperationCost } from "../../src/gateway/query-cost-limit.js";
 import { DEFAULT_RESOURCE_CAPS } from "../../src/resolvers/resource-caps.js";
-import { schema } from "../../src/schema/index.js";
+import { createYoga } from "graphql-yoga";
+import { useIncrementalDelivery } from "../../src/gateway/incremental-delivery.js";
+import { schema as built } from "../../src/schema/index.js";
 
 /**
  * Every GraphQL operation the README shows, and every GraphiQL example, is valid against the
@@ -14,6 +16,8 @@ import { schema } from "../../src/schema/index.js";
  */
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+/** The schema as served: the built one, plus the @defer and @stream directives yoga's plugin adds. */
+const schema = createYoga({ schema: built, plugins: [useIncrementalDelivery()] }).getEnveloped({}).schema;
 const limits = { maxCost: loadConfig({}).maxQueryCost, caps: DEFAULT_RESOURCE_CAPS };
 
 /** Top-level `{ ... }`-balanced operations of a GraphQL snippet holding one or several. */

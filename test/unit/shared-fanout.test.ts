@@ -85,10 +85,29 @@ describe("grouping", () => {
     const base = { document: parse("subscription { x }"), operationName: null, variables: { c: "1" } };
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).toBe(groupKey({ ...base, viewerId: 2n, viewerDependent: false }));
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: true })).not.toBe(groupKey({ ...base, viewerId: 2n, viewerDependent: true }));
-    expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).not.toBe(groupKey({ ...base, variables: { c: "2" }, viewerId: 1n, viewerDependent: false }));
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).not.toBe(groupKey({ ...base, operationName: "Other", viewerId: 1n, viewerDependent: false }));
     // Another document (even of the same text) is another group; the same document is the same group.
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).not.toBe(groupKey({ ...base, document: parse("subscription { x }"), viewerId: 1n, viewerDependent: false }));
     expect(groupKey({ ...base, viewerId: 1n, viewerDependent: false })).toBe(groupKey({ ...base, viewerId: 1n, viewerDependent: false }));
+  });
+
+  it("leaves out of the key the variables only the subscription field's own arguments read (channel, cursor), and keeps the rest", () => {
+    const document = parse(
+      `subscription($c: ID!, $after: String, $size: Int, $show: Boolean!) { channelEvents(channelId: $c, after: $after) @include(if: $show) { ...F } }
+       fragment F on MessageCreated { message { author { avatar(size: $size) } } }`,
+    );
+    const key = (variables: Record<string, unknown>) => groupKey({ document, operationName: null, variables, viewerId: 1n, viewerDependent: false });
+    const base = { c: "1", after: null, size: 64, show: true };
+    // Another channel, another cursor, keys in another order: one group.
+    expect(key({ ...base, c: "2", after: "cursor-9" })).toBe(key(base));
+    expect(key({ show: true, size: 64, after: "x", c: "3" })).toBe(key(base));
+    // A variable the selection reads (in a fragment) or a directive on the field reads: another group.
+    expect(key({ ...base, size: 128 })).not.toBe(key(base));
+    expect(key({ ...base, show: false })).not.toBe(key(base));
+    // A variable used both in the field's arguments and in the selection counts.
+    const both = parse(`subscription($c: ID!) { channelEvents(channelId: $c) { ... on MessageCreated { message { author { avatar(size: $c) } } } } }`);
+    expect(groupKey({ document: both, operationName: null, variables: { c: "1" }, viewerId: 1n, viewerDependent: false })).not.toBe(
+      groupKey({ document: both, operationName: null, variables: { c: "2" }, viewerId: 1n, viewerDependent: false }),
+    );
   });
 });

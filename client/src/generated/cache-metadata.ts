@@ -31,7 +31,10 @@ export const possibleTypes: Record<string, string[]> = {
   "LiveEvent": [
     "ChannelCreated",
     "ChannelDeleted",
+    "ChannelResyncRequired",
+    "ChannelUnwatched",
     "ChannelUpdated",
+    "ChannelWatched",
     "DirectMessageClosed",
     "DirectMessageOpened",
     "DirectMessageUpdated",
@@ -58,6 +61,15 @@ export const possibleTypes: Record<string, string[]> = {
     "RoleUpdated",
     "Subscribed",
     "TypingStarted"
+  ],
+  "MessageEvent": [
+    "ChannelResyncRequired",
+    "ChannelUnwatched",
+    "ChannelWatched",
+    "MessageCreated",
+    "MessageDeleted",
+    "MessageUpdated",
+    "Subscribed"
   ],
   "UserEvent": [
     "DirectMessageClosed",
@@ -127,5 +139,6 @@ export const connectionFields: Record<string, Record<string, readonly string[]>>
 export const subscriptionFields: readonly string[] = [
   "channelEvents",
   "guildEvents",
+  "messageEvents",
   "userEvents"
 ];

@@ -1,4 +1,22 @@
-/** The shapes the data layer hands to the UI (a subset of schema.graphql, by hand for now). */
+/**
+ * The shapes the data layer hands to the UI: the client SDK's generated result types
+ * (client/src/operations/*.graphql), under the names the UI uses.
+ */
+import type {
+  ChannelEventFragment,
+  ChannelSummaryFragment,
+  GuildEventFragment,
+  GuildMembersQuery,
+  GuildSummaryFragment,
+  LogInMutation,
+  MessageFieldsFragment,
+  MyGuildsQuery,
+  ReadStateFieldsFragment,
+  UserEventFragment,
+  UserSummaryFragment,
+} from "../../../../client/src/core.js";
+
+export type { PresenceStatus } from "../../../../client/src/core.js";
 
 /** Where the API is: HTTP for queries and mutations, WebSocket for subscriptions. */
 export interface ApiOptions {
@@ -6,54 +24,16 @@ export interface ApiOptions {
   wsUrl: string;
 }
 
-export interface UserRef {
-  id: string;
-  username: string;
-}
-
-export interface Session {
-  token: string;
-  user: UserRef;
-}
-
-export type PresenceStatus = "ONLINE" | "IDLE" | "DND" | "INVISIBLE" | "OFFLINE";
-
-export interface GuildSummary {
-  id: string;
-  name: string;
-}
-
-export interface ReadState {
-  id: string;
-  unreadCount: number;
-  mentionCount: number;
-}
-
-export interface ChannelInfo {
-  id: string;
-  name: string | null;
-  kind: "GUILD_TEXT" | "GUILD_CATEGORY" | "DM" | "GROUP_DM";
-  position: number;
-  readState: ReadState;
-}
-
-export interface Member {
-  id: string;
-  user: (UserRef & { presence: PresenceStatus }) | null;
-}
-
-export interface GuildDetails extends GuildSummary {
-  channels: ChannelInfo[];
-  members: Member[];
-}
-
-export interface Message {
-  id: string;
-  content: string;
-  createdAt: string;
-  editedAt: string | null;
-  author: UserRef | null;
-}
+export type UserRef = UserSummaryFragment;
+/** What signing up or in answers (SignUp's `register` has the same shape). */
+export type Session = LogInMutation["login"];
+export type GuildSummary = MyGuildsQuery["me"]["guilds"][number];
+export type ReadState = ReadStateFieldsFragment;
+export type ChannelInfo = ChannelSummaryFragment;
+export type Member = GuildMembersQuery["guild"]["members"]["edges"][number]["node"];
+/** A guild with its channels (GuildChannels) and its first members (GuildMembers). */
+export type GuildDetails = GuildSummaryFragment & { members: Member[] };
+export type Message = MessageFieldsFragment;
 
 /** One page of history, oldest first; `hasOlder` when scrolling further back finds more. */
 export interface MessagePage {
@@ -61,24 +41,6 @@ export interface MessagePage {
   hasOlder: boolean;
 }
 
-export type ChannelEvent =
-  | { __typename: "Subscribed" }
-  | { __typename: "MessageCreated" | "MessageUpdated"; message: Message }
-  | { __typename: "MessageDeleted"; channelId: string; messageId: string }
-  | { __typename: "TypingStarted"; channelId: string; expiresAt: string; user: UserRef }
-  | { __typename: "ResyncRequired"; reason: string }
-  | { __typename: "EventsMissed" };
-
-export type GuildEvent =
-  | { __typename: "Subscribed" }
-  | { __typename: "PresenceUpdated"; status: PresenceStatus; user: UserRef }
-  | { __typename: "MemberJoined"; user: UserRef & { presence: PresenceStatus } }
-  | { __typename: "MemberLeft"; userId: string }
-  | { __typename: "ChannelCreated"; channel: { id: string } }
-  | { __typename: "ChannelDeleted"; channelId: string }
-  | { __typename: "ResyncRequired"; reason: string };
-
-export type UserEvent =
-  | { __typename: "GuildJoined"; guild: GuildSummary }
-  | { __typename: "GuildLeft"; guildId: string }
-  | { __typename: "ReadStateUpdated"; channelId: string; readState: ReadState };
+export type ChannelEvent = ChannelEventFragment;
+export type GuildEvent = GuildEventFragment;
+export type UserEvent = UserEventFragment;

@@ -62,20 +62,17 @@ export class ChatApp {
       (error) => this.showError(error),
     );
     window.addEventListener("popstate", () => void this.openRoute());
-    const me = await this.api.me();
-    this.guilds = me.guilds;
-    void Promise.all(this.guilds.slice(0, MAX_GUILD_BADGES).map((guild) => this.loadGuildUnread(guild.id)));
+    await this.loadGuilds();
     await this.openRoute();
   }
 
-  /** The socket's state, shown in the user panel; after a reconnect, what was missed is fetched. */
-  onSocket(state: "connected" | "reconnected" | "closed"): void {
+  /**
+   * The socket's state, shown in the user panel. Nothing is refetched after a reconnect: the
+   * live streams resume from their last event, and a ResyncRequired says when that was too old.
+   */
+  onSocket(state: "connected" | "closed"): void {
     this.connection.dataset.state = state === "closed" ? "reconnecting" : "connected";
     this.connection.textContent = state === "closed" ? "reconnecting…" : "";
-    if (state === "reconnected") {
-      this.view?.refresh();
-      if (this.guild) void this.refreshGuild(this.guild.id);
-    }
   }
 
   dispose(): void {
@@ -211,17 +208,19 @@ export class ChatApp {
     if (guild?.id !== guildId) return;
     switch (event.__typename) {
       case "PresenceUpdated": {
-        const member = guild.members.find((m) => m.user?.id === event.user.id);
-        if (member?.user) member.user.presence = event.status;
+        // A Presence's id is its user's id.
+        const member = guild.members.find((m) => m.user?.id === event.presence.id);
+        if (member?.user) member.user.presence = event.presence.status;
         break;
       }
       case "MemberJoined":
-        if (!guild.members.some((m) => m.user?.id === event.user.id)) guild.members.push({ id: `${guild.id}:${event.user.id}`, user: event.user });
+        if (!guild.members.some((m) => m.user?.id === event.user.id)) guild.members.push({ __typename: "GuildMember", id: `${guild.id}:${event.user.id}`, user: event.user });
         break;
       case "MemberLeft":
         guild.members = guild.members.filter((m) => m.user?.id !== event.userId);
         break;
       case "ChannelCreated":
+      case "ChannelUpdated":
       case "ChannelDeleted":
       case "ResyncRequired":
         void this.refreshGuild(guildId);
@@ -243,11 +242,25 @@ export class ChatApp {
       case "ReadStateUpdated":
         for (const counts of this.unread.values()) if (counts.has(event.channelId)) counts.set(event.channelId, event.readState.unreadCount);
         break;
+      case "ResyncRequired":
+        // Events were lost (the socket was away too long): the guild list and badges again.
+        void this.guarded(async () => {
+          await this.loadGuilds();
+          if (this.guild && !this.guilds.some((g) => g.id === this.guild!.id)) await this.openRoute();
+          this.render();
+        });
+        return;
     }
     this.render();
   }
 
-  /** Reloads the selected guild's channels and members (after a reconnect or a channel change). */
+  /** Loads the guild list, and the unread badges of the first ones. */
+  private async loadGuilds(): Promise<void> {
+    this.guilds = (await this.api.me()).guilds;
+    void Promise.all(this.guilds.slice(0, MAX_GUILD_BADGES).map((guild) => this.loadGuildUnread(guild.id)));
+  }
+
+  /** Reloads the selected guild's channels and members (after a channel change or a resync). */
   private async refreshGuild(guildId: string): Promise<void> {
     const fresh = await this.guarded(() => this.api.guild(guildId));
     if (!fresh || this.guild?.id !== guildId) return;

@@ -90,11 +90,6 @@ export class MessageView {
     }
   }
 
-  /** After a reconnect: fetch the newest page again (what arrived meanwhile merges in by id). */
-  refresh(): void {
-    void this.loadNewest();
-  }
-
   dispose(): void {
     this.disposed = true;
     for (const { timer } of this.typists.values()) clearTimeout(timer);
