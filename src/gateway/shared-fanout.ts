@@ -14,7 +14,7 @@ import {
 } from "graphql";
 import type { EventStream, StreamConsumer, StreamItem } from "../pubsub/event-stream.js";
 import { snowflakeTime } from "../ids/snowflake.js";
-import { metrics } from "../metrics/metrics.js";
+import { hotCounts, metrics } from "../metrics/metrics.js";
 import { CLOSE_CODES } from "./close-codes.js";
 
 /**
@@ -127,7 +127,7 @@ export function deliver(target: DirectDelivery, envelope: string, payload: Share
     return false;
   }
   socket.send(payload.message(envelope), { binary: false });
-  metrics.eventsDelivered.inc();
+  hotCounts.delivered++;
   if (payload.createdAtMs !== undefined) observeDelivery(payload);
   return true;
 }
