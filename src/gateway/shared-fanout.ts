@@ -106,6 +106,8 @@ export interface DirectDelivery {
   id: string;
   /** Unsent bytes allowed on the socket before it is closed with {@link SLOW_CONSUMER_CLOSE_CODE}. */
   maxBufferedBytes: number;
+  /** Called once when the subscription ends, however it ends (the live-subscription gauge). */
+  onEnd?: () => void;
 }
 
 /** The start of a graphql-ws `next` message for operation `id`, exactly as graphql-ws writes it. */
@@ -320,17 +322,23 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
     const { direct } = this;
     for (;;) {
       const step = await this.iterator.next();
-      if (step.done) return DONE;
+      if (step.done) return this.ended(DONE);
       const item = step.value;
       // A final error is this subscriber's own: executed for it alone, sent by the protocol.
-      if (item.kind === "end") return { done: false, value: await this.run(item) };
+      if (item.kind === "end") return this.ended({ done: false, value: await this.run(item) });
       const payload = await this.shared(item.event);
       if (!direct) return { done: false, value: payload.result };
       if (!deliver(direct, this.envelope, payload)) {
         await this.iterator.return?.();
-        return DONE;
+        return this.ended(DONE);
       }
     }
+  }
+
+  /** Pull mode's last answer: the subscription is finished once it is given. */
+  private ended(result: IteratorResult<ExecutionResult>): IteratorResult<ExecutionResult> {
+    this.finish(result);
+    return result;
   }
 
   /** Push mode: writes every queued event in order, awaiting only a group result still being executed. */
@@ -364,6 +372,7 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
   private finish(result: IteratorResult<ExecutionResult>): void {
     if (this.finished) return;
     this.finished = true;
+    this.direct?.onEnd?.();
     const settle = this.settle;
     this.settle = null;
     settle?.(result);

@@ -13,7 +13,7 @@ import type { CorsPolicy } from "./cors.js";
 import { unsafeInputError } from "./input-safety-plugin.js";
 import type { PersistedQueries, ResolvedOperation } from "./persisted-queries.js";
 import { checkOperationCost } from "./query-cost-limit.js";
-import { countLive, streamOf } from "../metrics/live-counts.js";
+import { streamOf } from "../metrics/live-counts.js";
 import { metrics } from "../metrics/metrics.js";
 import { closeSpread } from "./close-spread.js";
 import type { Readiness } from "./readiness.js";
@@ -150,8 +150,12 @@ export function attachWebSocketGateway(deps: {
   const protocol = serveGraphQLWs(
     wss,
     {
-      opened: (connection) => guard.open(connection.socket, connection.address),
+      opened: (connection) => {
+        metrics.openWebSockets.inc();
+        guard.open(connection.socket, connection.address);
+      },
       closed: (connection) => {
+        metrics.openWebSockets.dec();
         guard.close(connection.socket);
         void sessions.close(connection.socket);
       },
@@ -246,13 +250,17 @@ export function attachWebSocketGateway(deps: {
           viewerId: wsAuth.viewer?.id ?? null,
           viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
         });
-        const direct: DirectDelivery = { socket, id, maxBufferedBytes: options.maxSocketBufferedBytes };
-        const contextValue = createContext(services, wsAuth, { longLived: true, client: { address: connection.address, transport: "ws" } });
         const stream = streamOf(document, params.operationName);
+        const direct: DirectDelivery = { socket, id, maxBufferedBytes: options.maxSocketBufferedBytes, onEnd: () => metrics.liveSubscriptions.dec({ stream }) };
+        const contextValue = createContext(services, wsAuth, { longLived: true, client: { address: connection.address, transport: "ws" } });
         return () =>
           guard
             .run(socket, "subscription", () => subscribeShared({ ...args, contextValue }, key, maskError, direct))
-            .then((result) => (Symbol.asyncIterator in result ? countLive(result, stream) : result))
+            .then((result) => {
+              // Counted here and uncounted by the subscription itself when it ends (no wrapper iterator per subscription).
+              if (Symbol.asyncIterator in result) metrics.liveSubscriptions.inc({ stream });
+              return result;
+            })
             .catch((error) => refusal(error));
       },
     },
@@ -266,11 +274,7 @@ export function attachWebSocketGateway(deps: {
   );
   // A client can break the WebSocket protocol on purpose (oversized or malformed frames, which ws
   // answers by closing the socket itself): those are debug lines, so nobody can flood the log.
-  wss.on("connection", (socket) => {
-    socket.on("error", onSocketError);
-    metrics.openWebSockets.inc();
-    socket.once("close", () => metrics.openWebSockets.dec());
-  });
+  wss.on("connection", (socket) => socket.on("error", onSocketError));
   // The HTTP server's errors are re-emitted here; unheard, they would end the process.
   wss.on("error", (error) => services.logger.error("WebSocket server error", { error }));
   function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
