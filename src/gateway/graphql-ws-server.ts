@@ -137,10 +137,6 @@ const HEARTBEAT_SLICES = 8;
 
 /** What serves the protocol on a WebSocketServer. */
 export interface GraphQLWsServer {
-  /** The connection of a socket, if it is one of ours. */
-  connectionOf(socket: WebSocket): GraphQLWsConnection | undefined;
-  /** Every open connection. */
-  connections(): IterableIterator<GraphQLWsConnection>;
   /** Stops the timers (sockets are closed by the caller). */
   dispose(): void;
 }
@@ -303,10 +299,6 @@ export function serveGraphQLWs(wss: WebSocketServer, hooks: GraphQLWsHooks, opti
   heartbeat.unref();
 
   return {
-    connectionOf: (socket) => bySocket.get(socket),
-    *connections() {
-      for (const slice of slices) yield* slice;
-    },
     dispose() {
       clearInterval(initSweep);
       clearInterval(heartbeat);

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/assertions.js";
-import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from "../support/processes.js";
+import { requireRedisServer, startPrivateRedis, type PrivateRedis } from "../support/processes.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /**
  * GET /healthz and /readyz on a server whose Redis is a private redis-server the test stops and
  * restarts: readiness names Redis while it is away and recovers by itself when it is back.
  */
-describe.runIf(redisServerAvailable())("health and readiness", () => {
+describe.runIf(requireRedisServer("the health tests"))("health and readiness", () => {
   let redis: PrivateRedis;
   let server: TestServer;
   const origin = () => server.url.replace(/\/graphql$/, "");

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
   REPO_ROOT,
-  redisServerAvailable,
+  requireRedisServer,
   startConcord,
   startPrivateRedis,
   type ConcordProcess,
@@ -19,7 +19,7 @@ import { decodeCursor } from "../../src/pubsub/cursor.js";
 import { eventually } from "../support/assertions.js";
 import { createScratchDatabase } from "../support/databases.js";
 import { dropClusterKeys } from "../support/redis-cluster.js";
-import { IN_CI, requireRedisCluster, requireService, TEST_POSTGRES_URL, TEST_REDIS_CLUSTER_NODES } from "../support/services.js";
+import { requireRedisCluster, requireService, TEST_POSTGRES_URL, TEST_REDIS_CLUSTER_NODES } from "../support/services.js";
 
 /**
  * The production shape on one machine: three Concord processes (A, B, C) on one Postgres, one
@@ -37,13 +37,6 @@ const TEST_CASSANDRA_URL = process.env.TEST_CASSANDRA_URL ?? "tcp://127.0.0.1:90
 const TEST_CASSANDRA_DC = process.env.TEST_CASSANDRA_DC ?? "datacenter1";
 const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-function requireRedisServer(): boolean {
-  if (redisServerAvailable()) return true;
-  const message = "redis-server is not on PATH (the fleet test runs a private one it can kill)";
-  if (IN_CI) throw new Error(`${message}: CI=true requires it`);
-  console.warn(`skipping the multi-instance suite: ${message}`);
-  return false;
-}
 
 /** What the fleet runs on; the cases are the same, the known differences are stated here. */
 interface FleetBackend {
@@ -59,7 +52,7 @@ const postgres = await requireService("Postgres", TEST_POSTGRES_URL);
 const backends: FleetBackend[] = [
   {
     title: "one Postgres, Cassandra and Redis",
-    enabled: postgres && (await requireService("Redis", SHARED_REDIS_URL)) && (await requireService("Cassandra", TEST_CASSANDRA_URL)) && requireRedisServer(),
+    enabled: postgres && (await requireService("Redis", SHARED_REDIS_URL)) && (await requireService("Cassandra", TEST_CASSANDRA_URL)) && requireRedisServer("the multi-instance suite"),
     privateRedis: true,
     messageStore: "cassandra",
   },

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { configVariableNames } from "../../src/config.js";
+import { IN_CI } from "./services.js";
 
 /**
  * Real OS processes for multi-instance tests: Concord itself (`node --import tsx src/main.ts`,
@@ -250,6 +251,18 @@ export async function waitForHealth(proc: ConcordProcess, timeoutMs = 60_000): P
 export function redisServerAvailable(): boolean {
   const probe = spawnSync("redis-server", ["--version"], { stdio: "ignore" });
   return probe.status === 0;
+}
+
+/**
+ * Whether a suite that runs its own redis-server (one it can kill) can run: false (with a
+ * warning) locally without one on PATH; under CI=true that is an error, not a skip.
+ */
+export function requireRedisServer(suite: string): boolean {
+  if (redisServerAvailable()) return true;
+  const message = `redis-server is not on PATH (${suite} runs a private one it can kill)`;
+  if (IN_CI) throw new Error(`${message}: CI=true requires it`);
+  console.warn(`skipping ${suite}: ${message}`);
+  return false;
 }
 
 /** Answers one inline PING on host:port with +PONG within the timeout. */
