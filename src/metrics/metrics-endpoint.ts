@@ -18,7 +18,8 @@ export function createMetricsHandler(token: string | undefined): (req: IncomingM
   startDefaultMetrics();
   const expected = `Bearer ${token}`;
   return (req, res) => {
-    if (req.url?.split("?", 1)[0] !== "/metrics") return false;
+    // Every request passes here: anything else costs one prefix comparison, no allocation.
+    if (!req.url?.startsWith("/metrics") || req.url.split("?", 1)[0] !== "/metrics") return false;
     if (!sameSecret(req.headers.authorization ?? "", expected)) {
       res.writeHead(401, { "www-authenticate": 'Bearer realm="metrics"' });
       res.end();

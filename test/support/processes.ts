@@ -162,7 +162,9 @@ async function startConcordOnce(options: ConcordProcessOptions): Promise<Concord
     Object.entries(process.env).filter(([key]) => !CONCORD_ENV.includes(key) && !key.startsWith("VITEST") && key !== "NODE_OPTIONS"),
   );
   // Tests sign up many users from one address: rate limits only where a test turns them on.
-  const env = { ...inherited, HOST: "127.0.0.1", RATE_LIMITS: "off", ...options.env, PORT: String(port) };
+  // Test processes drain over 1 s rather than the production 10 s (DRAIN_WINDOW_MS), so a suite
+  // that stops its fleet with SIGTERM waits for the drain itself, not for its spread.
+  const env = { ...inherited, HOST: "127.0.0.1", RATE_LIMITS: "off", DRAIN_WINDOW_MS: "1000", ...options.env, PORT: String(port) };
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   track(child);
   const logs: string[] = [];
