@@ -61,6 +61,8 @@ export class SessionRegistry {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Session closes under way (presence disconnect and the offline announcement); stop() awaits them. */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(private readonly options: SessionRegistryOptions) {
     this.timing = presenceTiming(options.heartbeatMs);
@@ -118,15 +120,25 @@ export class SessionRegistry {
     return owners;
   }
 
-  /** Closes the session of `owner`, if any; announces the user offline if it was their last. */
-  async close(owner: object): Promise<void> {
+  /**
+   * Closes the session of `owner`, if any; announces the user offline if it was their last.
+   * {@link stop} waits for every close under way, so none announces after the bus has closed.
+   */
+  close(owner: object): Promise<void> {
     const entry = this.sessions.get(owner);
-    if (!entry) return;
+    if (!entry) return Promise.resolve();
     this.sessions.delete(owner);
     if (entry.tokenHash !== null) {
       const owners = this.byToken.get(entry.tokenHash);
       if (owners === owner || (owners instanceof Set && owners.delete(owner) && owners.size === 0)) this.byToken.delete(entry.tokenHash);
     }
+    const closing = this.closeEntry(entry);
+    this.closing.add(closing);
+    void closing.finally(() => this.closing.delete(closing));
+    return closing;
+  }
+
+  private async closeEntry(entry: Entry): Promise<void> {
     const session = await entry.opening;
     if (!session) return;
     try {
@@ -185,6 +197,7 @@ export class SessionRegistry {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
     await Promise.all([...this.sessions.keys()].map((owner) => this.close(owner)));
+    await Promise.all([...this.closing]);
   }
 
   private async connect(session: LiveSession): Promise<void> {

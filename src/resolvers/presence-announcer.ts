@@ -67,6 +67,7 @@ export class PresenceAnnouncer {
   private readonly lastCounts = new Map<bigint, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
   /** Events published, by type (for tests and the cost report). */
   readonly published = { presence: 0, onlineCount: 0 };
 
@@ -172,10 +173,12 @@ export class PresenceAnnouncer {
     clearInterval(this.timer);
     this.coalescer.flush();
     await this.refreshCounts();
+    this.closed = true;
     await Promise.all([...this.inflight]);
   }
 
   private offer(topic: Topic, event: EventOf<"PresenceUpdated">): void {
+    if (this.closed) return;
     this.coalescer.offer(`${topic}|${event.user.id}`, { topic, event });
   }
 
