@@ -15,7 +15,7 @@ export default async function setup(project: TestProject) {
   await applyMigrations(pgliteRunner(db));
   const dump = await db.dumpDataDir("none");
   await db.close();
-  const dir = path.join(tmpdir(), `concord-test-${process.pid}`);
+  const dir = path.join(tmpdir(), `concord-test-${process.pid}-${project.name || "default"}`);
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, "migrated-pglite.tar");
   await writeFile(file, Buffer.from(await dump.arrayBuffer()));
