@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionResult } from "graphql";
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, handleProtocols, MessageType, parseMessage, type Message, type SubscribePayload } from "graphql-ws";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
+import { canReportItself, type OutcomeListener } from "./self-reporting.js";
 
 /**
  * The graphql-transport-ws protocol (graphql-ws's wire protocol: its message validation, close
@@ -70,7 +71,7 @@ export class Operations {
 }
 
 /** One socket's connection: what the gateway's hooks read and keep per socket. */
-export class GraphQLWsConnection {
+export class GraphQLWsConnection implements OutcomeListener {
   /** Operations in flight by id. */
   readonly operations = new Operations();
   /** The connection_init payload, when it was an object. */
@@ -93,6 +94,14 @@ export class GraphQLWsConnection {
     initTimeoutMs: number,
   ) {
     this.initDeadline = Date.now() + initTimeoutMs;
+  }
+
+  /** A self-reporting stream of operation `id` ended: its last result (if any), then complete. */
+  ended(id: string, source: object, outcome: IteratorResult<ExecutionResult>): void {
+    if (this.operations.get(id) !== source) return;
+    this.operations.delete(id);
+    if (!outcome.done) this.send(nextMessage(id, outcome.value));
+    this.send(completeMessage(id));
   }
 
   /** Writes one protocol message if the socket is still open (ws keeps writes in order). */
@@ -315,6 +324,7 @@ const CONNECTION_ACK = JSON.stringify({ type: MessageType.ConnectionAck });
  * subscription costs more than two closures.
  */
 function follow(connection: GraphQLWsConnection, id: string, iterator: AsyncIterator<ExecutionResult>): void {
+  if (canReportItself(iterator) && iterator.reportTo(connection)) return;
   const { operations } = connection;
   const end = (complete: boolean): void => {
     if (operations.get(id) !== iterator) return;

@@ -16,6 +16,7 @@ import type { EventStream, StreamConsumer, StreamItem } from "../pubsub/event-st
 import { snowflakeTime } from "../ids/snowflake.js";
 import { hotCounts, metrics } from "../metrics/metrics.js";
 import { CLOSE_CODES } from "./close-codes.js";
+import type { OutcomeListener, SelfReporting } from "./self-reporting.js";
 
 /**
  * Fan-out that costs per group, not per subscriber.
@@ -266,11 +267,13 @@ export async function subscribeShared(
  * to the socket as the stream hands them over, with no promise pending while the subscription
  * idles and, once the group's result exists, no await per event.
  */
-class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsumer {
+class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsumer, SelfReporting {
   private readonly envelope: string;
-  /** Push mode: the answer to next(), settled when the subscription ends. */
+  /** Push mode followed through next(): its answer, settled when the subscription ends. */
   private ending: Promise<IteratorResult<ExecutionResult>> | null = null;
   private settle: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
+  /** Push mode, self-reporting: told once when the subscription ends (instead of `ending`). */
+  private listener: OutcomeListener | null = null;
   private finished = false;
   private draining = false;
 
@@ -289,7 +292,8 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
-    if (this.finished) return Promise.resolve(DONE);
+    // Self-reporting subscriptions are not pulled (their end goes to the listener).
+    if (this.finished || this.listener) return Promise.resolve(DONE);
     const stream = this.iterator;
     if (!this.direct || !stream.listen) return this.pull();
     if (!this.ending) {
@@ -298,6 +302,24 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
       this.readable();
     }
     return this.ending;
+  }
+
+  /**
+   * Push mode without a promise per subscription: events go to the socket as they come and the
+   * end is told to `listener` (see {@link SelfReporting}); false when this subscription has no
+   * direct delivery or its source cannot push.
+   */
+  reportTo(listener: OutcomeListener): boolean {
+    const stream = this.iterator;
+    if (!this.direct || !stream.listen || this.ending || this.listener) return false;
+    this.listener = listener;
+    if (this.finished) {
+      listener.ended(this.direct.id, this, DONE);
+      return true;
+    }
+    stream.listen(this);
+    this.readable();
+    return true;
   }
 
   /** Push mode: the stream has items (or ended); write them out unless already doing so. */
@@ -376,6 +398,9 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
     const settle = this.settle;
     this.settle = null;
     settle?.(result);
+    const listener = this.listener;
+    this.listener = null;
+    if (listener) listener.ended(this.direct!.id, this, result);
   }
 
   /**

@@ -251,7 +251,7 @@ export function attachWebSocketGateway(deps: {
           viewerDependent: selectsViewerDependentFields(enveloped.schema, document),
         });
         const stream = streamOf(document, params.operationName);
-        const direct: DirectDelivery = { socket, id, maxBufferedBytes: options.maxSocketBufferedBytes, onEnd: () => metrics.liveSubscriptions.dec({ stream }) };
+        const direct: DirectDelivery = { socket, id, maxBufferedBytes: options.maxSocketBufferedBytes, onEnd: uncountOnEnd(stream) };
         const contextValue = createContext(services, wsAuth, { longLived: true, client: { address: connection.address, transport: "ws" } });
         return () =>
           guard
@@ -302,4 +302,16 @@ export function attachWebSocketGateway(deps: {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+const uncounters = new Map<string, () => void>();
+/**
+ * The `onEnd` of a live subscription of `stream`: one shared function per stream name. A closure
+ * made inside onSubscribe would share (and keep for the subscription's life) that function's
+ * scope: the yoga envelope, the operation's text and variables, the credentials.
+ */
+function uncountOnEnd(stream: string): () => void {
+  let uncount = uncounters.get(stream);
+  if (!uncount) uncounters.set(stream, (uncount = () => metrics.liveSubscriptions.dec({ stream })));
+  return uncount;
 }

@@ -59,7 +59,14 @@ type Waiter<T> = (result: IteratorResult<StreamItem<T>>) => void;
  * subscription for hours, and its methods then cost nothing per instance.
  */
 class BoundedEventStream<T> implements EventStream<T> {
-  private readonly queue: StreamItem<T>[] = [];
+  /**
+   * The queue: its first item in a field, the others (only in bursts) in an array made when
+   * needed. A live subscription idles almost always with nothing queued and takes each event as
+   * it comes, so it keeps no array backing store for its whole life.
+   */
+  private head: StreamItem<T> | undefined = undefined;
+  private rest: StreamItem<T>[] | null = null;
+  private count = 0;
   private waiting: Waiter<T> | null = null;
   private consumer: StreamConsumer | null = null;
   private isEnded = false;
@@ -78,17 +85,17 @@ class BoundedEventStream<T> implements EventStream<T> {
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.count;
   }
 
   whenAtMost(count: number): Promise<void> {
-    if (this.isEnded || this.queue.length <= count) return Promise.resolve();
+    if (this.isEnded || this.count <= count) return Promise.resolve();
     return new Promise((resolve) => (this.roomWaiters ??= []).push({ count, resolve }));
   }
 
   push(event: T): boolean {
     if (this.isEnded) return false;
-    if (this.queue.length >= this.capacity) {
+    if (this.count >= this.capacity) {
       this.end(this.overflowError());
       return false;
     }
@@ -101,7 +108,7 @@ class BoundedEventStream<T> implements EventStream<T> {
     this.isEnded = true;
     this.close();
     if (error) {
-      this.queue.length = 0;
+      this.clear();
       this.offer({ kind: "end", error });
     }
     this.finish();
@@ -112,13 +119,13 @@ class BoundedEventStream<T> implements EventStream<T> {
   }
 
   take(): StreamItem<T> | undefined {
-    const item = this.queue.shift();
+    const item = this.shift();
     if (item) this.wakeRoomWaiters();
     return item;
   }
 
   next(): Promise<IteratorResult<StreamItem<T>>> {
-    const item = this.queue.shift();
+    const item = this.shift();
     if (item) {
       this.wakeRoomWaiters();
       return Promise.resolve({ value: item, done: false });
@@ -131,7 +138,7 @@ class BoundedEventStream<T> implements EventStream<T> {
 
   return(): Promise<IteratorResult<StreamItem<T>>> {
     this.isEnded = true;
-    this.queue.length = 0;
+    this.clear();
     this.close();
     this.finish();
     return Promise.resolve({ value: undefined, done: true });
@@ -146,11 +153,29 @@ class BoundedEventStream<T> implements EventStream<T> {
     return this;
   }
 
+  /** The first queued item, removed (in order: `head`, then `rest`). */
+  private shift(): StreamItem<T> | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.head;
+    this.count--;
+    if (this.count === 0) {
+      this.head = undefined;
+      this.rest = null;
+    } else this.head = this.rest!.shift();
+    return item;
+  }
+
+  private clear(): void {
+    this.head = undefined;
+    this.rest = null;
+    this.count = 0;
+  }
+
   private wakeRoomWaiters(): void {
     const waiters = this.roomWaiters;
     if (!waiters) return;
     const still: typeof waiters = [];
-    for (const waiter of waiters) (this.isEnded || this.queue.length <= waiter.count ? waiter.resolve() : still.push(waiter));
+    for (const waiter of waiters) (this.isEnded || this.count <= waiter.count ? waiter.resolve() : still.push(waiter));
     this.roomWaiters = still.length > 0 ? still : null;
   }
 
@@ -167,14 +192,16 @@ class BoundedEventStream<T> implements EventStream<T> {
       this.waiting = null;
       waiting({ value: item, done: false });
     } else {
-      this.queue.push(item);
+      if (this.count === 0) this.head = item;
+      else (this.rest ??= []).push(item);
+      this.count++;
       this.consumer?.readable();
     }
   }
 
   private finish(): void {
     const waiting = this.waiting;
-    if (waiting && this.queue.length === 0) {
+    if (waiting && this.count === 0) {
       this.waiting = null;
       waiting({ value: undefined, done: true });
     }
