@@ -69,6 +69,7 @@ const { values: argv } = parseArgs({
     channels: { type: "string", default: "100" },
     "settle-ms": { type: "string", default: "3000" },
     "heap-snapshots": { type: "string" },
+    "cpu-profile": { type: "string" },
     concurrency: { type: "string", default: "200" },
     addresses: { type: "string", default: "auto" },
     "ignore-fd-limit": { type: "boolean", default: false },
@@ -79,7 +80,8 @@ const { values: argv } = parseArgs({
 if (argv.help) {
   console.log(`usage: npx tsx bench/connections.ts [--connections 10000,50000] [--channels 100] [--server-dir DIR] [--label dev]
   [--timeout-s 900 (whole run)] [--settle-ms 3000] [--concurrency 200 (handshakes in flight)] [--addresses auto|K]
-  [--ignore-fd-limit] [--heap-snapshots DIR (a heap snapshot before and after, per N)] [--pg-url URL] [--out DIR]`);
+  [--ignore-fd-limit] [--heap-snapshots DIR (a heap snapshot before and after, per N)]
+  [--cpu-profile DIR (the server's CPU profile of the connect + subscribe phase, per N)] [--pg-url URL] [--out DIR]`);
   process.exit(0);
 }
 
@@ -245,6 +247,7 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
     });
 
     const sqlBefore = await sqlTransactions(db.url);
+    if (argv["cpu-profile"]) await inspector.startCpuProfile();
     const cpu = new CpuWindow(concord.pid);
     const client = new ClientWindow();
     cpu.start();
@@ -274,6 +277,7 @@ async function runN(n: number, addressOffset: number): Promise<RunResult> {
     let subscribedNow = 0;
     for (let i = 0; i < n; i++) if (load.isOpen(i) && confirmed[i]) subscribedNow++;
     run.subscribe = { allMs: Math.round((allConfirmed() ? lastConfirmAt : performance.now()) - t0), probeRounds: rounds, subscribed: subscribedNow, notSubscribed: load.openNow - subscribedNow };
+    if (argv["cpu-profile"]) await inspector.stopCpuProfile(path.join(argv["cpu-profile"], `connections-${n}-connect.cpuprofile`));
     run.serverCpu = { connectAndSubscribe: cpu.take() };
     // Backends flush their statistics to pg_stat_database at most once a second while busy, and
     // within 10 s of going idle (PGSTAT_IDLE_INTERVAL): wait for the last of them.

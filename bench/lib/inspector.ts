@@ -4,6 +4,7 @@
  * Also takes heap snapshots, to see what one connection keeps.
  */
 import { createWriteStream } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import WebSocket from "ws";
 
 /** What is live after a full GC, in bytes (`process.memoryUsage()` of the server, read after `HeapProfiler.collectGarbage`). */
@@ -89,6 +90,20 @@ export class InspectorSession {
     this.listeners.delete("HeapProfiler.addHeapSnapshotChunk");
     await this.call("HeapProfiler.disable");
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+
+  /** Starts V8's CPU profiler (sampling every `intervalUs`). */
+  async startCpuProfile(intervalUs = 200): Promise<void> {
+    await this.call("Profiler.enable");
+    await this.call("Profiler.setSamplingInterval", { interval: intervalUs });
+    await this.call("Profiler.start");
+  }
+
+  /** Stops the CPU profiler and writes its profile to `file` (open it in Chrome DevTools). */
+  async stopCpuProfile(file: string): Promise<void> {
+    const { profile } = await this.call<{ profile: unknown }>("Profiler.stop");
+    await this.call("Profiler.disable");
+    await writeFile(file, JSON.stringify(profile));
   }
 
   close(): void {
