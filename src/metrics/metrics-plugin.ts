@@ -1,4 +1,4 @@
-import { getOperationAST, type ExecutionResult, type GraphQLError } from "graphql";
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { metrics } from "./metrics.js";
 
@@ -19,13 +19,39 @@ function countErrors(operationType: string, errors: readonly GraphQLError[] | un
   }
 }
 
+/** The operation type of a parsed document (its only or first operation), or "unknown". */
+function operationTypeOf(document: DocumentNode): string {
+  const operation = document.definitions.find((definition) => definition.kind === "OperationDefinition");
+  return operation?.kind === "OperationDefinition" ? operation.operation : "unknown";
+}
+
+/** Errors without a code of their own get the code their phase gives them in responses. */
+function withCode(errors: readonly Error[], code: string): GraphQLError[] {
+  return errors.map((error) => {
+    const graphQLError = error instanceof GraphQLError ? error : new GraphQLError(error.message);
+    return graphQLError.extensions?.code ? graphQLError : new GraphQLError(graphQLError.message, { extensions: { code } });
+  });
+}
+
 /**
  * Times every executed query and mutation (HTTP and WebSocket alike) by operation type, counts
- * its errors by code (RATE_LIMITED also by bucket), and times sendMessage by message store. No
- * operation names: clients choose them, so they are not a bounded label.
+ * its errors by code (RATE_LIMITED also by bucket), and times sendMessage by message store.
+ * Documents refused before execution count too: parse errors (operation type "unknown") and
+ * validation errors (which include the depth, alias and token limits). No operation names:
+ * clients choose them, so they are not a bounded label.
  */
 export function useOperationMetrics(store: string): Plugin {
   return {
+    onParse() {
+      return ({ result }) => {
+        if (result instanceof Error) countErrors("unknown", withCode([result], "GRAPHQL_PARSE_FAILED"));
+      };
+    },
+    onValidate({ params }) {
+      return ({ valid, result }) => {
+        if (!valid) countErrors(operationTypeOf(params.documentAST), withCode(result, "GRAPHQL_VALIDATION_FAILED"));
+      };
+    },
     onExecute({ args }) {
       const operation = getOperationAST(args.document, args.operationName);
       const type = operation?.operation ?? "unknown";

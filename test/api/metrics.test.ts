@@ -62,7 +62,13 @@ describe("GET /metrics", () => {
     const refused = await server.gql(`mutation { sendMessage(input: { channelId: "1", content: "nowhere" }) { id } }`, {}, user.token);
     expect(refused.errors?.[0]?.extensions?.code).toBeDefined();
 
+    // Refused before execution: a parse error and a validation error count too.
+    expect((await server.gql(`query { me { id `, {}, user.token)).errors?.length).toBe(1);
+    expect((await server.gql(`query { me { noSuchField } }`, {}, user.token)).errors?.length).toBeGreaterThan(0);
+
     const samples = await scrape();
+    expect(value(samples, "concord_graphql_errors_total", { operation_type: "unknown", code: "GRAPHQL_PARSE_FAILED" })).toBe(1);
+    expect(value(samples, "concord_graphql_errors_total", { operation_type: "query", code: "GRAPHQL_VALIDATION_FAILED" })).toBeGreaterThanOrEqual(1);
     expect(value(samples, "concord_websockets_open")).toBe(1);
     expect(value(samples, "concord_events_published_total")).toBeGreaterThanOrEqual(3);
     expect(value(samples, "concord_events_delivered_total")).toBeGreaterThanOrEqual(3);
