@@ -8,10 +8,13 @@ import { startConcord, type ConcordProcess } from "../support/processes.js";
 import { requireService, TEST_POSTGRES_URL } from "../support/services.js";
 
 /**
- * SIGTERM drains a real process: readiness turns false at once, new upgrades are refused, open
- * sockets are told 1012 (reconnect elsewhere) within DRAIN_WINDOW_MS, an ack still buffered
- * (ACK_FLUSH_MS is a minute) is written, and the process exits 0 within SHUTDOWN_TIMEOUT_MS.
+ * SIGTERM drains a real process: readiness turns false at once, new upgrades and SSE streams are
+ * refused, HTTP requests are still answered during DRAIN_DELAY_MS (while load balancers notice),
+ * open sockets are told 1012 (reconnect elsewhere) and open SSE streams are ended within
+ * DRAIN_DELAY_MS + DRAIN_WINDOW_MS, an ack still buffered (ACK_FLUSH_MS is a minute) is written,
+ * and the process exits 0 within SHUTDOWN_TIMEOUT_MS.
  */
+const DRAIN_DELAY_MS = 1_000;
 const DRAIN_WINDOW_MS = 1_500;
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -30,6 +33,7 @@ describe.runIf(await requireService("Postgres", TEST_POSTGRES_URL))("drain on SI
         GRAPHIQL: "false",
         ACK_FLUSH_MS: "60000",
         DRAIN_WINDOW_MS: String(DRAIN_WINDOW_MS),
+        DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
       },
     });
@@ -40,7 +44,7 @@ describe.runIf(await requireService("Postgres", TEST_POSTGRES_URL))("drain on SI
     await database?.drop().catch(() => {});
   }, 30_000);
 
-  it("turns unready, refuses upgrades, closes sockets with 1012, flushes acks and exits 0", async () => {
+  it("turns unready, refuses upgrades and SSE streams, still answers requests, closes sockets with 1012 and streams, flushes acks and exits 0", async () => {
     const ok = async (query: string, variables: Record<string, unknown>, token?: string) => {
       const res = await proc.gql(query, variables, token);
       if (res.errors) throw new Error(JSON.stringify(res.errors));
@@ -76,6 +80,22 @@ describe.runIf(await requireService("Postgres", TEST_POSTGRES_URL))("drain on SI
       throw new Error("the socket never came online");
     };
     await connected();
+    // An SSE subscription open at SIGTERM: its response is ended by the drain.
+    const sse = await fetch(`${origin}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${user.token}` },
+      body: JSON.stringify({ query: `subscription($c: ID!) { channelEvents(channelId: $c) { __typename } }`, variables: { c: channelId } }),
+    });
+    expect(sse.status).toBe(200);
+    const sseEnded = (async () => {
+      const reader = sse.body!.getReader();
+      try {
+        while (!(await reader.read()).done);
+      } catch {
+        // A destroyed response is a dropped connection to the client: it ended.
+      }
+      return Date.now();
+    })();
     await ok(`mutation($c: ID!, $m: ID!) { ackMessage(input: { channelId: $c, messageId: $m }) { lastReadMessageId } }`, { c: channelId, m: messageId }, user.token);
 
     const signalled = Date.now();
@@ -97,10 +117,22 @@ describe.runIf(await requireService("Postgres", TEST_POSTGRES_URL))("drain on SI
       socket.once("error", () => {});
     });
     expect(refused).toBe(503);
-    // The open socket is told to reconnect elsewhere, within the window.
+    // So is a new SSE stream, with a code.
+    const refusedStream = await fetch(`${origin}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${user.token}` },
+      body: JSON.stringify({ query: `subscription($c: ID!) { channelEvents(channelId: $c) { __typename } }`, variables: { c: channelId } }),
+    });
+    expect(refusedStream.status).toBe(503);
+    expect(((await refusedStream.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("UNAVAILABLE");
+    // Requests still in reach of this instance while load balancers notice are answered.
+    // (A write that leaves the read state alone: a send would mark the sender's own message read.)
+    const duringDrain = await ok(`mutation($g: ID!) { createChannel(input: { guildId: $g, name: "made-while-draining" }) { id } }`, { g: guild.id }, user.token);
+    // The open socket is told to reconnect elsewhere, and the SSE stream is ended, within the window.
     const close = await closed;
     expect(close.code).toBe(1012);
-    expect(close.at - signalled).toBeLessThan(DRAIN_WINDOW_MS + 1_000);
+    expect(close.at - signalled).toBeLessThan(DRAIN_DELAY_MS + DRAIN_WINDOW_MS + 1_000);
+    expect((await sseEnded) - signalled).toBeLessThan(DRAIN_DELAY_MS + DRAIN_WINDOW_MS + 1_000);
     // The process exits 0 within the bound.
     const exit = await proc.exited;
     expect(exit).toEqual({ code: 0, signal: null });
@@ -112,6 +144,8 @@ describe.runIf(await requireService("Postgres", TEST_POSTGRES_URL))("drain on SI
     try {
       const rows = await db.query(`SELECT last_read_message_id::text AS id FROM read_states WHERE user_id = $1 AND channel_id = $2`, [user.id, channelId]);
       expect(rows.rows).toEqual([{ id: messageId }]);
+      const made = await db.query(`SELECT name FROM channels WHERE id = $1`, [duringDrain.createChannel.id]);
+      expect(made.rows).toEqual([{ name: "made-while-draining" }]);
     } finally {
       await db.end();
     }
