@@ -1,6 +1,5 @@
 import type { PreparedReads, PrismaClient } from "./prisma/database.js";
 import { bigintOf, nullableBigintOf } from "./prisma/prepared-reads.js";
-import { isUniqueViolation } from "./prisma/prisma-errors.js";
 import type { AuthorQuery, CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
 const FIELDS = {
@@ -33,6 +32,11 @@ const fromSql = (row: SqlRow): MessageRecord => ({
   nonce: row.nonce,
 });
 
+const COLUMNS = "id, channel_id, author_id, content, edited_at, reply_to_id, mention_ids, nonce";
+/** A null nonce never conflicts (NULLs are distinct in the unique index); a primary-key clash still raises. */
+const INSERT = `INSERT INTO messages (channel_id, id, author_id, content, edited_at, reply_to_id, mention_ids, nonce) VALUES ($1, $2, $3, $4, $5, $6, $7::bigint[], $8) ON CONFLICT (channel_id, author_id, nonce) DO NOTHING RETURNING ${COLUMNS}`;
+const BY_NONCE = `SELECT ${COLUMNS} FROM messages WHERE channel_id = $1 AND author_id = $2 AND nonce = $3`;
+
 /**
  * The page statements, one text per shape (which bounds, which end first), so that each keeps an
  * index range scan of the primary key (channel_id, id) as its plan, generic or custom.
@@ -44,7 +48,7 @@ function pageStatement(query: PageQuery): { name: string; text: string } {
   const order = query.from === "newest" ? "DESC" : "ASC";
   return {
     name: `messages.page.${order}.${query.before !== undefined ? "b" : ""}${query.after !== undefined ? "a" : ""}`,
-    text: `SELECT id, channel_id, author_id, content, edited_at, reply_to_id, mention_ids, nonce FROM messages WHERE channel_id = $1${bounds.map((b) => ` AND ${b}`).join("")} ORDER BY id ${order} LIMIT $2`,
+    text: `SELECT ${COLUMNS} FROM messages WHERE channel_id = $1${bounds.map((b) => ` AND ${b}`).join("")} ORDER BY id ${order} LIMIT $2`,
   };
 }
 
@@ -59,19 +63,27 @@ export class PostgresMessageStore implements MessageStore {
     private readonly reads: PreparedReads,
   ) {}
 
+  /**
+   * One prepared INSERT per send, skipping Prisma's engine (see prepared-reads.ts). A repeated nonce inserts nothing and returns the first message; if that one was
+   * deleted in between, the insert is tried once more (then it succeeds: nothing conflicts).
+   */
   async create(message: MessageRecord): Promise<CreateResult> {
-    try {
-      const row = await this.prisma.message.create({ data: message, select: FIELDS });
-      return { message: toRecord(row), created: true };
-    } catch (error) {
-      if (message.nonce === null || !isUniqueViolation(error)) throw error;
-      const first = await this.prisma.message.findUnique({
-        where: { channelId_authorId_nonce: { channelId: message.channelId, authorId: message.authorId, nonce: message.nonce } },
-        select: FIELDS,
-      });
-      // Null only if the first message was deleted in between; then the caller's send may retry.
-      if (!first) throw error;
-      return { message: toRecord(first), created: false };
+    const values = [
+      String(message.channelId),
+      String(message.id),
+      String(message.authorId),
+      message.content,
+      message.editedAt,
+      message.replyToId === null ? null : String(message.replyToId),
+      message.mentionIds.map(String),
+      message.nonce,
+    ];
+    for (let attempt = 0; ; attempt++) {
+      const [inserted] = await this.reads.rows<SqlRow>("messages.insert", INSERT, values);
+      if (inserted) return { message: fromSql(inserted), created: true };
+      const [first] = await this.reads.rows<SqlRow>("messages.by_nonce", BY_NONCE, [values[0], values[2], message.nonce]);
+      if (first) return { message: fromSql(first), created: false };
+      if (attempt === 1) throw new Error(`message ${message.id}: its nonce conflicted twice with a message that was deleted meanwhile`);
     }
   }
 

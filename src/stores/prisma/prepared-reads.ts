@@ -2,18 +2,19 @@ import type { PGlite } from "@electric-sql/pglite";
 import type pg from "pg";
 
 /**
- * Reads on the hot path that skip Prisma's query engine, on the same connections as Prisma.
+ * Statements on the hot path that skip Prisma's query engine, on the same connections as Prisma:
+ * reads, and the one write made per message (the message insert).
  *
  * Why: Prisma 7 spends 0.7–1 ms of CPU per `findMany` compiling and interpreting the query and
  * shaping its rows; the same read as a prepared statement on the driver costs about 0.3 ms. A
  * history page makes three such reads (the channel with the viewer's access, the page, its
- * authors), which is most of its CPU (bench/history-api.ts). Writes and everything else stay on
- * Prisma: only reads run per page view and per message, and each one here is checked by the
- * store contract suites on PGlite and on a real Postgres server.
+ * authors), which is most of its CPU (bench/history-api.ts); each send makes one insert
+ * (bench/write-path.ts). Other writes and everything else stay on Prisma; each statement here is
+ * checked by the store contract suites on PGlite and on a real Postgres server.
  */
 export interface PreparedReads {
   /**
-   * Runs a read-only statement with `$1`-style parameters and returns its rows, column names as
+   * Runs a statement with `$1`-style parameters and returns its rows (a write's RETURNING rows), column names as
    * in the SQL. On a server it is prepared once per connection under `name` (one name, one text).
    * Parameters: strings (ids as decimal strings), numbers, booleans, arrays of them, null.
    * Values come back as the driver parses them: int8 as a string or a bigint (use {@link bigintOf}),
