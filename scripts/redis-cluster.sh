@@ -26,24 +26,14 @@ read -r -a PORTS <<<"${REDIS_CLUSTER_PORTS:-30001 30002 30003}"
 BASE_DIR="${REDIS_CLUSTER_DIR:-/tmp/concord-redis-cluster}"
 START_TIMEOUT="${REDIS_CLUSTER_START_TIMEOUT:-30}"
 HOST=127.0.0.1
+LOG_PREFIX=redis-cluster
 
-log() { printf '[redis-cluster] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-command -v redis-server >/dev/null 2>&1 || die "redis-server is not on PATH (apt-get install redis-server)"
-command -v redis-cli >/dev/null 2>&1 || die "redis-cli is not on PATH (apt-get install redis-tools)"
+node_dir() { echo "$BASE_DIR/$1"; }
+pidfile() { echo "$(node_dir "$1")/redis.pid"; }
+# shellcheck source=scripts/redis-nodes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/redis-nodes.sh"
 
 cli() { local port="$1"; shift; redis-cli -h "$HOST" -p "$port" "$@" 2>/dev/null; }
-node_dir() { echo "$BASE_DIR/$1"; }
-
-# The pid of the node on `port` started by this script, if it is alive.
-running_pid() {
-  local port="$1" pid
-  pid="$(cat "$(node_dir "$port")/redis.pid" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  grep -q "redis-server" "/proc/$pid/cmdline" 2>/dev/null || return 1
-  echo "$pid"
-}
 
 # One field of CLUSTER INFO on `port` (empty when the node does not answer).
 cluster_field() { cli "$1" cluster info | tr -d '\r' | sed -n "s/^$2://p"; }
@@ -67,13 +57,7 @@ start_node() {
     --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 5000 \
     --save "" --appendonly no --dir "$dir" \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
-  local i
-  for ((i = 0; i < 50; i++)); do
-    [[ "$(cli "$port" ping)" == PONG ]] && return 0
-    sleep 0.1
-  done
-  tail -n 20 "$dir/redis.log" >&2 || true
-  die "redis-server on $HOST:$port did not answer PING within 5 s"
+  wait_for_ping "$port" "$dir/redis.log"
 }
 
 cmd_start() {
@@ -102,23 +86,14 @@ cmd_start() {
     redis-cli --cluster create "${seeds[@]}" --cluster-replicas 0 --cluster-yes >"$BASE_DIR/create.log" 2>&1 \
       || { cat "$BASE_DIR/create.log" >&2; die "redis-cli --cluster create failed"; }
   fi
-  while ! cluster_ok; do
-    (( SECONDS - t0 < START_TIMEOUT )) || die "cluster_state is not ok after ${START_TIMEOUT} s (nodes: $(cmd_nodes)); 'scripts/redis-cluster.sh stop' to reset"
-    sleep 0.2
-  done
+  await_check cluster_ok "$t0" "cluster_state is not ok after ${START_TIMEOUT} s (nodes: $(cmd_nodes)); 'scripts/redis-cluster.sh stop' to reset"
   log "ready after $((SECONDS - t0)) s: $(cmd_nodes)"
 }
 
 cmd_stop() {
-  local port pid i stopped=0
-  for port in "${PORTS[@]}"; do
-    pid="$(running_pid "$port")" || continue
-    cli "$port" shutdown nosave >/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    rm -rf "$(node_dir "$port")"
-    stopped=$((stopped + 1))
-  done
+  local port stopped
+  stopped="$(stop_ports "${PORTS[@]}")"
+  for port in "${PORTS[@]}"; do rm -rf "$(node_dir "$port")"; done
   rm -f "$BASE_DIR/create.log"
   rmdir "$BASE_DIR" 2>/dev/null || true
   if (( stopped == 0 )); then log "not running"; else log "stopped $stopped node(s)"; fi
@@ -133,11 +108,7 @@ cmd_status() {
   return 1
 }
 
-cmd_nodes() {
-  local port seeds=()
-  for port in "${PORTS[@]}"; do seeds+=("$HOST:$port"); done
-  (IFS=,; echo "${seeds[*]}")
-}
+cmd_nodes() { seed_list "${PORTS[@]}"; }
 
 case "${1:-}" in
   start)  cmd_start ;;

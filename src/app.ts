@@ -44,7 +44,7 @@ import type { PersistedQueryStore } from "./stores/persisted-query-store.js";
 import { MemoryPersistedQueryStore } from "./stores/persisted-query-store.memory.js";
 import { createRedisPersistedQueryStore } from "./stores/persisted-query-store.redis.js";
 import { seedList } from "./redis/cluster.js";
-import { openFailFast, shutDown, type RedisTarget } from "./redis/connection.js";
+import { describeTarget, openFailFast, shutDown, type RedisTarget } from "./redis/connection.js";
 import { countPublishes } from "./metrics/live-counts.js";
 import { Readiness, type ReadinessCheck } from "./gateway/readiness.js";
 import { createMigrationCheck } from "./stores/prisma/migration-status.js";
@@ -86,12 +86,15 @@ export class StartupError extends Error {
 }
 
 /**
- * Where the configured Redis is: one server (REDIS_URL) or a cluster (REDIS_CLUSTER_NODES), with
- * the setting's name and a printable address for messages; undefined when neither is set.
+ * Where the configured Redis is: one server (REDIS_URL), a cluster (REDIS_CLUSTER_NODES) or a
+ * primary found through Sentinel (REDIS_SENTINELS), with the setting's name, a printable address
+ * for messages and its kind for logs; undefined when none is set. Every Redis client of the app
+ * is made from this one target (event bus, presence, rate limits, APQ, readiness).
  */
-function configuredRedis(config: Config): { connection: RedisTarget; setting: string; where: string } | undefined {
-  if (config.redisClusterNodes) return { connection: { clusterNodes: config.redisClusterNodes }, setting: "REDIS_CLUSTER_NODES", where: seedList(config.redisClusterNodes) };
-  if (config.redisUrl) return { connection: { url: config.redisUrl }, setting: "REDIS_URL", where: redactUrl(config.redisUrl) };
+function configuredRedis(config: Config): { connection: RedisTarget; setting: string; where: string; kind: string } | undefined {
+  if (config.redisClusterNodes) return { connection: { clusterNodes: config.redisClusterNodes }, setting: "REDIS_CLUSTER_NODES", where: seedList(config.redisClusterNodes), kind: "redis-cluster" };
+  if (config.redisSentinel) return { connection: { sentinel: config.redisSentinel }, setting: "REDIS_SENTINELS", where: describeTarget({ sentinel: config.redisSentinel }), kind: "redis-sentinel" };
+  if (config.redisUrl) return { connection: { url: config.redisUrl }, setting: "REDIS_URL", where: redactUrl(config.redisUrl), kind: "redis" };
   return undefined;
 }
 
@@ -113,8 +116,7 @@ async function openConfiguredBus(config: Config, logger: Logger, onRecovered: (t
       // it may have missed (sessions, permissions) is forgotten.
       onResubscribed: (topics) => onRecovered(topics),
     });
-    const kind = redis.connection.clusterNodes ? "redis-cluster" : "redis";
-    logger.info("event bus ready", { kind, url: redis.where, eventLogMaxEvents: config.eventLogMaxEvents });
+    logger.info("event bus ready", { kind: redis.kind, url: redis.where, eventLogMaxEvents: config.eventLogMaxEvents });
     return bus;
   } catch (error) {
     throw new StartupError(`${redis.setting}: cannot use ${redis.where}: ${(error as Error).message}`);
@@ -131,7 +133,7 @@ async function openConfiguredPresence(config: Config, logger: Logger): Promise<P
       connectionName: `concord-${config.workerId}-presence`,
       onConnectionError: (error) => logger.warn("presence store lost Redis; presence calls fail until it is back", { error: error.message }),
     });
-    logger.info("presence store ready", { kind: redis.connection.clusterNodes ? "redis-cluster" : "redis", heartbeatMs: config.presenceHeartbeatMs });
+    logger.info("presence store ready", { kind: redis.kind, heartbeatMs: config.presenceHeartbeatMs });
     return store;
   } catch (error) {
     throw new StartupError(`${redis.setting}: cannot use ${redis.where} for presence: ${(error as Error).message}`);

@@ -1,6 +1,7 @@
 import { parseConsistency, parseReplication, type CassandraOptions } from "./stores/cassandra/client.js";
 import { parseCorsOrigins } from "./gateway/cors.js";
 import { parseClusterSeeds, type ClusterSeed } from "./redis/cluster.js";
+import type { SentinelTarget } from "./redis/sentinel.js";
 import { DEFAULT_RESOURCE_CAPS } from "./resolvers/resource-caps.js";
 import { BUCKETS, defaultRules, formatRule, parseRule, type BucketName, type RateLimitRules } from "./limits/rate-limit-rules.js";
 
@@ -31,6 +32,12 @@ export interface Config {
    * redisUrl.
    */
   redisClusterNodes: ClusterSeed[] | undefined;
+  /**
+   * A Redis primary with replicas, found through Redis Sentinel (REDIS_SENTINELS,
+   * REDIS_SENTINEL_NAME, REDIS_SENTINEL_PASSWORD): used like one Redis, and followed when the
+   * sentinels promote a replica. Never set together with redisUrl or redisClusterNodes.
+   */
+  redisSentinel: SentinelTarget | undefined;
   /** Put in front of every Redis channel name, so deployments can share a Redis. */
   redisKeyPrefix: string;
   /** Events each topic's log keeps for gap repair (the oldest go first). */
@@ -241,6 +248,7 @@ export function loadConfig(env: Env): Config {
     else redisClusterNodes = parsed.seeds;
     if (redisUrl !== undefined) problems.push("REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_URL for one Redis or REDIS_CLUSTER_NODES for a Redis Cluster, not both");
   }
+  const redisSentinel = sentinelTarget(env, problems, { redisUrl: redisUrl !== undefined, clusterNodes: Boolean(env.REDIS_CLUSTER_NODES) });
   const redisKeyPrefix = env.REDIS_KEY_PREFIX || "concord:";
   if (/\s/.test(redisKeyPrefix)) problems.push(`REDIS_KEY_PREFIX=${JSON.stringify(redisKeyPrefix)}: must not contain whitespace`);
   if (env.REDIS_CLUSTER_NODES && /[{}]/.test(redisKeyPrefix)) {
@@ -284,6 +292,7 @@ export function loadConfig(env: Env): Config {
     cassandra,
     redisUrl,
     redisClusterNodes,
+    redisSentinel,
     redisKeyPrefix,
     eventLogMaxEvents: int("EVENT_LOG_MAX_EVENTS", 1_000, 10, 1_000_000),
     eventLogMaxAgeMs: int("EVENT_LOG_MAX_AGE_SECONDS", 86_400, 10, 30 * 86_400) * 1000,
@@ -374,6 +383,29 @@ export function configVariableNames(): string[] {
     loadConfig(recording);
   }
   return [...seen].sort();
+}
+
+/**
+ * REDIS_SENTINELS (comma-separated host:port of the sentinels), REDIS_SENTINEL_NAME (the primary
+ * group they monitor: required with them) and REDIS_SENTINEL_PASSWORD (the sentinels' AUTH).
+ * Every variable is read whatever is set, so `configVariableNames` lists them all.
+ */
+function sentinelTarget(env: Env, problems: string[], others: { redisUrl: boolean; clusterNodes: boolean }): SentinelTarget | undefined {
+  const raw = env.REDIS_SENTINELS || undefined;
+  const name = env.REDIS_SENTINEL_NAME || undefined;
+  const password = env.REDIS_SENTINEL_PASSWORD || undefined;
+  if (raw === undefined) {
+    if (name !== undefined || password !== undefined) problems.push("REDIS_SENTINEL_NAME or REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS: list the sentinels (host:port,host:port,…) or unset them");
+    return undefined;
+  }
+  if (others.redisUrl) problems.push("REDIS_SENTINELS and REDIS_URL are both set: set REDIS_URL for one Redis or REDIS_SENTINELS for a primary found through Sentinel, not both");
+  if (others.clusterNodes) problems.push("REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set: a Redis Cluster fails over by itself; set one of them");
+  const parsed = parseClusterSeeds(raw, "10.0.0.5:26379");
+  if ("error" in parsed) problems.push(`REDIS_SENTINELS: ${parsed.error}`);
+  if (name === undefined) problems.push("REDIS_SENTINEL_NAME: required with REDIS_SENTINELS: the name of the primary group the sentinels monitor (sentinel monitor <name> …)");
+  else if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) problems.push(`REDIS_SENTINEL_NAME=${JSON.stringify(name)}: expected letters, digits, '.', '_' or '-' (at most 100)`);
+  if ("error" in parsed || name === undefined) return undefined;
+  return { sentinels: parsed.seeds, name, ...(password !== undefined && { password }) };
 }
 
 /** Hides the password in a connection URL before it is printed. */

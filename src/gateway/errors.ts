@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
-import { ConcordError } from "../errors.js";
+import { ConcordError, serviceUnavailable } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { isDatabaseUnavailable } from "../stores/prisma/prisma-errors.js";
 
 /**
  * graphql-armor words its limits as "Syntax Error: Query depth limit of 10 exceeded, found 11."
@@ -17,9 +18,9 @@ function codeFor(error: GraphQLError): string {
 
 /**
  * Yoga's `maskError`: errors a client caused (ConcordError, and GraphQL's own parse, validation
- * and variable-coercion errors) pass through, each with a code; anything else is a bug or an
- * outage, so it is logged in full and the client gets a generic message with
- * INTERNAL_SERVER_ERROR.
+ * and variable-coercion errors) pass through, each with a code; the database being unreachable
+ * is SERVICE_UNAVAILABLE (logged as a warning: an outage, not a bug); anything else is a bug, so
+ * it is logged in full and the client gets a generic message with INTERNAL_SERVER_ERROR.
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
@@ -35,6 +36,11 @@ export function createErrorMasker(logger: Logger) {
         originalError: error.originalError,
         extensions: { ...error.extensions, code: codeFor(error) },
       });
+    }
+    if (isDatabaseUnavailable(original)) {
+      logger.warn("database unavailable", { error: original instanceof Error ? original.message : String(original), path: error instanceof GraphQLError ? error.path?.join(".") : undefined });
+      const unavailable = serviceUnavailable();
+      return new GraphQLError(unavailable.message, { nodes: error instanceof GraphQLError ? error.nodes : undefined, path: error instanceof GraphQLError ? error.path : undefined, extensions: unavailable.extensions });
     }
     logger.error("unexpected error", {
       error: original,

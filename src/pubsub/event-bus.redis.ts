@@ -8,13 +8,22 @@ import { decodeEvent, encodeEvent } from "./event-codec.js";
 import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
 import type { Topic } from "./topics.js";
-import { shutDown, whenReady, withTimeout } from "../redis/connection.js";
+import { connectServer, shutDown, whenReady, withTimeout, type ServerTarget } from "../redis/connection.js";
 import { clusterDefaults, type ClusterSeed } from "../redis/cluster.js";
+import type { SentinelTarget } from "../redis/sentinel.js";
 import { ShardedSubscriber } from "../redis/sharded-subscriber.js";
 
 export interface RedisEventBusOptions {
-  /** One Redis server: a `redis://` or `rediss://` URL (REDIS_URL). Exactly one of `url` and `clusterNodes`. */
+  /** One Redis server: a `redis://` or `rediss://` URL (REDIS_URL). Exactly one of `url`, `clusterNodes` and `sentinel`. */
   url?: string;
+  /**
+   * A primary with replicas, found through Redis Sentinel (REDIS_SENTINELS): as one server, and
+   * both connections follow the primary when the sentinels promote a replica. Publishes issued
+   * while there is no primary wait for the promoted one (at most `publishTimeoutMs`, default
+   * 5,000 ms here) instead of failing at the first refused reconnect, so a failover shorter than
+   * that loses no live event.
+   */
+  sentinel?: SentinelTarget;
   /**
    * A Redis Cluster (REDIS_CLUSTER_NODES): seed nodes. Topics then use sharded pub/sub: each
    * event goes out with SPUBLISH on the channel `<keyPrefix>{<topic>}`, in the hash slot of the
@@ -42,7 +51,7 @@ export interface RedisEventBusOptions {
   reconnect?: { baseMs?: number; maxMs?: number };
   /** Longest wait for Redis to acknowledge a SUBSCRIBE before `subscribe` rejects. Default 5,000 ms. */
   subscribeTimeoutMs?: number;
-  /** Longest wait for Redis to acknowledge a PUBLISH before `publish` rejects. Default 2,000 ms. */
+  /** Longest wait for Redis to acknowledge a PUBLISH before `publish` rejects. Default 2,000 ms (5,000 ms with `sentinel`). */
   publishTimeoutMs?: number;
   /** CLIENT SETNAME of the two connections: `<name>:pub` and `<name>:sub` (on a cluster `<name>:ssub`, one per primary). Default "concord-event-bus". */
   connectionName?: string;
@@ -62,12 +71,19 @@ export interface RedisEventBusOptions {
  * A MessageCreated also goes into the topic's message-id index (a sorted set by sequence
  * number, MESSAGE_INDEX_FACTOR times longer than the log; `idsTrimmed` in the hash records how
  * far it was trimmed).
+ * A retry (ARGV[10] = "1") of a MessageCreated whose id the index already holds publishes
+ * nothing and returns the number it got: the first try ran after all.
  * KEYS: the topic's sequence hash, its log, its message-id index. ARGV: channel, event, new
- * epoch, max entries, log TTL ms, sequence TTL ms, message id (or ""), max index entries, and
- * the publish command (PUBLISH, or SPUBLISH: its channel is in the keys' slot on a cluster).
+ * epoch, max entries, log TTL ms, sequence TTL ms, message id (or ""), max index entries, the
+ * publish command (PUBLISH, or SPUBLISH: its channel is in the keys' slot on a cluster), and
+ * "1" for a retry ("" otherwise).
  */
 const PUBLISH_SCRIPT = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if ARGV[10] == '1' and ARGV[7] ~= '' and epoch then
+  local known = redis.call('ZSCORE', KEYS[3], ARGV[7])
+  if known then return {epoch, tonumber(known)} end
+end
 if not epoch then
   epoch = ARGV[3]
   redis.call('DEL', KEYS[2], KEYS[3])
@@ -194,8 +210,8 @@ export class RedisEventBus implements EventBus {
       retryStrategy: backoff,
       keepAlive: options.redisOptions?.keepAlive ?? 10_000,
     };
-    if ((options.url === undefined) === (options.clusterNodes === undefined)) {
-      throw new Error("RedisEventBus: give exactly one of url (one Redis) and clusterNodes (a Redis Cluster)");
+    if ([options.url, options.clusterNodes, options.sentinel].filter((target) => target !== undefined).length !== 1) {
+      throw new Error("RedisEventBus: give exactly one of url (one Redis), clusterNodes (a Redis Cluster) and sentinel (a primary found through Sentinel)");
     }
     if (options.clusterNodes) {
       if (/[{}]/.test(this.prefix)) throw new Error(`RedisEventBus: a key prefix with { or } would break the hash tags on a cluster: ${JSON.stringify(this.prefix)}`);
@@ -223,7 +239,8 @@ export class RedisEventBus implements EventBus {
       return;
     }
     this.sharded = undefined;
-    this.publisher = new Redis(options.url!, {
+    const server = (options.sentinel ? { sentinel: options.sentinel } : { url: options.url! }) satisfies ServerTarget;
+    this.publisher = connectServer(server, {
       ...common,
       connectionName: `${name}:pub`,
       // The offline queue stays on so a publish issued during a short blip (or before the first
@@ -234,8 +251,12 @@ export class RedisEventBus implements EventBus {
       enableOfflineQueue: true,
       maxRetriesPerRequest: 0,
       commandTimeout: options.publishTimeoutMs ?? 2_000,
+      // With Sentinel an outage has a known end, the promotion of a replica: queued publishes
+      // wait across the refused reconnects until then, bounded by commandTimeout alone.
+      ...(options.sentinel && { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false, commandTimeout: options.publishTimeoutMs ?? 5_000 }),
     });
-    this.subscriber = new Redis(options.url!, {
+    if (options.sentinel) failInFlightOnClose(this.publisher);
+    this.subscriber = connectServer(server, {
       ...common,
       connectionName: `${name}:sub`,
       autoResubscribe: true,
@@ -282,6 +303,21 @@ export class RedisEventBus implements EventBus {
       await (this.sharded ? this.publisher.spublish(this.channelOf(topic), wire) : this.publisher.publish(this.channelOf(topic), wire));
       return 0;
     }
+    try {
+      return await this.runPublish(topic, event, false);
+    } catch (error) {
+      // With Sentinel: the primary died with this publish in flight, and the promoted one may or
+      // may not have it. A MessageCreated is tried once more there (waiting for it, at most the
+      // publish timeout): the message-id index makes the retry a no-op if the first run made it.
+      // Other events are not retried (a second run could number them twice).
+      if (!this.options.sentinel || event.type !== "MessageCreated" || !(error instanceof InFlightLost)) throw error;
+      this.log.warn("Redis primary lost with a publish in flight; publishing it again", { topic });
+      return await this.runPublish(topic, event, true);
+    }
+  }
+
+  /** One run of the publish script; `retry` (see PUBLISH_SCRIPT) makes a MessageCreated already indexed a no-op. */
+  private async runPublish(topic: Topic, event: ConcordEvent, retry: boolean): Promise<number> {
     const [sequence, log, ids] = this.keysOf(topic);
     const result = (await this.publisher.eval(
       PUBLISH_SCRIPT,
@@ -298,6 +334,7 @@ export class RedisEventBus implements EventBus {
       event.type === "MessageCreated" ? String(event.message.id) : "",
       this.retention.maxEvents * MESSAGE_INDEX_FACTOR,
       this.sharded ? "SPUBLISH" : "PUBLISH",
+      retry ? "1" : "",
     )) as [string, number];
     return Number(result[1]);
   }
@@ -606,6 +643,25 @@ function shardedPubSub(sharded: ShardedSubscriber, decode: (message: string, cha
 
 interface PubSubInternals {
   subsPendingRefsMap?: Map<string, { pending?: { catch?: (onRejected: () => void) => unknown } }>;
+}
+
+/**
+ * A command in flight when the connection dropped is rejected at once and never re-sent: the
+ * old primary may have run it, and a second run would number the event twice. (Left to ioredis,
+ * with `maxRetriesPerRequest: null` and no resend, it would wait for its commandTimeout and
+ * hold up the channel's later publishes behind it.) Queued ones (not sent yet) keep waiting.
+ */
+function failInFlightOnClose(client: Redis): void {
+  const internals = client as unknown as { flushQueue(error: Error, options: { offlineQueue: boolean; commandQueue: boolean }): void };
+  client.on("close", () => internals.flushQueue(new InFlightLost(), { offlineQueue: false, commandQueue: true }));
+}
+
+/** A command was in flight when its connection dropped: it may or may not have run. */
+class InFlightLost extends Error {
+  override name = "InFlightLost";
+  constructor() {
+    super("Redis connection lost with the command in flight (it may or may not have run)");
+  }
 }
 
 /**

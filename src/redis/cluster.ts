@@ -35,15 +35,16 @@ export function keySlot(key: string): number {
 
 /**
  * Parses REDIS_CLUSTER_NODES: comma-separated `host:port` seeds (an IPv6 host in brackets,
- * `[::1]:30001`). Returns the seeds, or what is wrong with the first bad entry.
+ * `[::1]:30001`). Returns the seeds, or what is wrong with the first bad entry (showing
+ * `example` as a good one). Also reads REDIS_SENTINELS, the same format.
  */
-export function parseClusterSeeds(raw: string): { seeds: ClusterSeed[] } | { error: string } {
+export function parseClusterSeeds(raw: string, example = "10.0.0.5:6379"): { seeds: ClusterSeed[] } | { error: string } {
   const seeds: ClusterSeed[] = [];
   for (const entry of raw.split(",").map((e) => e.trim())) {
     if (entry === "") continue;
     const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
     const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65_535) return { error: `${JSON.stringify(entry)} is not host:port (e.g. 10.0.0.5:6379)` };
+    if (!match || port < 1 || port > 65_535) return { error: `${JSON.stringify(entry)} is not host:port (e.g. ${example})` };
     seeds.push({ host: match[1]!.replace(/^\[(.*)\]$/, "$1"), port });
   }
   if (seeds.length === 0) return { error: "expected at least one host:port" };

@@ -1,14 +1,41 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { clusterDefaults, seedList, type ClusterSeed } from "./cluster.js";
+import { describeSentinels, sentinelOptions, type SentinelTarget } from "./sentinel.js";
 
-/** Where a Redis is: one server (a `redis://` or `rediss://` URL), or a Redis Cluster by its seed nodes. */
-export type RedisTarget = { url: string; clusterNodes?: undefined } | { clusterNodes: readonly ClusterSeed[]; url?: undefined };
+/**
+ * Where a Redis is: one server (a `redis://` or `rediss://` URL), a Redis Cluster by its seed
+ * nodes, or a primary (with replicas) found through Redis Sentinel. Exactly one is set.
+ */
+export type RedisTarget =
+  | { url: string; clusterNodes?: undefined; sentinel?: undefined }
+  | { clusterNodes: readonly ClusterSeed[]; url?: undefined; sentinel?: undefined }
+  | { sentinel: SentinelTarget; url?: undefined; clusterNodes?: undefined };
+
+/** A target that is one server at a time: a URL, or whichever server the sentinels name primary. */
+export type ServerTarget = Extract<RedisTarget, { clusterNodes?: undefined }>;
+
+/**
+ * The one place a single-server connection is made: to the URL, or (Sentinel) to the current
+ * primary, found again through the sentinels at every reconnect. `options` apply over the target.
+ */
+export function connectServer(target: ServerTarget, options: RedisOptions): Redis {
+  return target.sentinel ? new Redis({ ...options, ...sentinelOptions(target.sentinel) }) : new Redis(target.url, options);
+}
+
+/** A printable "where" of a target (no password). */
+export function describeTarget(target: RedisTarget): string {
+  if (target.clusterNodes) return `Redis Cluster at ${seedList(target.clusterNodes)}`;
+  if (target.sentinel) return `Redis ${describeSentinels(target.sentinel)}`;
+  return `Redis at ${target.url.replace(/\/\/[^@]*@/, "//")}`;
+}
 
 /**
  * Opens a connection for calls that are never worth waiting for (presence, rate limits): while
  * Redis is unreachable every command fails at once instead of queueing behind the outage
  * (`enableOfflineQueue: false`, no retries), and gives up after `commandTimeoutMs`. On a Redis
- * Cluster (`clusterNodes`) the same holds for the cluster client and each node's connection.
+ * Cluster (`clusterNodes`) the same holds for the cluster client and each node's connection;
+ * with Sentinel (`sentinel`), commands fail fast from the primary's death until the sentinels
+ * have promoted a replica and the connection found it.
  * Resolves once it is ready (a cluster: once its slot map is known); fails after
  * `connectTimeoutMs` (default 5,000) with an error saying what was asked for (`purpose`) and
  * where. `onConnectionError` hears the first error of each outage, not every reconnect attempt.
@@ -32,7 +59,7 @@ export async function openFailFast(
   const enableAutoPipelining = options.autoPipelining ?? false;
   const client = options.clusterNodes
     ? new Cluster([...options.clusterNodes], { ...clusterDefaults(), enableOfflineQueue: false, enableAutoPipelining, redisOptions })
-    : new Redis(options.url, { ...redisOptions, lazyConnect: false, enableOfflineQueue: false, enableAutoPipelining });
+    : connectServer(options, { ...redisOptions, lazyConnect: false, enableOfflineQueue: false, enableAutoPipelining });
   let reported = false;
   client.on("error", (error: Error) => {
     if (!reported) options.onConnectionError?.(error);
@@ -47,8 +74,7 @@ export async function openFailFast(
     if (client instanceof Cluster) await Promise.all(client.nodes("master").map((node) => (node.status === "wait" ? node.connect() : undefined)));
   } catch (error) {
     client.disconnect();
-    const where = options.clusterNodes ? `Redis Cluster at ${seedList(options.clusterNodes)}` : `Redis at ${options.url.replace(/\/\/[^@]*@/, "//")}`;
-    throw new Error(`${options.purpose}: ${where} not ready within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${options.purpose}: ${describeTarget(options)} not ready within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
   }
   return client;
 }

@@ -37,6 +37,7 @@ const ERROR_RESPONSES: Record<string, string> = {
   "415": "UNSUPPORTED_MEDIA_TYPE: a body that is not application/json.",
   "429": "RATE_LIMITED: wait Retry-After seconds. The budgets are GraphQL's: a REST call counts exactly as the same GraphQL call.",
   "500": "INTERNAL_SERVER_ERROR: our fault; it was logged.",
+  "503": "SERVICE_UNAVAILABLE: the database is unreachable; try again in a few seconds. A write may or may not have been saved: resend it (a message with the same nonce).",
 };
 const BODY_ONLY = new Set(["411", "413", "415"]);
 

@@ -25,6 +25,7 @@ describe("loadConfig", () => {
       cassandra: undefined,
       redisUrl: undefined,
       redisClusterNodes: undefined,
+      redisSentinel: undefined,
       redisKeyPrefix: "concord:",
       eventLogMaxEvents: 1_000,
       eventLogMaxAgeMs: 86_400_000,
@@ -394,6 +395,28 @@ describe("REDIS_CLUSTER_NODES", () => {
     expect(problemsOf({ REDIS_CLUSTER_NODES: "cache:0" })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: "cache:0" is not host:port/)]);
     expect(problemsOf({ REDIS_CLUSTER_NODES: "cache:6379", REDIS_URL: "redis://cache:6379" })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES and REDIS_URL are both set/)]);
     expect(problemsOf({ REDIS_CLUSTER_NODES: "cache:6379", REDIS_KEY_PREFIX: "{eu}:" })).toEqual([expect.stringMatching(/^REDIS_KEY_PREFIX="\{eu\}:": must not contain \{ or \}/)]);
+  });
+});
+
+describe("REDIS_SENTINELS", () => {
+  it("reads the sentinels and the primary's name (and the sentinels' password)", () => {
+    expect(loadConfig({ REDIS_SENTINELS: "10.0.0.5:26379, sentinel-2.internal:26379", REDIS_SENTINEL_NAME: "concord" }).redisSentinel).toEqual({
+      sentinels: [
+        { host: "10.0.0.5", port: 26379 },
+        { host: "sentinel-2.internal", port: 26379 },
+      ],
+      name: "concord",
+    });
+    expect(loadConfig({ REDIS_SENTINELS: "s:26379", REDIS_SENTINEL_NAME: "main", REDIS_SENTINEL_PASSWORD: "hunter2" }).redisSentinel).toMatchObject({ password: "hunter2" });
+  });
+
+  it("requires the name, rejects a sentinel that is not host:port, and refuses to be set with REDIS_URL or REDIS_CLUSTER_NODES", () => {
+    expect(problemsOf({ REDIS_SENTINELS: "s:26379" })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_NAME: required with REDIS_SENTINELS/)]);
+    expect(problemsOf({ REDIS_SENTINELS: "s:26379,redis://t:26379", REDIS_SENTINEL_NAME: "main" })).toEqual([expect.stringMatching(/^REDIS_SENTINELS: "redis:\/\/t:26379" is not host:port \(e\.g\. 10\.0\.0\.5:26379\)/)]);
+    expect(problemsOf({ REDIS_SENTINELS: "s:26379", REDIS_SENTINEL_NAME: "two words" })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_NAME="two words": expected letters/)]);
+    expect(problemsOf({ REDIS_SENTINELS: "s:26379", REDIS_SENTINEL_NAME: "main", REDIS_URL: "redis://cache:6379" })).toEqual([expect.stringMatching(/^REDIS_SENTINELS and REDIS_URL are both set/)]);
+    expect(problemsOf({ REDIS_SENTINELS: "s:26379", REDIS_SENTINEL_NAME: "main", REDIS_CLUSTER_NODES: "c:6379" })).toEqual([expect.stringMatching(/^REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set/)]);
+    expect(problemsOf({ REDIS_SENTINEL_NAME: "main" })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_NAME or REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS/)]);
   });
 });
 
