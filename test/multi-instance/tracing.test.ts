@@ -114,11 +114,34 @@ for (const backend of backends)
       expect(onB[0]!.parentSpanId).toBe(publish!.spanId);
       expect(onB[0]!.kind).toBe(5);
 
+      // The subscription over B's socket has a span for its start (not one per event).
+      const starts = receiver.spans.filter((s) => s.attributes["graphql.operation.type"] === "subscription");
+      expect(starts.map((s) => [s.name, s.resource["service.instance.id"]])).toEqual([["subscription", b]]);
+
       // Nothing in any span says what the message said.
       const everything = JSON.stringify(receiver.spans);
       expect(everything).not.toContain("a traced hello");
       expect(everything).not.toContain(owner);
       expect(messageId).toMatch(/^\d+$/);
+    });
+
+    it("traces queries and mutations sent over the WebSocket too", async () => {
+      const token = (await ok(B, `mutation($u: String!) { register(input: { username: $u, password: "correct horse" }) { token } }`, { u: `socket_${suffix}` })).register.token as string;
+      const socket = createClient({ url: B.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+      try {
+        const answer = await new Promise((resolve, reject) =>
+          socket.subscribe({ query: "query WhoAmI { me { id guilds { id } } }" }, { next: resolve, error: reject, complete: () => {} }),
+        );
+        expect(answer).toMatchObject({ data: { me: { id: expect.any(String) } } });
+      } finally {
+        await socket.dispose();
+      }
+      await eventually(() => {
+        const span = receiver.spans.find((s) => s.name === "query WhoAmI");
+        expect(span?.resource["service.instance.id"]).toBe(instanceIdOf(B));
+        // Its store reads are its children.
+        expect(receiver.spans.some((s) => s.traceId === span!.traceId && s.parentSpanId === span!.spanId && s.attributes["db.system.name"] === "postgresql")).toBe(true);
+      }, 10_000);
     });
 
     it("gets nothing from a process without OTEL_* variables, although it serves requests on the same Redis", async () => {
@@ -135,7 +158,10 @@ for (const backend of backends)
       const post = (headers: Record<string, string>) =>
         fetch(A.url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query: "{ __typename }" }) });
       const given = `req-${suffix}`;
-      expect((await post({ "x-request-id": given })).headers.get("x-request-id")).toBe(given);
+      const echoed = await post({ "x-request-id": given, origin: "https://app.example" });
+      expect(echoed.headers.get("x-request-id")).toBe(given);
+      // A browser app may read it, to put it in a bug report.
+      expect(echoed.headers.get("access-control-expose-headers")).toMatch(/X-Request-Id/);
       const fresh = (await post({})).headers.get("x-request-id");
       expect(fresh).toMatch(/^[0-9a-f-]{36}$/);
       const refused = (await post({ "x-request-id": "x".repeat(200) })).headers.get("x-request-id");
