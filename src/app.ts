@@ -48,6 +48,10 @@ import { describeTarget, openFailFast, shutDown, type RedisTarget } from "./redi
 import { countPublishes } from "./metrics/live-counts.js";
 import { Readiness, type ReadinessCheck } from "./gateway/readiness.js";
 import { createMigrationCheck } from "./stores/prisma/migration-status.js";
+import type { DeliveryTracer } from "./pubsub/event-bus.js";
+import { startTracing, type Tracing } from "./tracing/tracing.js";
+import { traceStore } from "./tracing/traced-store.js";
+import { createDeliveryTracer, traceEventBus } from "./tracing/traced-event-bus.js";
 
 /** A readiness ping not answered within this long fails the check. */
 const READINESS_TIMEOUT_MS = 1_000;
@@ -98,11 +102,23 @@ function configuredRedis(config: Config): { connection: RedisTarget; setting: st
   return undefined;
 }
 
-/** `onRecovered` runs after the Redis bus re-subscribed topics (events may have been lost meanwhile). */
-async function openConfiguredBus(config: Config, logger: Logger, onRecovered: (topics: Topic[]) => void): Promise<EventBus> {
+/**
+ * `onRecovered` runs after the Redis bus re-subscribed topics (events may have been lost meanwhile).
+ * With tracing on, each publish is a span whose context travels in the event, and each event that
+ * arrives with one is delivered inside a span of its own.
+ */
+async function openConfiguredBus(config: Config, logger: Logger, tracing: Tracing | undefined, onRecovered: (topics: Topic[]) => void): Promise<EventBus> {
+  const redis = configuredRedis(config);
+  const system = redis ? "redis" : "memory";
+  const bus = await openBus(config, logger, tracing && createDeliveryTracer(tracing.tracer, system), onRecovered);
+  countPublishes(bus);
+  return tracing ? traceEventBus(bus, tracing.tracer, system) : bus;
+}
+
+async function openBus(config: Config, logger: Logger, traceDelivery: DeliveryTracer | undefined, onRecovered: (topics: Topic[]) => void): Promise<EventBus> {
   const onHandlerError = (error: unknown, topic: string) => logger.error("event handler failed", { error, topic });
   const redis = configuredRedis(config);
-  if (!redis) return new MemoryEventBus(onHandlerError, { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs });
+  if (!redis) return new MemoryEventBus(onHandlerError, { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs }, traceDelivery);
   try {
     const bus: RedisEventBus = await createRedisEventBus({
       ...redis.connection,
@@ -111,6 +127,7 @@ async function openConfiguredBus(config: Config, logger: Logger, onRecovered: (t
       onHandlerError,
       connectionName: `concord-${config.workerId}`,
       logRetention: { maxEvents: config.eventLogMaxEvents, maxAgeMs: config.eventLogMaxAgeMs },
+      traceDelivery,
       // After a reconnect the bus repairs every held topic from the event log by itself (and
       // reports only what the log lost, as ResyncRequired); what this instance cached from events
       // it may have missed (sessions, permissions) is forgotten.
@@ -260,6 +277,14 @@ async function openConfiguredReadiness(config: Config, db: Database, cassandra: 
  */
 export async function createApp(config: Config, options: { logger?: Logger; database?: Database } = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const tracing = config.tracing ? startTracing(config.tracing) : undefined;
+  if (tracing && config.tracing) {
+    const { serviceName, tracesUrl, protocol } = config.tracing;
+    logger.info("tracing on", { serviceName, serviceInstanceId: tracing.serviceInstanceId, tracesUrl: redactUrl(tracesUrl), protocol });
+  }
+  /** Tracing on: the store with a span around each port call; off: the store itself. */
+  const traced = <T extends object>(store: T, name: string, dbSystem: string | undefined): T =>
+    tracing ? traceStore(store, tracing.tracer, { name, dbSystem }) : store;
   // Tests hand in an already-open database (loaded from a migrated template); nothing else does.
   // Open each backend in turn; if one fails, close those already open so the process can exit.
   const opened: (() => Promise<void>)[] = [];
@@ -286,11 +311,10 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     // Revocations and permission changes published while this instance was cut off from Redis
     // were missed: forget all. (On a cluster other topics can be re-subscribed alone, when only
     // their shard moved: then nothing cached here depends on them.)
-    bus = await openConfiguredBus(config, logger, (resubscribed) => {
+    bus = await openConfiguredBus(config, logger, tracing, (resubscribed) => {
       if (resubscribed.includes(topics.revocations)) credentials.clear();
       if (resubscribed.includes(topics.permissions)) permissions.clear();
     });
-    countPublishes(bus);
     opened.push(() => bus.close());
     // Every instance hears every revocation: it forgets the session and closes its sockets.
     await bus.subscribe(topics.revocations, (event) => {
@@ -318,24 +342,26 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     closeReadiness = checks.close;
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => {});
+    await tracing?.shutdown().catch(() => {});
     throw error;
   }
   const messages: MessageStore = cassandra
-    ? new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency })
-    : new PostgresMessageStore(db.prisma, db.reads);
-  accounts = new PrismaAccountStore(db.prisma, db.reads);
-  roles = new PrismaPermissionStore(db.prisma);
-  const guilds = new PrismaGuildStore(db.prisma, db.reads);
-  const channels = new PrismaChannelStore(db.prisma, db.reads);
-  const readStates = new PrismaReadStateStore(db.prisma);
-  const relationships = new PrismaRelationshipStore(db.prisma, db.reads);
+    ? traced(new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency }), "messages", "cassandra")
+    : traced(new PostgresMessageStore(db.prisma, db.reads), "messages", "postgresql");
+  accounts = traced(new PrismaAccountStore(db.prisma, db.reads), "accounts", "postgresql");
+  roles = traced(new PrismaPermissionStore(db.prisma), "roles", "postgresql");
+  const guilds = traced(new PrismaGuildStore(db.prisma, db.reads), "guilds", "postgresql");
+  const channels = traced(new PrismaChannelStore(db.prisma, db.reads), "channels", "postgresql");
+  const readStates = traced(new PrismaReadStateStore(db.prisma), "readStates", "postgresql");
+  const relationships = traced(new PrismaRelationshipStore(db.prisma, db.reads), "relationships", "postgresql");
+  presence = traced(presence, "presence", configuredRedis(config) ? "redis" : undefined);
   const now = () => new Date();
   const services: Services = {
     accounts,
     guilds,
     channels,
     relationships,
-    directMessages: new PrismaDirectMessageStore(db.prisma),
+    directMessages: traced(new PrismaDirectMessageStore(db.prisma), "directMessages", "postgresql"),
     messages,
     presence,
     readStates,
@@ -357,7 +383,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     rateLimiter,
     deletions: new RecentDeletions(),
     roles,
-    auditLog: new PrismaAuditLogStore(db.prisma),
+    auditLog: traced(new PrismaAuditLogStore(db.prisma), "auditLog", "postgresql"),
     permissions,
     readableChannels: new ReadableChannels({ permissions, store: channels }),
     newId: createIdGenerator(config.workerId),
@@ -422,6 +448,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     readiness,
     metricsToken: config.metricsToken,
     messageStoreKind: cassandra ? "cassandra" : "postgres",
+    tracer: tracing?.tracer,
   });
 
   let stopping: Promise<void> | undefined;
@@ -456,6 +483,8 @@ export async function createApp(config: Config, options: { logger?: Logger; data
         await db.close().catch((error) => logger.error("closing the database failed", { error }));
         await cassandra?.close().catch((error) => logger.error("closing Cassandra failed", { error }));
         await closeReadiness();
+        // Last, so the spans of everything above are exported too.
+        await tracing?.shutdown().catch((error) => logger.error("exporting the last spans failed", { error }));
       })();
       return stopping;
     },

@@ -160,7 +160,26 @@ export interface Config {
   /** Bearer token scrapers send to GET /metrics (Prometheus text); undefined serves no metrics. */
   metricsToken: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
+  /**
+   * OpenTelemetry traces, exported over OTLP/HTTP: set when OTEL_EXPORTER_OTLP_ENDPOINT or
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set and OTEL_SDK_DISABLED is not true; undefined
+   * (the default) registers no tracer at all.
+   */
+  tracing: TracingConfig | undefined;
 }
+
+/** Where and how traces go (the OTLP exporter also reads its own OTEL_EXPORTER_OTLP_* headers and timeouts). */
+export interface TracingConfig {
+  /** OTEL_SERVICE_NAME: the resource's service.name. */
+  serviceName: string;
+  /** Full URL spans are POSTed to: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  tracesUrl: string;
+  /** OTLP over HTTP with protobuf bodies (the OpenTelemetry default) or JSON bodies. */
+  protocol: "http/protobuf" | "http/json";
+}
+
+/** The OTLP protocols Concord's exporter speaks (gRPC is not included). */
+const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const;
 
 /** Thrown with every problem found, one line per setting, so the operator fixes them in one go. */
 export class ConfigError extends Error {
@@ -282,6 +301,8 @@ export function loadConfig(env: Env): Config {
     problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: expected debug, info, warn or error`);
   }
 
+  const tracing = tracingConfig(env, problems, bool("OTEL_SDK_DISABLED", false));
+
   const config: Config = {
     port: int("PORT", 4000, 0, 65535),
     host: env.HOST || undefined,
@@ -353,6 +374,7 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000, 3_600_000),
     metricsToken: env.METRICS_TOKEN || undefined,
     logLevel,
+    tracing,
   };
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
     // Node refuses to start with headers allowed longer than the whole request.
@@ -363,6 +385,28 @@ export function loadConfig(env: Env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * The tracing settings, from the standard OpenTelemetry variables (every one read, so
+ * {@link configVariableNames} lists them): undefined unless an OTLP endpoint is set and the SDK
+ * is not disabled.
+ */
+function tracingConfig(env: Env, problems: string[], disabled: boolean): TracingConfig | undefined {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined;
+  const serviceName = (env.OTEL_SERVICE_NAME ?? "").trim() || "concord";
+  const protocolSetting = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const protocol = (env[protocolSetting] || "http/protobuf") as TracingConfig["protocol"];
+  if (!OTLP_PROTOCOLS.includes(protocol)) {
+    problems.push(`${protocolSetting}=${JSON.stringify(env[protocolSetting])}: expected http/protobuf or http/json (OTLP over HTTP, port 4318 on a collector; grpc is not supported)`);
+  }
+  for (const [name, value] of [["OTEL_EXPORTER_OTLP_ENDPOINT", base], ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces]] as const) {
+    if (value !== undefined && !/^https?:\/\/[^/?#\s]+/.test(value)) problems.push(`${name}: expected an http:// or https:// URL, got ${JSON.stringify(redactUrl(value))}`);
+  }
+  if (disabled || (base === undefined && traces === undefined)) return undefined;
+  const tracesUrl = traces ?? `${base!.replace(/\/+$/, "")}/v1/traces`;
+  return { serviceName, tracesUrl, protocol };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 const ALLOWED_HEADERS = "Authorization, Content-Type, Accept, X-Audit-Log-Reason";
 const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
 /** Response headers a cross-origin app may read: without them it cannot honour a rate limit. */
-const EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset-After, X-RateLimit-Bucket, X-RateLimit-Scope";
+const EXPOSED_HEADERS = "X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset-After, X-RateLimit-Bucket, X-RateLimit-Scope";
 /** How long a browser may reuse a preflight answer (Chromium caps this at 2 h). */
 const PREFLIGHT_MAX_AGE_S = "600";
 

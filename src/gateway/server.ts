@@ -31,6 +31,10 @@ import { createHealthHandler } from "./health-endpoints.js";
 import type { Readiness } from "./readiness.js";
 import { createRestHandler } from "../rest/rest-handler.js";
 import { REST_ROUTES } from "../rest/routes.js";
+import { runWithRequestId } from "../log-context.js";
+import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
+import type { Tracer } from "@opentelemetry/api";
+import { useOperationTracing } from "../tracing/operation-tracing.js";
 
 export const GRAPHQL_PATH = "/graphql";
 /** Discord's name for the live socket: the same graphql-ws endpoint as GRAPHQL_PATH. */
@@ -61,6 +65,8 @@ export interface GatewayOptions {
   messageStoreKind: string;
   /** Answers /readyz; while it drains, new WebSockets and SSE streams are refused with 503. */
   readiness: Readiness;
+  /** Tracing on: a span per GraphQL operation (HTTP and WebSocket); undefined adds nothing. */
+  tracer?: Tracer;
 }
 
 export interface Gateway {
@@ -129,6 +135,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // Persisted queries first (they supply the document); then the cheapest refusals first: the
     // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
     plugins: [
+      ...(options.tracer ? [useOperationTracing(options.tracer)] : []),
       useOperationMetrics(options.messageStoreKind),
       usePersistedQueries(options.persisted),
       useIncrementalDelivery(),
@@ -162,7 +169,13 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   // Open SSE streams, so a drain can end them (their clients reconnect, to another instance).
   const streams = new Set<ServerResponse>();
   const rest = createRestHandler({ yoga, schema, routes: REST_ROUTES, graphqlPath: GRAPHQL_PATH, maxRequestBytes: options.maxRequestBytes, logger: services.logger });
+  // Every response says its request id, and every log line written while serving it carries it.
   const server = createServer(httpServerOptions(options.http), (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    runWithRequestId(requestId, () => serve(req, res));
+  });
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     if (health(req, res) || metricsEndpoint(req, res) || cors.handle(req, res) || graphiql(req, res) || webClient(req, res) || rest(req, res)) return;
     if (wantsEventStream(req)) {
       if (options.readiness.draining) {
@@ -181,7 +194,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
       return;
     }
     void yoga.requestListener(req, res);
-  });
+  };
   limitConnections(server, options.http, (refused) => services.logger.warn("connections refused: MAX_CONNECTIONS reached", { refused, maxConnections: options.http.maxConnections }));
 
 
@@ -194,6 +207,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     maskError,
     persisted: options.persisted,
     readiness: options.readiness,
+    tracer: options.tracer,
     options: {
       paths: [GRAPHQL_PATH, GATEWAY_PATH],
       maxQueryCost: options.maxQueryCost,

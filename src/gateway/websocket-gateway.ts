@@ -20,6 +20,8 @@ import type { Readiness } from "./readiness.js";
 import { SessionRegistry } from "./sessions.js";
 import { groupKey, selectsViewerDependentFields, subscribeShared, type DirectDelivery } from "./shared-fanout.js";
 import type { GuardedSocket, SocketGuard, SocketGuardOptions } from "./socket-guard.js";
+import type { Tracer } from "@opentelemetry/api";
+import { traceSubscriptionStart } from "../tracing/operation-tracing.js";
 
 /** The answer to operations still waiting when their socket closed (nobody will read it). */
 const SOCKET_CLOSED = new GraphQLError("The connection closed.", { extensions: { code: "CLOSED" } });
@@ -103,9 +105,11 @@ export function attachWebSocketGateway(deps: {
   persisted: PersistedQueries;
   /** While it drains, upgrades are refused (503). */
   readiness: Readiness;
+  /** Tracing on: a span for starting each subscription (queries and mutations get theirs from yoga's pipeline). */
+  tracer?: Tracer;
   options: WebSocketGatewayOptions;
 }): WebSocketGateway {
-  const { server, yoga, services, guard, cors, maskError, persisted, readiness, options } = deps;
+  const { server, yoga, services, guard, cors, maskError, persisted, readiness, tracer, options } = deps;
   // graphql-ws sends what onSubscribe returns as is: give those errors codes as yoga does, and
   // drop the HTTP status some carry for yoga (a socket has none).
   const operationErrors = (errors: readonly unknown[]) =>
@@ -253,9 +257,10 @@ export function attachWebSocketGateway(deps: {
         const stream = streamOf(document, params.operationName);
         const direct: DirectDelivery = { socket, id, maxBufferedBytes: options.maxSocketBufferedBytes, onEnd: uncountOnEnd(stream) };
         const contextValue = createContext(services, wsAuth, { longLived: true, client: { address: connection.address, transport: "ws" } });
+        const start = () => subscribeShared({ ...args, contextValue }, key, maskError, direct);
         return () =>
           guard
-            .run(socket, "subscription", () => subscribeShared({ ...args, contextValue }, key, maskError, direct))
+            .run(socket, "subscription", tracer ? () => traceSubscriptionStart(tracer, document, params.operationName, start) : start)
             .then((result) => {
               // Counted here and uncounted by the subscription itself when it ends (no wrapper iterator per subscription).
               if (Symbol.asyncIterator in result) metrics.liveSubscriptions.inc({ stream });

@@ -1,4 +1,4 @@
-import type { EventBus, EventHandler, PublishOptions, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
+import type { DeliveryTracer, EventBus, EventHandler, PublishOptions, SequencedEvent, TopicHead, Unsubscribe } from "./event-bus.js";
 import { MemoryEventLog, type LogRetention } from "./event-log.memory.js";
 import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
@@ -15,19 +15,22 @@ export class MemoryEventBus implements EventBus {
   private readonly log: MemoryEventLog;
   private closed = false;
 
-  constructor(onError: (error: unknown, topic: Topic) => void = () => {}, retention?: LogRetention) {
+  /** `traceDelivery` (tracing on) wraps the fan-out of each event published with a trace context. */
+  constructor(
+    onError: (error: unknown, topic: Topic) => void = () => {},
+    retention?: LogRetention,
+    private readonly traceDelivery?: DeliveryTracer,
+  ) {
     this.fanout = new LocalFanout(onError);
     this.log = new MemoryEventLog(retention);
   }
 
   async publish(topic: Topic, event: ConcordEvent, options?: PublishOptions): Promise<number> {
     if (this.closed) return 0;
-    if (options?.ephemeral) {
-      this.fanout.deliver(topic, event, 0, this.log.epoch);
-      return 0;
-    }
-    const seq = this.log.append(topic, event);
-    this.fanout.deliver(topic, event, seq, this.log.epoch);
+    const seq = options?.ephemeral ? 0 : this.log.append(topic, event);
+    const traceparent = this.traceDelivery && options?.traceparent;
+    if (traceparent) this.traceDelivery!(topic, event, traceparent, (done) => this.fanout.deliver(topic, event, seq, this.log.epoch, done));
+    else this.fanout.deliver(topic, event, seq, this.log.epoch);
     return seq;
   }
 

@@ -1,10 +1,10 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { createLogger, type Logger } from "../logger.js";
-import { MESSAGE_INDEX_FACTOR, type EventBus, type EventHandler, type PublishOptions, type SequencedEvent, type TopicHead, type Unsubscribe } from "./event-bus.js";
+import { MESSAGE_INDEX_FACTOR, type DeliveryTracer, type EventBus, type EventHandler, type PublishOptions, type SequencedEvent, type TopicHead, type Unsubscribe } from "./event-bus.js";
 import { DEFAULT_LOG_RETENTION, type LogRetention } from "./event-log.memory.js";
 import { SequenceGate } from "./sequence-gate.js";
-import { decodeEvent, encodeEvent } from "./event-codec.js";
+import { decodeEnvelope, decodeEvent, encodeEvent } from "./event-codec.js";
 import type { ConcordEvent } from "./events.js";
 import { LocalFanout } from "./local-fanout.js";
 import type { Topic } from "./topics.js";
@@ -59,6 +59,11 @@ export interface RedisEventBusOptions {
   redisOptions?: RedisOptions;
   /** How much of each topic's log Redis keeps (EVENT_LOG_MAX_EVENTS, EVENT_LOG_MAX_AGE_MS). */
   logRetention?: LogRetention;
+  /**
+   * Tracing on: wraps this instance's fan-out of each event that arrived with its sender's trace
+   * context (once per event, whatever the number of local handlers). Undefined: none is read.
+   */
+  traceDelivery?: DeliveryTracer;
 }
 
 /**
@@ -115,6 +120,8 @@ interface WireEvent {
   epoch: string;
   seq: number;
   event: ConcordEvent;
+  /** The sender's W3C trace context, when it traced the publish. */
+  traceparent: string | undefined;
 }
 
 /** A fresh epoch name: unique enough that two restarts never reuse one. */
@@ -189,6 +196,9 @@ export class RedisEventBus implements EventBus {
   private readonly subscriptions = new Map<Topic, RemoteSubscription>();
   private readonly subscribeTimeoutMs: number;
   private readonly retention: LogRetention;
+  private readonly traceDelivery: DeliveryTracer | undefined;
+  /** Tracing on: the trace context each received event came with, until the sequence gate hands it to the fan-out. */
+  private readonly traceparents = new WeakMap<ConcordEvent, string>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: RedisEventBusOptions) {
@@ -196,6 +206,7 @@ export class RedisEventBus implements EventBus {
     this.log = options.logger ?? createLogger("warn");
     this.subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
     this.retention = options.logRetention ?? DEFAULT_LOG_RETENTION;
+    this.traceDelivery = options.traceDelivery;
     this.fanout = new LocalFanout(
       options.onHandlerError ?? ((error, topic) => this.log.error("event handler failed", { error, topic })),
     );
@@ -299,12 +310,12 @@ export class RedisEventBus implements EventBus {
     if (this.closing) throw new Error("RedisEventBus is closed");
     if (options?.ephemeral) {
       // Outside the sequence: epoch "" and number 0 on the wire, no log entry.
-      const wire = `:0|${encodeEvent(event)}`;
+      const wire = `:0|${encodeEvent(event, options.traceparent)}`;
       await (this.sharded ? this.publisher.spublish(this.channelOf(topic), wire) : this.publisher.publish(this.channelOf(topic), wire));
       return 0;
     }
     try {
-      return await this.runPublish(topic, event, false);
+      return await this.runPublish(topic, event, false, options?.traceparent);
     } catch (error) {
       // With Sentinel: the primary died with this publish in flight, and the promoted one may or
       // may not have it. A MessageCreated is tried once more there (waiting for it, at most the
@@ -312,12 +323,12 @@ export class RedisEventBus implements EventBus {
       // Other events are not retried (a second run could number them twice).
       if (!this.options.sentinel || event.type !== "MessageCreated" || !(error instanceof InFlightLost)) throw error;
       this.log.warn("Redis primary lost with a publish in flight; publishing it again", { topic });
-      return await this.runPublish(topic, event, true);
+      return await this.runPublish(topic, event, true, options?.traceparent);
     }
   }
 
   /** One run of the publish script; `retry` (see PUBLISH_SCRIPT) makes a MessageCreated already indexed a no-op. */
-  private async runPublish(topic: Topic, event: ConcordEvent, retry: boolean): Promise<number> {
+  private async runPublish(topic: Topic, event: ConcordEvent, retry: boolean, traceparent: string | undefined): Promise<number> {
     const [sequence, log, ids] = this.keysOf(topic);
     const result = (await this.publisher.eval(
       PUBLISH_SCRIPT,
@@ -326,7 +337,7 @@ export class RedisEventBus implements EventBus {
       log,
       ids,
       this.channelOf(topic),
-      encodeEvent(event),
+      encodeEvent(event, traceparent),
       newEpoch(),
       this.retention.maxEvents,
       this.retention.maxAgeMs,
@@ -485,7 +496,7 @@ export class RedisEventBus implements EventBus {
         },
       },
       deliver: (event, seq, epoch) => {
-        if (this.subscriptions.get(topic) === remote) this.fanout.deliver(topic, event, seq, epoch);
+        if (this.subscriptions.get(topic) === remote) this.fanOut(topic, event, seq, epoch);
       },
       onGap: (missing, position) => this.gapIn(topic, missing, position),
       onError: (error) => this.log.warn("repairing a gap from the event log failed; retrying on the next event", { topic, error }),
@@ -493,8 +504,9 @@ export class RedisEventBus implements EventBus {
     const remote: RemoteSubscription = { channel, acked: undefined as never, id: undefined, gate, started: undefined as never, live: false };
     remote.acked = this.pubsub.subscribe(channel, (wire: WireEvent | typeof MALFORMED) => {
       if (wire === MALFORMED || this.subscriptions.get(topic) !== remote) return;
+      if (wire.traceparent !== undefined && this.traceDelivery) this.traceparents.set(wire.event, wire.traceparent);
       // An ephemeral event has no place in the sequence: it passes at once.
-      if (wire.seq === 0) return this.fanout.deliver(topic, wire.event, 0, gate.position().epoch);
+      if (wire.seq === 0) return this.fanOut(topic, wire.event, 0, gate.position().epoch);
       gate.accept(wire.epoch, wire.seq, wire.event);
     });
     // Where to start is read once Redis has the SUBSCRIBE: nothing published after that is missed.
@@ -518,6 +530,13 @@ export class RedisEventBus implements EventBus {
       },
     );
     return remote;
+  }
+
+  /** Hands a received event to the topic's local handlers, inside its deliver span when it came with a trace context. */
+  private fanOut(topic: Topic, event: ConcordEvent, seq: number, epoch: string): void {
+    const traceparent = this.traceDelivery && this.traceparents.get(event);
+    if (traceparent) this.traceDelivery!(topic, event, traceparent, (done) => this.fanout.deliver(topic, event, seq, epoch, done));
+    else this.fanout.deliver(topic, event, seq, epoch);
   }
 
   /** Removes one local handler; the topic's Redis subscription goes with the last one. */
@@ -601,7 +620,7 @@ function decodeWire(message: string): WireEvent {
   if (bar < 0 || colon < 0) throw new Error("not a sequenced event");
   const seq = Number(message.slice(colon + 1, bar));
   if (!Number.isSafeInteger(seq) || seq < 0) throw new Error("bad sequence number");
-  return { epoch: message.slice(0, colon), seq, event: decodeEvent(message.slice(bar + 1)) };
+  return { epoch: message.slice(0, colon), seq, ...decodeEnvelope(message.slice(bar + 1)) };
 }
 
 /** Creates a {@link RedisEventBus} and waits until it is connected; closes it and rethrows if it cannot connect in time. */

@@ -19,7 +19,20 @@ export interface PublishOptions {
    * Ordered with nothing; may be lost like any pub/sub message.
    */
   ephemeral?: boolean;
+  /**
+   * The publisher's W3C trace context (tracing on): carried inside the event's envelope to every
+   * instance, whose fan-out of the event joins that trace (see {@link DeliveryTracer}).
+   */
+  traceparent?: string;
 }
+
+/**
+ * Wraps the local fan-out of one event that arrived with a trace context (tracing on: one
+ * "deliver" span per event per instance, never per subscriber). It must call `fanOut` once;
+ * `fanOut` hands the event to the topic's handlers here and calls `done` once every handler has
+ * been called (the fan-out is paced, so that may be a few turns later).
+ */
+export type DeliveryTracer = (topic: Topic, event: ConcordEvent, traceparent: string, fanOut: (done: () => void) => void) => void;
 
 /** An event as the topic's log keeps it. */
 export interface SequencedEvent {

@@ -23,6 +23,12 @@ import type { ConcordEvent, EventOf, EventType } from "./events.js";
  * Decoding checks the result against the event union (known `type`, every field present with
  * its type); fields it does not know are kept, so an instance one release behind still accepts
  * events a newer one extended during a rolling deploy.
+ *
+ * Trace context: with tracing on, the publisher adds a top-level `"traceparent"` (W3C Trace
+ * Context, `00-<trace id>-<span id>-<flags>`) so the receiving instances' fan-out joins the
+ * sender's trace. It is part of the envelope, not of the event: {@link decodeEnvelope} hands it
+ * back separately and {@link decodeEvent} drops it, so it never reaches a subscriber. An older
+ * instance keeps it as an unknown field, which no subscription selects.
  */
 
 /** Thrown for input that is not a well-formed event, or an event that cannot be encoded. */
@@ -38,8 +44,23 @@ const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]{0,18})$/;
 // Exactly what Date#toISOString produces (years 0000-9999, or ±YYYYYY beyond).
 const ISO_TEXT = /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** The event as one JSON text; throws {@link EventCodecError} if it holds something the format cannot carry. */
-export function encodeEvent(event: ConcordEvent): string {
+const TRACEPARENT = "traceparent";
+/** W3C Trace Context version 00: trace id and parent span id in lower-case hex, not all zeros (checked by the tracer). */
+const TRACEPARENT_TEXT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * The event as one JSON text, with the sender's W3C `traceparent` when given (tracing on);
+ * throws {@link EventCodecError} if it holds something the format cannot carry.
+ */
+export function encodeEvent(event: ConcordEvent, traceparent?: string): string {
+  const text = encodeFields(event);
+  if (traceparent === undefined) return text;
+  if (!TRACEPARENT_TEXT.test(traceparent)) throw new EventCodecError(`traceparent: ${JSON.stringify(traceparent)} is not a W3C traceparent`);
+  if (Object.hasOwn(event, TRACEPARENT)) throw new EventCodecError(`an event with a "${TRACEPARENT}" field of its own would lose it`);
+  return `${text.slice(0, -1)},"${TRACEPARENT}":"${traceparent}"}`;
+}
+
+function encodeFields(event: ConcordEvent): string {
   return JSON.stringify(event, function (this: Record<string, unknown>, key: string, value: unknown) {
     // `value` has already been through Date#toJSON; the holder still has the Date itself.
     const raw = this[key];
@@ -64,6 +85,14 @@ export function encodeEvent(event: ConcordEvent): string {
 
 /** The event encoded by {@link encodeEvent}, with bigints and Dates restored; throws {@link EventCodecError} on anything else. */
 export function decodeEvent(text: string): ConcordEvent {
+  return decodeEnvelope(text).event;
+}
+
+/**
+ * {@link decodeEvent}, also giving the sender's trace context: the `traceparent` it was encoded
+ * with, or undefined (none, or one that is not well formed: a trace is never worth an event).
+ */
+export function decodeEnvelope(text: string): { event: ConcordEvent; traceparent: string | undefined } {
   if (typeof text !== "string") throw new EventCodecError(`expected a string, got ${typeof text}`);
   let parsed: unknown;
   try {
@@ -73,6 +102,12 @@ export function decodeEvent(text: string): ConcordEvent {
     throw new EventCodecError(`not JSON: ${(error as Error).message}`);
   }
   if (!isPlainObject(parsed)) throw new EventCodecError("expected an event object");
+  let traceparent: string | undefined;
+  if (Object.hasOwn(parsed, TRACEPARENT)) {
+    const value = parsed[TRACEPARENT];
+    if (typeof value === "string" && TRACEPARENT_TEXT.test(value)) traceparent = value;
+    delete parsed[TRACEPARENT];
+  }
   const type = parsed.type;
   if (typeof type !== "string" || !Object.hasOwn(EVENT_FIELDS, type)) {
     throw new EventCodecError(`unknown event type ${JSON.stringify(type)}`);
@@ -80,7 +115,7 @@ export function decodeEvent(text: string): ConcordEvent {
   const added = ADDED_LATER[type as EventType];
   if (added) for (const [field, value] of Object.entries(added)) if (!Object.hasOwn(parsed, field)) parsed[field] = value;
   check(parsed, EVENT_FIELDS[type as EventType] as Fields, type);
-  return parsed as ConcordEvent;
+  return { event: parsed as ConcordEvent, traceparent };
 }
 
 /**

@@ -12,6 +12,8 @@ interface Delivery {
   event: ConcordEvent;
   seq: number;
   epoch: string;
+  /** Called once every handler has been called (tracing: the end of the event's deliver span). */
+  done: (() => void) | undefined;
 }
 
 /**
@@ -68,18 +70,19 @@ export class LocalFanout {
    * throwing handler does not stop the others. Synchronous while the turn's budget lasts and
    * nothing is waiting; otherwise queued behind what is, and continued in the next turns.
    * Handlers added while an event is on its way may receive it too (subscribers skip what is
-   * at or before the place they start from).
+   * at or before the place they start from). `done`, if given, is called once every handler
+   * has been called (at once when the topic has none here).
    */
-  deliver(topic: Topic, event: ConcordEvent, seq = 0, epoch = ""): void {
+  deliver(topic: Topic, event: ConcordEvent, seq = 0, epoch = "", done?: () => void): void {
     const set = this.handlers.get(topic);
-    if (!set) return;
-    const delivery: Delivery = { topic, handlers: set.values(), event, seq, epoch };
+    if (!set) return done?.();
+    const delivery: Delivery = { topic, handlers: set.values(), event, seq, epoch, done };
     if (this.queue.length > 0 || set.size > this.budget) {
       this.queue.push(delivery);
       this.schedule();
       return;
     }
-    this.run(delivery);
+    if (this.run(delivery)) done?.();
   }
 
   /** How many handlers the topic has on this instance. */
@@ -97,10 +100,11 @@ export class LocalFanout {
     return this.queue.length;
   }
 
-  /** Forgets every handler and every delivery still on its way. */
+  /** Forgets every handler and every delivery still on its way (whose `done` is called). */
   clear(): void {
     this.handlers.clear();
-    this.queue.length = 0;
+    const dropped = this.queue.splice(0);
+    for (const delivery of dropped) delivery.done?.();
   }
 
   /** Calls handlers of one delivery while the budget lasts; true when every handler was called. */
@@ -128,8 +132,10 @@ export class LocalFanout {
       this.scheduled = false;
       this.budget = this.handlersPerTurn;
       while (this.queue.length > 0) {
-        if (!this.run(this.queue[0]!)) return;
+        const head = this.queue[0]!;
+        if (!this.run(head)) return;
         this.queue.shift();
+        head.done?.();
       }
     });
   }

@@ -86,6 +86,7 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 30_000,
       metricsToken: undefined,
       logLevel: "info",
+      tracing: undefined,
     };
     expect(loadConfig({})).toEqual(expected);
     // Empty strings (as `VAR=` in a shell or an .env file) mean "not set".
@@ -433,6 +434,23 @@ describe("CORS_ORIGINS and HTTP timeouts", () => {
       expect(problems, value).toHaveLength(1);
       expect(problems[0]).toMatch(/^CORS_ORIGINS: ".*" is not an origin/);
     }
+  });
+
+  it("turns tracing on with an OTLP endpoint, honouring the service name, the protocol and OTEL_SDK_DISABLED", () => {
+    expect(loadConfig({ OTEL_SERVICE_NAME: "chat" }).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318/" }).tracing).toEqual({ serviceName: "concord", tracesUrl: "http://jaeger:4318/v1/traces", protocol: "http/protobuf" });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://otel.example/api/traces", OTEL_EXPORTER_OTLP_ENDPOINT: "http://ignored:4318", OTEL_SERVICE_NAME: " chat ", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" }).tracing).toEqual({
+      serviceName: "chat",
+      tracesUrl: "https://otel.example/api/traces",
+      protocol: "http/json",
+    });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318", OTEL_SDK_DISABLED: "true" }).tracing).toBeUndefined();
+  });
+
+  it("refuses an OTLP endpoint that is not an http(s) URL, gRPC, and a bad OTEL_SDK_DISABLED", () => {
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: "jaeger:4317" })).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/)]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4317", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc" })).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="grpc": expected http\/protobuf or http\/json/)]);
+    expect(problemsOf({ OTEL_SDK_DISABLED: "maybe" })).toEqual([expect.stringMatching(/^OTEL_SDK_DISABLED="maybe": expected true or false/)]);
   });
 
   it("refuses a headers timeout longer than the request timeout", () => {

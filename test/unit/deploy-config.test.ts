@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { loadConfig } from "../../src/config.js";
 import { registry, startDefaultMetrics } from "../../src/metrics/metrics.js";
 
 /**
@@ -31,6 +32,16 @@ describe("deployment files", () => {
     expect(job.authorization.credentials).toBe(compose["x-concord"].environment.METRICS_TOKEN);
     const instances = Object.keys(compose.services).filter((name) => name.startsWith("concord-"));
     expect(job.static_configs[0].targets.sort()).toEqual(instances.map((name) => `${name}:${compose["x-concord"].environment.PORT}`).sort());
+  });
+
+  it("send every instance's traces to the Jaeger service's OTLP/HTTP port, and show Jaeger's UI", () => {
+    const environment = compose["x-concord"].environment as Record<string, string>;
+    const tracing = loadConfig(environment).tracing;
+    expect(tracing).toEqual({ serviceName: "concord", tracesUrl: "http://jaeger:4318/v1/traces", protocol: "http/protobuf" });
+    const jaeger = compose.services[new URL(tracing!.tracesUrl).hostname];
+    expect(jaeger.image).toMatch(/^jaegertracing\/(jaeger:2\.|all-in-one:)/);
+    expect(jaeger.ports).toContain("16686:16686");
+    expect(compose["x-concord"].depends_on.jaeger).toBeDefined();
   });
 
   it("has Grafana provisioning that parses and a dashboard using only exported series", async () => {

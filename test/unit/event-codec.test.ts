@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_SNOWFLAKE } from "../../src/ids/snowflake.js";
-import { decodeEvent, encodeEvent, EventCodecError } from "../../src/pubsub/event-codec.js";
+import { decodeEnvelope, decodeEvent, encodeEvent, EventCodecError } from "../../src/pubsub/event-codec.js";
 import type { ConcordEvent, EventType } from "../../src/pubsub/events.js";
 
 const MAX = (1n << 63n) - 1n;
@@ -169,6 +169,30 @@ describe("event codec", () => {
 
   it("throws on input that is not a string", () => {
     expect(() => decodeEvent(undefined as unknown as string)).toThrow(EventCodecError);
+  });
+});
+
+describe("the trace context in the envelope", () => {
+  const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+  it("carries the sender's traceparent next to the event, and hands it back apart from it", () => {
+    const text = encodeEvent(examples.MessageCreated, traceparent);
+    expect(JSON.parse(text)).toMatchObject({ type: "MessageCreated", traceparent });
+    expect(decodeEnvelope(text)).toEqual({ event: examples.MessageCreated, traceparent });
+    // Subscribers never see it: it is not part of the event.
+    expect(decodeEvent(text)).toEqual(examples.MessageCreated);
+    expect(decodeEvent(text)).not.toHaveProperty("traceparent");
+  });
+
+  it("writes nothing of it without tracing, exactly as before", () => {
+    expect(encodeEvent(examples.MessageDeleted)).not.toContain("traceparent");
+    expect(decodeEnvelope(encodeEvent(examples.MessageDeleted))).toEqual({ event: examples.MessageDeleted, traceparent: undefined });
+  });
+
+  it("refuses to encode a malformed traceparent, and ignores one it receives (the event still counts)", () => {
+    expect(() => encodeEvent(examples.MessageDeleted, "00-xyz-1-01")).toThrow(EventCodecError);
+    const forged = encodeEvent(examples.MessageDeleted).replace(/}$/, ',"traceparent":"<script>"}');
+    expect(decodeEnvelope(forged)).toEqual({ event: examples.MessageDeleted, traceparent: undefined });
   });
 });
 
