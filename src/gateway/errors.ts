@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import { ConcordError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { StoreUnavailableError } from "../stores/store-errors.js";
 
 /**
  * graphql-armor words its limits as "Syntax Error: Query depth limit of 10 exceeded, found 11."
@@ -17,13 +18,15 @@ function codeFor(error: GraphQLError): string {
 
 /**
  * Yoga's `maskError`: errors a client caused (ConcordError, and GraphQL's own parse, validation
- * and variable-coercion errors) pass through, each with a code; anything else is a bug or an
- * outage, so it is logged in full and the client gets a generic message with
+ * and variable-coercion errors) pass through, each with a code; a store that is down
+ * (StoreUnavailableError) becomes UNAVAILABLE with `retryAfterMs`, logged as a warning; anything
+ * else is a bug, so it is logged in full and the client gets a generic message with
  * INTERNAL_SERVER_ERROR.
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const original = error instanceof GraphQLError ? error.originalError : error;
+    if (original instanceof StoreUnavailableError) return unavailable(error, original, logger);
     const clientCaused = original instanceof GraphQLError || original === undefined || original === null;
     if (clientCaused && error instanceof GraphQLError) {
       if (error.extensions?.code) return error;
@@ -46,4 +49,18 @@ export function createErrorMasker(logger: Logger) {
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     });
   };
+}
+
+/** The client's answer to a store outage: what is down, that retrying is the remedy, and when. */
+function unavailable(error: unknown, original: StoreUnavailableError, logger: Logger): GraphQLError {
+  const path = error instanceof GraphQLError ? error.path : undefined;
+  logger.warn("store unavailable", { store: original.store, error: original.cause, path: path?.join(".") });
+  return new GraphQLError(
+    `The ${original.store} is briefly unavailable; try again in a moment. A send that carried a nonce may be repeated with the same nonce: it is never stored twice.`,
+    {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path,
+      extensions: { code: "UNAVAILABLE", retryAfterMs: original.retryAfterMs, store: original.store },
+    },
+  );
 }
