@@ -113,6 +113,8 @@ launch_node() {
     -Dcassandra.auto_bootstrap=false   # a fresh cluster has no data to stream
     -Dcassandra.ring_delay_ms=2000     # how long a joining node listens to gossip first (default 30 s)
   )
+  # Unlike the single node, no -Dcassandra.unsafesystem: a SIGKILLed node must find its host id
+  # and tokens in its system tables on restart, or it would rejoin as a stranger at a known address.
   # shellcheck disable=SC2206  # intentional word splitting of user-supplied options
   [[ -n "${CASSANDRA_JVM_OPTS:-}" ]] && JVM_OPTS+=(${CASSANDRA_JVM_OPTS})
   # The node's conf dir first on the classpath: the snitch finds cassandra-rackdc.properties there.
