@@ -12,7 +12,7 @@ export type ErrorCode =
   | "CONFLICT"
   | "RATE_LIMITED"
   | "LIMIT_EXCEEDED"
-  | "SERVICE_UNAVAILABLE"
+  | "UNAVAILABLE"
   | "PERSISTED_QUERY_NOT_FOUND"
   | "PERSISTED_QUERY_NOT_SUPPORTED"
   | "PERSISTED_QUERY_MISMATCH"
@@ -53,14 +53,6 @@ export const notFound = (what: string, id?: string) =>
 /** One input field is wrong; `field` names it (dotted path inside the input, e.g. `input.name`). */
 export const badInput = (field: string, message: string) =>
   new ConcordError("BAD_USER_INPUT", message, { field });
-
-/**
- * A backend this call needs is unreachable (the database is down or restarting): try again in a
- * few seconds. The outcome of a write is unknown: it may have been committed just before the
- * connection was lost, so a retry must be safe to repeat (a send with the same nonce is).
- */
-export const serviceUnavailable = () =>
-  new ConcordError("SERVICE_UNAVAILABLE", "The database is unavailable right now; try again in a few seconds. A change you sent may or may not have been saved: send it again (a message with the same nonce) to be sure.");
 
 /** The request is valid but clashes with the current state (taken name, already a member, ...). */
 export const conflict = (message: string) => new ConcordError("CONFLICT", message);

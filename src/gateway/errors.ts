@@ -1,7 +1,11 @@
 import { GraphQLError } from "graphql";
-import { ConcordError, serviceUnavailable } from "../errors.js";
+import { ConcordError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { isDatabaseUnavailable } from "../stores/prisma/prisma-errors.js";
+import { StoreUnavailableError } from "../stores/store-errors.js";
+
+/** A first wait before retrying after the database was unreachable (a restart takes seconds). */
+const DATABASE_RETRY_AFTER_MS = 1_000;
 
 /**
  * graphql-armor words its limits as "Syntax Error: Query depth limit of 10 exceeded, found 11."
@@ -18,13 +22,16 @@ function codeFor(error: GraphQLError): string {
 
 /**
  * Yoga's `maskError`: errors a client caused (ConcordError, and GraphQL's own parse, validation
- * and variable-coercion errors) pass through, each with a code; the database being unreachable
- * is SERVICE_UNAVAILABLE (logged as a warning: an outage, not a bug); anything else is a bug, so
- * it is logged in full and the client gets a generic message with INTERNAL_SERVER_ERROR.
+ * and variable-coercion errors) pass through, each with a code; a store that is down
+ * (StoreUnavailableError, or the database unreachable) becomes UNAVAILABLE with `retryAfterMs`,
+ * logged as a warning; anything
+ * else is a bug, so it is logged in full and the client gets a generic message with
+ * INTERNAL_SERVER_ERROR.
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const original = error instanceof GraphQLError ? error.originalError : error;
+    if (original instanceof StoreUnavailableError) return unavailable(error, original, logger);
     const clientCaused = original instanceof GraphQLError || original === undefined || original === null;
     if (clientCaused && error instanceof GraphQLError) {
       if (error.extensions?.code) return error;
@@ -37,11 +44,7 @@ export function createErrorMasker(logger: Logger) {
         extensions: { ...error.extensions, code: codeFor(error) },
       });
     }
-    if (isDatabaseUnavailable(original)) {
-      logger.warn("database unavailable", { error: original instanceof Error ? original.message : String(original), path: error instanceof GraphQLError ? error.path?.join(".") : undefined });
-      const unavailable = serviceUnavailable();
-      return new GraphQLError(unavailable.message, { nodes: error instanceof GraphQLError ? error.nodes : undefined, path: error instanceof GraphQLError ? error.path : undefined, extensions: unavailable.extensions });
-    }
+    if (isDatabaseUnavailable(original)) return unavailable(error, new StoreUnavailableError("database", DATABASE_RETRY_AFTER_MS, { cause: original }), logger);
     logger.error("unexpected error", {
       error: original,
       path: error instanceof GraphQLError ? error.path?.join(".") : undefined,
@@ -52,4 +55,18 @@ export function createErrorMasker(logger: Logger) {
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     });
   };
+}
+
+/** The client's answer to a store outage: what is down, that retrying is the remedy, and when. */
+function unavailable(error: unknown, original: StoreUnavailableError, logger: Logger): GraphQLError {
+  const path = error instanceof GraphQLError ? error.path : undefined;
+  logger.warn("store unavailable", { store: original.store, error: original.cause, path: path?.join(".") });
+  return new GraphQLError(
+    `The ${original.store} is briefly unavailable; try again in a moment. What you sent may or may not have been saved: repeat a send with the same nonce, and it is never stored twice.`,
+    {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path,
+      extensions: { code: "UNAVAILABLE", retryAfterMs: original.retryAfterMs, store: original.store },
+    },
+  );
 }

@@ -37,7 +37,7 @@ const ERROR_RESPONSES: Record<string, string> = {
   "415": "UNSUPPORTED_MEDIA_TYPE: a body that is not application/json.",
   "429": "RATE_LIMITED: wait Retry-After seconds. The budgets are GraphQL's: a REST call counts exactly as the same GraphQL call.",
   "500": "INTERNAL_SERVER_ERROR: our fault; it was logged.",
-  "503": "SERVICE_UNAVAILABLE: the database is unreachable; try again in a few seconds. A write may or may not have been saved: resend it (a message with the same nonce).",
+  "503": "UNAVAILABLE: a backend (the database or message history) is briefly down, or the instance is shutting down; retry after Retry-After seconds. A send with a nonce may be repeated with the same nonce.",
 };
 const BODY_ONLY = new Set(["411", "413", "415"]);
 
@@ -117,6 +117,7 @@ export function openApiDocument(schema: GraphQLSchema, routes: readonly RestRout
   }
   const errorResponse = (status: string) => ({
     description: ERROR_RESPONSES[status]!,
+    ...(status === "503" ? { headers: { "Retry-After": { description: "Whole seconds to wait.", schema: { type: "integer" } } } } : {}),
     ...(status === "429" ? { headers: { ...RATE_LIMIT_HEADERS_REFS, "Retry-After": { description: "Whole seconds to wait.", schema: { type: "integer" } } } } : {}),
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   });

@@ -18,7 +18,7 @@ export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL_SERVER_ERROR: 500,
-  SERVICE_UNAVAILABLE: 503,
+  UNAVAILABLE: 503,
 };
 
 /** A REST error body: `{ "error": { "code", "message", ...details } }` (details: GraphQL's extensions, e.g. field, retryAfterMs). */

@@ -130,6 +130,8 @@ export function createRestHandler(deps: {
     const error = answer.errors?.[0];
     if (error) {
       const { code, ...details } = error.extensions ?? {};
+      // A backend outage: 503 with Retry-After, as HTTP clients and proxies expect.
+      if (code === "UNAVAILABLE" && typeof details.retryAfterMs === "number") passed["Retry-After"] = String(Math.max(1, Math.ceil(details.retryAfterMs / 1000)));
       return sendError(res, { ...details, code: typeof code === "string" ? code : "INTERNAL_SERVER_ERROR", message: error.message }, passed);
     }
     if (!route.answer) return sendJson(res, 204, undefined, passed);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { types, type Client, type QueryOptions } from "cassandra-driver";
 import { snowflakeAt } from "../ids/snowflake.js";
 import { executeLwt, isPaxosTimeout } from "./cassandra/lwt.js";
+import { translateCassandraError } from "./cassandra/unavailable.js";
 import type { AuthorQuery, CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
 const { Long } = types;
@@ -175,13 +176,22 @@ export class CassandraMessageStore implements MessageStore {
     return { prepare: true, consistency: this.consistency, serialConsistency: this.serialConsistency, ...options };
   }
 
-  private run(cql: string, params: unknown[], options: QueryOptions & { isIdempotent: boolean }): Promise<types.ResultSet> {
-    return this.client.execute(cql, params, this.queryOptions(options));
+  /** Runs one statement; an outage of the cluster rejects with StoreUnavailableError (its cause the driver's error). */
+  private async run(cql: string, params: unknown[], options: QueryOptions & { isIdempotent: boolean }): Promise<types.ResultSet> {
+    try {
+      return await this.client.execute(cql, params, this.queryOptions(options));
+    } catch (error) {
+      throw translateCassandraError(error);
+    }
   }
 
   /** `run` for lightweight transactions and SERIAL reads: retries Paxos timeouts (see executeLwt). */
-  private runLwt(cql: string, params: unknown[], options: QueryOptions & { isIdempotent: boolean }): Promise<types.ResultSet> {
-    return executeLwt(this.client, cql, params, this.queryOptions(options));
+  private async runLwt(cql: string, params: unknown[], options: QueryOptions & { isIdempotent: boolean }): Promise<types.ResultSet> {
+    try {
+      return await executeLwt(this.client, cql, params, this.queryOptions(options));
+    } catch (error) {
+      throw translateCassandraError(error);
+    }
   }
 
   private toRecord(channelId: bigint, row: types.Row): MessageRecord | null {

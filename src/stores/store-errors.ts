@@ -36,3 +36,21 @@ export class MissingReferenceError extends Error {
     this.name = "MissingReferenceError";
   }
 }
+
+/**
+ * The store's backend cannot answer right now (too few replicas up, a timeout, no node
+ * reachable): an outage, not a bug, and usually a short one. Whether a write that failed this
+ * way was applied is unknown; repeating it is safe only if it is idempotent (a send with a
+ * nonce is). `store` names the part that is down ("message history"); `retryAfterMs` is a
+ * reasonable first wait. `cause` is the driver's error, for the log.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(
+    readonly store: string,
+    readonly retryAfterMs: number,
+    options: { cause: unknown },
+  ) {
+    super(`${store} unavailable`, options);
+    this.name = "StoreUnavailableError";
+  }
+}

@@ -1,6 +1,7 @@
 import { errors, types, type Client } from "cassandra-driver";
 import { describe, expect, it } from "vitest";
 import { executeLwt, isPaxosTimeout } from "../../src/stores/cassandra/lwt.js";
+import { translateCassandraError } from "../../src/stores/cassandra/unavailable.js";
 
 /** A driver error as the protocol reader builds it for a write or read timeout. */
 function timeout(code: number, consistency: number, writeType?: string): errors.ResponseError {
@@ -36,6 +37,11 @@ describe("Cassandra lightweight transactions", () => {
     expect(isPaxosTimeout(new errors.ResponseError(types.responseErrorCodes.syntaxError, "line 1"))).toBe(false);
     expect(isPaxosTimeout(new Error("Server timeout"))).toBe(false);
     expect(isPaxosTimeout(null)).toBe(false);
+  });
+
+  it("sees a Paxos timeout through the store's outage error that wraps it", () => {
+    expect(isPaxosTimeout(translateCassandraError(casTimeout()))).toBe(true);
+    expect(isPaxosTimeout(translateCassandraError(plainWriteTimeout()))).toBe(false);
   });
 
   it("retries a contended LWT until it answers, passing the same statement and options each time", async () => {

@@ -66,11 +66,13 @@ describe("isDatabaseUnavailable", () => {
     }
   });
 
-  it("makes the masker answer SERVICE_UNAVAILABLE, saying the outcome is unknown, where a bug gets INTERNAL_SERVER_ERROR", () => {
+  it("makes the masker answer UNAVAILABLE with retryAfterMs, saying the outcome is unknown, where a bug gets INTERNAL_SERVER_ERROR", () => {
     const mask = createErrorMasker(createLogger("error", () => {}));
     const fromResolver = (original: Error) => new GraphQLError(original.message, { originalError: original, path: ["sendMessage"] });
     const unavailable = mask(fromResolver(socketError("ECONNREFUSED"))) as GraphQLError;
-    expect(unavailable.extensions.code).toBe("SERVICE_UNAVAILABLE");
+    expect(unavailable.extensions.code).toBe("UNAVAILABLE");
+    expect(unavailable.extensions.retryAfterMs).toBeGreaterThan(0);
+    expect(unavailable.extensions.store).toBe("database");
     expect(unavailable.message).toMatch(/may or may not have been saved/);
     expect(unavailable.message).not.toContain("127.0.0.1");
     expect(unavailable.path).toEqual(["sendMessage"]);

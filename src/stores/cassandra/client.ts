@@ -1,7 +1,10 @@
-import { auth, Client, errors, types, type ClientOptions } from "cassandra-driver";
+import { auth, Client, errors, policies, types, type ClientOptions } from "cassandra-driver";
 import { migrateCassandra, type Replication } from "./migrate.js";
 
 export type { Replication } from "./migrate.js";
+
+/** Longest wait between two attempts to reconnect to a node that is down. */
+const RECONNECT_MAX_DELAY_MS = 10_000;
 
 /** Consistency levels a deployment may choose for reads and writes (CASSANDRA_CONSISTENCY). */
 export const CONSISTENCY_LEVELS = {
@@ -97,6 +100,10 @@ function describeConnectError(error: unknown): string {
  * Connects to Cassandra/ScyllaDB, then (unless `migrate: false`) creates or updates the keyspace
  * from the committed CQL migrations.
  *
+ * The driver's load balancing is its default: token-aware over the nodes of `localDataCenter`
+ * only, so LOCAL_* consistency never waits on another data centre. Statements the stores mark
+ * idempotent are retried on the next node when one dies mid-request.
+ *
  * Timestamps are server-side (no client timestamp generator): edits and deletes are lightweight
  * transactions, whose write time comes from the coordinator's Paxos ballot, so plain writes use
  * the coordinators' clocks too. With client-side timestamps, an application clock running ahead
@@ -117,8 +124,16 @@ export async function openCassandra(options: CassandraOptions): Promise<Cassandr
     queryOptions: { consistency, serialConsistency, prepare: true },
     socketOptions: { connectTimeout: options.connectTimeoutMs ?? 5_000, readTimeout: 12_000 },
     // Server-side timestamps; see the JSDoc above. The driver's types do not admit null here.
-    policies: { timestampGeneration: null as unknown as undefined },
-    protocolOptions: { maxSchemaAgreementWaitSeconds: 30 },
+    policies: {
+      timestampGeneration: null as unknown as undefined,
+      // The driver's default backs off up to 10 minutes: after a data centre was down for two,
+      // an instance would wait a minute or more to use it again. 10 s at most.
+      reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, RECONNECT_MAX_DELAY_MS, false),
+    },
+    // No wait of the driver's own after DDL: it counts every peer, so with one node down each
+    // statement would stall for the whole wait. The migrations wait for the nodes that are up
+    // (schema-agreement.ts).
+    protocolOptions: { maxSchemaAgreementWaitSeconds: 0 },
   };
   if (options.username !== undefined) {
     clientOptions.authProvider = new auth.PlainTextAuthProvider(options.username, options.password ?? "");

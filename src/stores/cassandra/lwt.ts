@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { types, type Client, type QueryOptions } from "cassandra-driver";
+import { StoreUnavailableError } from "../store-errors.js";
 
 const SERIAL_LEVELS = new Set<number>([types.consistencies.serial, types.consistencies.localSerial]);
 
 /**
  * Whether `error` is a Paxos timeout: a lightweight transaction (or a SERIAL read) that the
  * coordinator gave up on, typically because several clients contended for the same partition.
- * Its outcome is unknown: the write may or may not have been applied.
+ * Its outcome is unknown: the write may or may not have been applied. Looks through a
+ * StoreUnavailableError to the driver's error it wraps.
  */
 export function isPaxosTimeout(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return isPaxosTimeout(error.cause);
   const e = error as { code?: number; writeType?: string; consistencies?: number } | null;
   if (!e || typeof e.code !== "number") return false;
   if (e.code === types.responseErrorCodes.writeTimeout) return e.writeType === "CAS" || SERIAL_LEVELS.has(e.consistencies ?? -1);

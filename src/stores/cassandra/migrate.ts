@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { types, type Client } from "cassandra-driver";
 import { executeLwt } from "./lwt.js";
+import { waitForSchemaAgreement } from "./schema-agreement.js";
 
 /** src/stores/cassandra/migrations, found relative to this file so it works from any directory. */
 export const CASSANDRA_MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -34,7 +35,7 @@ export interface MigrateOptions {
    * half-applied file after its instance died completes it.
    */
   leaseMs?: number;
-  /** Longest wait for all nodes to agree on the schema after a file (default 30 s). */
+  /** Longest wait for the nodes that are up to agree on the schema after a statement (default 30 s). */
   schemaAgreementTimeoutMs?: number;
 }
 
@@ -110,19 +111,6 @@ export async function readMigrations(dir: string, keyspace: string, replication:
 }
 
 
-/** Waits until every reachable node reports the same schema version. */
-export async function waitForSchemaAgreement(client: Client, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // checkSchemaAgreement exists at runtime (driver 4.x) but is missing from its typings.
-    if (await (client.metadata as unknown as { checkSchemaAgreement(): Promise<boolean> }).checkSchemaAgreement()) return;
-    if (Date.now() > deadline) {
-      throw new Error(`Cassandra nodes did not agree on the schema within ${timeoutMs} ms: check that every node is up (nodetool describecluster)`);
-    }
-    await sleep(200);
-  }
-}
-
 /**
  * Brings the keyspace up to date with the committed CQL migrations, in version order, and records
  * each one in `<keyspace>.schema_migrations` (version, SHA-256 of the file, who applied it, when).
@@ -131,8 +119,9 @@ export async function waitForSchemaAgreement(client: Client, timeoutMs = 30_000)
  * ledger row; the winner runs it, the others wait for `finished_at` and then continue, so DDL for
  * one table never runs on two coordinators at once (which can give a table two ids). The first
  * file creates the keyspace and the ledger itself, so it cannot be claimed before it runs: every
- * statement is `IF NOT EXISTS`, and the ledger row is written afterwards. After each file the
- * runner waits for schema agreement.
+ * statement is `IF NOT EXISTS`, and the ledger row is written afterwards. After each statement the
+ * runner waits until the nodes that are up agree on the schema (a node that is down catches up
+ * when it returns).
  *
  * Throws if an applied file was edited afterwards (add a new migration instead).
  */
@@ -184,8 +173,10 @@ async function migrateOnce(client: Client, options: MigrateOptions): Promise<Mig
       } catch (error) {
         throw new Error(`Cassandra migration ${file.version} failed at: ${statement.split("\n")[0]} ...: ${(error as Error).message}`, { cause: error });
       }
+      // The next statement may go to another coordinator: it must know this one's result
+      // (openCassandra turns the driver's own wait off; it counts nodes that are down).
+      await waitForSchemaAgreement(client, agreementMs);
     }
-    await waitForSchemaAgreement(client, agreementMs);
   };
   const checkChecksum = (file: MigrationFile, checksum: unknown) => {
     if (checksum !== file.checksum) {
