@@ -237,7 +237,18 @@ function variablesReadByExecution(document: DocumentNode, operationName: string 
 }
 
 /** Results per event, per group: computed by the first member to see the event, reused by the rest. */
-const resultsByEvent = new WeakMap<object, Map<string, SharedPayload | Promise<SharedPayload>>>();
+const resultsByEvent = new WeakMap<object, Map<string, SharedPayload | PendingPayload>>();
+
+/**
+ * A group's result still being executed (a resolver awaited something). The group's members
+ * that reach it wait in `waiters` and are resumed together, synchronously, when it is ready: one
+ * promise per group and event, not one per subscriber (each would cost a microtask, and on
+ * Node 20 an AsyncLocalStorage hook, per subscriber per event).
+ */
+class PendingPayload {
+  readonly waiters: SharedSubscription[] = [];
+  constructor(readonly promise: Promise<SharedPayload>) {}
+}
 
 /** How many times an event was executed (tests prove sharing with it). */
 export const fanoutStats = { executions: 0 };
@@ -324,7 +335,7 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
 
   /** Push mode: the stream has items (or ended); write them out unless already doing so. */
   readable(): void {
-    if (!this.draining && !this.finished) void this.drain();
+    if (!this.draining && !this.finished) this.drain();
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
@@ -348,7 +359,8 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
       const item = step.value;
       // A final error is this subscriber's own: executed for it alone, sent by the protocol.
       if (item.kind === "end") return this.ended({ done: false, value: await this.run(item) });
-      const payload = await this.shared(item.event);
+      const shared = this.shared(item.event);
+      const payload = shared instanceof PendingPayload ? await shared.promise : shared;
       if (!direct) return { done: false, value: payload.result };
       if (!deliver(direct, this.envelope, payload)) {
         await this.iterator.return?.();
@@ -363,32 +375,62 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
     return result;
   }
 
-  /** Push mode: writes every queued event in order, awaiting only a group result still being executed. */
-  private async drain(): Promise<void> {
+  /**
+   * Push mode: writes every queued event in order, synchronously while each event's group result
+   * exists. At a result still being executed it waits among that group's members (see
+   * {@link PendingPayload}) and goes on from {@link resume}; `draining` stays set meanwhile, so
+   * later events wait in the stream, in order.
+   */
+  private drain(): void {
     const stream = this.iterator as EventStream<object>;
-    const direct = this.direct!;
     this.draining = true;
     try {
       for (;;) {
         const item = stream.take();
         if (!item) {
+          this.draining = false;
           if (stream.ended) this.finish(DONE);
           return;
         }
         // A final error is this subscriber's own: executed for it alone, sent by the protocol.
-        if (item.kind === "end") return this.finish({ done: false, value: await this.run(item) });
-        const pending = this.shared(item.event);
-        const payload = pending instanceof SharedPayload ? pending : await pending;
-        if (!deliver(direct, this.envelope, payload)) {
-          await stream.return?.();
-          return this.finish(DONE);
+        if (item.kind === "end") {
+          this.run(item).then(
+            (value) => this.finish({ done: false, value }),
+            (error: unknown) => this.fail(error),
+          );
+          return;
         }
+        const payload = this.shared(item.event);
+        if (payload instanceof PendingPayload) {
+          payload.waiters.push(this);
+          return;
+        }
+        if (!this.write(payload)) return;
       }
     } catch (error) {
-      this.finish({ done: false, value: masked({ errors: [error as GraphQLError] }, this.maskError) });
-    } finally {
-      this.draining = false;
+      this.fail(error);
     }
+  }
+
+  /** Push mode: the group result this subscription waited for is ready; write it and go on. */
+  resume(payload: SharedPayload): void {
+    if (this.finished) return;
+    if (this.write(payload)) this.drain();
+  }
+
+  /** Push mode: executing an event (or this subscription's end) failed: end with that error. */
+  fail(error: unknown): void {
+    this.draining = false;
+    this.finish({ done: false, value: masked({ errors: [error as GraphQLError] }, this.maskError) });
+  }
+
+  /** Writes one payload to the socket; false (and the subscription finished) if the socket is gone or too slow. */
+  private write(payload: SharedPayload): boolean {
+    if (deliver(this.direct!, this.envelope, payload)) return true;
+    this.draining = false;
+    void this.iterator.return?.();
+    this.finish(DONE);
+    return false;
   }
 
   private finish(result: IteratorResult<ExecutionResult>): void {
@@ -405,23 +447,41 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
 
   /**
    * The event's result for this subscriber's group: executed by the group's first member to see
-   * it, reused by the rest (the result itself once it exists, so later members need no await).
+   * it, reused by the rest. When execution completes synchronously (no resolver awaits) every
+   * member gets the result itself; otherwise a {@link PendingPayload} the members wait on.
    */
-  private shared(event: object): SharedPayload | Promise<SharedPayload> {
+  private shared(event: object): SharedPayload | PendingPayload {
     let byGroup = resultsByEvent.get(event);
     if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
-    let payload = byGroup.get(this.key);
-    if (!payload) {
-      const executing = this.run({ kind: "event", event }).then((result) => {
-        const done = new SharedPayload(result);
-        done.createdAtMs = firstSighting(event);
-        byGroup.set(this.key, done);
-        return done;
-      });
-      byGroup.set(this.key, executing);
-      payload = executing;
+    const known = byGroup.get(this.key);
+    if (known) return known;
+    fanoutStats.executions++;
+    const executed = execute({ ...this.args, rootValue: { kind: "event", event } });
+    if (!isPromiseLike(executed)) {
+      const done = this.payloadOf(executed, event);
+      byGroup.set(this.key, done);
+      return done;
     }
-    return payload;
+    const group = byGroup;
+    const pending: PendingPayload = new PendingPayload(
+      Promise.resolve(executed).then((result) => {
+        const done = this.payloadOf(result, event);
+        group.set(this.key, done);
+        for (const waiter of pending.waiters) waiter.resume(done);
+        return done;
+      }),
+    );
+    pending.promise.catch((error: unknown) => {
+      for (const waiter of pending.waiters) waiter.fail(error);
+    });
+    byGroup.set(this.key, pending);
+    return pending;
+  }
+
+  private payloadOf(result: ExecutionResult, event: object): SharedPayload {
+    const done = new SharedPayload(masked(result, this.maskError));
+    done.createdAtMs = firstSighting(event);
+    return done;
   }
 
   private run(item: StreamItem<object>): Promise<ExecutionResult> {
@@ -435,6 +495,10 @@ const DONE: IteratorResult<ExecutionResult> = Object.freeze({ done: true, value:
 function masked(result: ExecutionResult, maskError: (error: unknown) => Error): ExecutionResult {
   if (!result.errors?.length) return result;
   return { ...result, errors: result.errors.map((error) => maskError(error) as GraphQLError) };
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === "function";
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
