@@ -273,17 +273,14 @@ export async function subscribeShared(
  * `return()` when the client completes). A class rather than closures: the server holds one per
  * live subscription for hours.
  *
- * With direct delivery from an {@link EventStream}, it runs in the stream's push mode: `next()`
- * answers only when the subscription ends (with its final error, if any), and events are written
- * to the socket as the stream hands them over, with no promise pending while the subscription
- * idles and, once the group's result exists, no await per event.
+ * With direct delivery from an {@link EventStream}, the socket's protocol starts it with
+ * {@link reportTo} (push mode): events are written to the socket as the stream hands them over,
+ * with no promise pending while the subscription idles and none per event, and only its end is
+ * reported. Otherwise `next()` pulls one result at a time.
  */
 class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsumer, SelfReporting {
   private readonly envelope: string;
-  /** Push mode followed through next(): its answer, settled when the subscription ends. */
-  private ending: Promise<IteratorResult<ExecutionResult>> | null = null;
-  private settle: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
-  /** Push mode, self-reporting: told once when the subscription ends (instead of `ending`). */
+  /** Push mode: told once when the subscription ends. */
   private listener: OutcomeListener | null = null;
   private finished = false;
   private draining = false;
@@ -303,16 +300,9 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
-    // Self-reporting subscriptions are not pulled (their end goes to the listener).
+    // Push-mode subscriptions are not pulled (their end goes to the listener).
     if (this.finished || this.listener) return Promise.resolve(DONE);
-    const stream = this.iterator;
-    if (!this.direct || !stream.listen) return this.pull();
-    if (!this.ending) {
-      this.ending = new Promise((resolve) => (this.settle = resolve));
-      stream.listen(this);
-      this.readable();
-    }
-    return this.ending;
+    return this.pull();
   }
 
   /**
@@ -322,7 +312,7 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
    */
   reportTo(listener: OutcomeListener): boolean {
     const stream = this.iterator;
-    if (!this.direct || !stream.listen || this.ending || this.listener) return false;
+    if (!this.direct || !stream.listen || this.listener) return false;
     this.listener = listener;
     if (this.finished) {
       listener.ended(this.direct.id, this, DONE);
@@ -350,7 +340,7 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
     throw error;
   }
 
-  /** Pull mode (no direct delivery, or a source that is not an EventStream): one result per next(). */
+  /** Pull mode (not started with reportTo: no direct delivery, or a source that is not an EventStream): one result per next(). */
   private async pull(): Promise<IteratorResult<ExecutionResult>> {
     const { direct } = this;
     for (;;) {
@@ -437,9 +427,6 @@ class SharedSubscription implements AsyncGenerator<ExecutionResult>, StreamConsu
     if (this.finished) return;
     this.finished = true;
     this.direct?.onEnd?.();
-    const settle = this.settle;
-    this.settle = null;
-    settle?.(result);
     const listener = this.listener;
     this.listener = null;
     if (listener) listener.ended(this.direct!.id, this, result);
