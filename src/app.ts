@@ -349,7 +349,7 @@ export async function createApp(config: Config, options: { logger?: Logger; data
     ? traced(new CassandraMessageStore(cassandra.client, { keyspace: cassandra.keyspace, consistency: cassandra.consistency, serialConsistency: cassandra.serialConsistency }), "messages", "cassandra")
     : traced(new PostgresMessageStore(db.prisma, db.reads), "messages", "postgresql");
   accounts = traced(new PrismaAccountStore(db.prisma, db.reads), "accounts", "postgresql");
-  roles = traced(new PrismaPermissionStore(db.prisma), "roles", "postgresql");
+  roles = traced(new PrismaPermissionStore(db.prisma, db.reads), "roles", "postgresql");
   const guilds = traced(new PrismaGuildStore(db.prisma, db.reads), "guilds", "postgresql");
   const channels = traced(new PrismaChannelStore(db.prisma, db.reads), "channels", "postgresql");
   const readStates = traced(new PrismaReadStateStore(db.prisma), "readStates", "postgresql");

@@ -131,7 +131,8 @@ export function attachWebSocketGateway(deps: {
     },
   });
   // ws matches one `path`; every listed one is the same gateway (any other path is refused, 400).
-  wss.shouldHandle = (req) => options.paths.includes(new URL(req.url ?? "/", "ws://gateway.local").pathname);
+  // (The exact path, the common case, is matched without parsing a URL.)
+  wss.shouldHandle = (req) => (req.url !== undefined && options.paths.includes(req.url)) || options.paths.includes(new URL(req.url ?? "/", "ws://gateway.local").pathname);
   const sessions = new SessionRegistry({
     presence: services.presence,
     announcer: services.announcer,

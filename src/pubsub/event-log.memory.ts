@@ -15,12 +15,25 @@ export const DEFAULT_LOG_RETENTION: LogRetention = { maxEvents: 1_000, maxAgeMs:
 
 interface TopicLog {
   seq: number;
-  /** Messages created, oldest first (at most MESSAGE_INDEX_FACTOR × maxEvents). */
+  /** Messages created, oldest first, from `messageIdsStart` on (at most MESSAGE_INDEX_FACTOR × maxEvents). */
   messageIds: { seq: number; id: bigint }[];
+  /** Where `messageIds` starts: trimmed items before it are removed in bulk (see {@link compact}). */
+  messageIdsStart: number;
   /** The highest sequence number dropped from `messageIds` (0: none). */
   messageIdsTrimmed: number;
-  /** Oldest first; `entries[i].seq === firstSeq + i`. */
+  /** Oldest first from `entriesStart` on; `entries[entriesStart + i].seq === firstSeq + i`. */
   entries: (SequencedEvent & { at: number })[];
+  entriesStart: number;
+}
+
+/**
+ * Drops the first `start` items once they are at least half the array: trimming a full log then
+ * costs O(1) per append, amortized, instead of moving every kept item on every append.
+ */
+function compact<T>(items: T[], start: number): number {
+  if (start < 64 || start * 2 < items.length) return start;
+  items.splice(0, start);
+  return 0;
 }
 
 /**
@@ -40,13 +53,17 @@ export class MemoryEventLog {
   /** Gives the event the topic's next sequence number and logs it. */
   append(topic: Topic, event: ConcordEvent): number {
     let log = this.topics.get(topic);
-    if (!log) this.topics.set(topic, (log = { seq: 0, entries: [], messageIds: [], messageIdsTrimmed: 0 }));
+    if (!log) this.topics.set(topic, (log = { seq: 0, entries: [], entriesStart: 0, messageIds: [], messageIdsStart: 0, messageIdsTrimmed: 0 }));
     const seq = ++log.seq;
     log.entries.push({ seq, event, at: this.now() });
     if (event.type === "MessageCreated") {
       log.messageIds.push({ seq, id: event.message.id });
-      const extra = log.messageIds.length - this.retention.maxEvents * MESSAGE_INDEX_FACTOR;
-      if (extra > 0) log.messageIdsTrimmed = log.messageIds.splice(0, extra).at(-1)!.seq;
+      const extra = log.messageIds.length - log.messageIdsStart - this.retention.maxEvents * MESSAGE_INDEX_FACTOR;
+      if (extra > 0) {
+        log.messageIdsStart += extra;
+        log.messageIdsTrimmed = log.messageIds[log.messageIdsStart - 1]!.seq;
+        log.messageIdsStart = compact(log.messageIds, log.messageIdsStart);
+      }
     }
     this.trim(log);
     return seq;
@@ -60,8 +77,8 @@ export class MemoryEventLog {
     const log = this.topics.get(topic);
     if (!log) return { events: [], complete: after >= 0 };
     this.trim(log);
-    const first = log.entries[0]?.seq ?? log.seq + 1;
-    const start = Math.max(0, after + 1 - first);
+    const first = log.entries[log.entriesStart]?.seq ?? log.seq + 1;
+    const start = log.entriesStart + Math.max(0, after + 1 - first);
     const events = log.entries.slice(start, start + Math.max(0, limit)).map(({ seq, event }) => ({ seq, event }));
     const complete = after >= log.seq || after + 1 >= first;
     return { events, complete };
@@ -70,13 +87,22 @@ export class MemoryEventLog {
   messageIdsAfter(topic: Topic, after: number, limit: number): { ids: { seq: number; id: bigint }[]; complete: boolean } {
     const log = this.topics.get(topic);
     if (!log) return { ids: [], complete: true };
-    return { ids: log.messageIds.filter((m) => m.seq > after).slice(0, Math.max(0, limit)), complete: after >= log.messageIdsTrimmed };
+    const ids: { seq: number; id: bigint }[] = [];
+    const max = Math.max(0, limit);
+    for (let i = log.messageIdsStart; i < log.messageIds.length && ids.length < max; i++) if (log.messageIds[i]!.seq > after) ids.push(log.messageIds[i]!);
+    return { ids, complete: after >= log.messageIdsTrimmed };
   }
 
   private trim(log: TopicLog): void {
     const oldest = this.now() - this.retention.maxAgeMs;
-    let drop = Math.max(0, log.entries.length - this.retention.maxEvents);
-    while (drop < log.entries.length && log.entries[drop]!.at < oldest) drop++;
-    if (drop > 0) log.entries.splice(0, drop);
+    let start = Math.max(log.entriesStart, log.entries.length - this.retention.maxEvents);
+    while (start < log.entries.length && log.entries[start]!.at < oldest) start++;
+    if (start === log.entriesStart) return;
+    // Dropped entries release their events now, not at the next compaction.
+    log.entries.fill(DROPPED, log.entriesStart, start);
+    log.entriesStart = compact(log.entries, start);
   }
 }
+
+/** What a dropped entry's slot holds until the array is compacted (so the event itself can be collected). */
+const DROPPED = Object.freeze({ seq: 0, at: 0, event: Object.freeze({}) }) as unknown as SequencedEvent & { at: number };

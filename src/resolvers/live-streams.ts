@@ -72,6 +72,28 @@ function withCursor<T extends object>(event: T, epoch: string, seq: number): Liv
   return entry.live as Live<T>;
 }
 
+/** Distinct `Subscribed` notices kept for sharing (past that, the map starts over). */
+const MAX_SUBSCRIBED_NOTICES = 4_096;
+const subscribedNotices = new Map<string, StreamNotice>();
+
+/**
+ * The `Subscribed` notice for a place, one frozen object per cursor while it is recent: every
+ * subscriber starting at the same place (a reconnect storm into a quiet channel starts thousands
+ * there) gets the same object, so shared fan-out executes and serializes it once per group instead
+ * of once per subscriber. Bounded: past {@link MAX_SUBSCRIBED_NOTICES} distinct places the map is
+ * emptied, which costs only sharing.
+ */
+function subscribedNotice(place: TopicHead): StreamNotice {
+  const cursor = encodeCursor(place);
+  let notice = subscribedNotices.get(cursor);
+  if (!notice) {
+    if (subscribedNotices.size >= MAX_SUBSCRIBED_NOTICES) subscribedNotices.clear();
+    notice = Object.freeze({ type: "Subscribed", cursor });
+    subscribedNotices.set(cursor, notice);
+  }
+  return notice;
+}
+
 /** A stream opened by {@link openStream}: call `begin` once its access was checked again. */
 export interface LiveStream<T> {
   readonly stream: EventStream<Live<T> | StreamNotice>;
@@ -244,7 +266,7 @@ class OpenedStream<T extends object> implements Lane {
     const start = this.ctx.services.bus.position(this.primary) ?? { epoch: "", seq: 0 };
     const early = this.held ?? [];
     const resumeFrom = after && (await this.resumable(after, start));
-    stream.push({ type: "Subscribed", cursor: encodeCursor(resumeFrom ?? start) });
+    stream.push(subscribedNotice(resumeFrom ?? start));
     this.deliveredAt(resumeFrom ?? start);
     if (resumeFrom) await this.replay(resumeFrom.seq, start);
     else if (after) {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { types, type Client, type QueryOptions } from "cassandra-driver";
 import { snowflakeAt } from "../ids/snowflake.js";
 import { executeLwt, isPaxosTimeout } from "./cassandra/lwt.js";
+import { sameTurn } from "./cassandra/same-turn.js";
 import { translateCassandraError } from "./cassandra/unavailable.js";
 import type { AuthorQuery, CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
@@ -224,7 +225,10 @@ export class CassandraMessageStore implements MessageStore {
     if (this.knownBuckets.size > KNOWN_CHANNELS) this.knownBuckets.delete(this.knownBuckets.keys().next().value!);
   }
 
-  private insert(message: MessageRecord): Promise<types.ResultSet> {
+  /** The sends of one turn of the event loop are written to the driver together: one socket write for all (see same-turn.ts). */
+  private readonly insert = sameTurn((message: MessageRecord) => this.insertNow(message));
+
+  private insertNow(message: MessageRecord): Promise<types.ResultSet> {
     const unsetIfNull = <T>(value: T | null) => (value === null ? types.unset : value);
     return this.run(
       this.q.insert,

@@ -1,6 +1,7 @@
 import type { GuildAccess, Overwrite, RoleRank } from "../permissions/compute.js";
 import type { ChannelRecord } from "./channel-store.js";
-import type { PrismaClient } from "./prisma/database.js";
+import type { PreparedReads, PrismaClient } from "./prisma/database.js";
+import { bigintOf } from "./prisma/prepared-reads.js";
 import { isForeignKeyViolation } from "./prisma/prisma-errors.js";
 import type { OverwriteRecord, PermissionStore, RolePatch, RoleRecord } from "./permission-store.js";
 import { LimitReachedError, MissingReferenceError } from "./store-errors.js";
@@ -53,9 +54,21 @@ const channelOf = (guildId: bigint, c: AccessChannelRow): ChannelRecord => ({
   createdAt: new Date(Number(c.createdAt)),
 });
 
-/** {@link PermissionStore} on Postgres through Prisma (embedded PGlite or a real server). */
+/** The role ids of some members of one guild (a user who is not a member has no row). */
+const MEMBER_ROLE_IDS = `
+  SELECT m.user_id, (SELECT array_agg(mr.role_id::text) FROM member_roles mr WHERE mr.guild_id = m.guild_id AND mr.user_id = m.user_id) AS role_ids
+  FROM members m WHERE m.guild_id = $1::bigint AND m.user_id = ANY($2::bigint[])`;
+
+/**
+ * {@link PermissionStore} on Postgres through Prisma (embedded PGlite or a real server). The
+ * member read of every first connect and subscription in a guild is a prepared statement
+ * ({@link PreparedReads}): through Prisma's raw query it was the connect path's largest Prisma cost.
+ */
 export class PrismaPermissionStore implements PermissionStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly reads: PreparedReads,
+  ) {}
 
   async loadAccess(guildId: bigint, userId: bigint | null) {
     const rows = await this.prisma.$queryRaw<AccessRow[]>`
@@ -94,10 +107,8 @@ export class PrismaPermissionStore implements PermissionStore {
   async getMemberRoleIds(guildId: bigint, userIds: readonly bigint[]): Promise<Map<bigint, bigint[] | null>> {
     const result = new Map<bigint, bigint[] | null>(userIds.map((id) => [id, null]));
     if (userIds.length === 0) return result;
-    const rows = await this.prisma.$queryRaw<{ user_id: bigint; role_ids: string[] | null }[]>`
-      SELECT m.user_id, (SELECT array_agg(mr.role_id::text) FROM member_roles mr WHERE mr.guild_id = m.guild_id AND mr.user_id = m.user_id) AS role_ids
-      FROM members m WHERE m.guild_id = ${guildId} AND m.user_id = ANY(${[...userIds]}::bigint[])`;
-    for (const row of rows) result.set(BigInt(row.user_id), (row.role_ids ?? []).map(BigInt));
+    const rows = await this.reads.rows<{ user_id: string | bigint; role_ids: string[] | null }>("members.role-ids", MEMBER_ROLE_IDS, [String(guildId), userIds.map(String)]);
+    for (const row of rows) result.set(bigintOf(row.user_id), (row.role_ids ?? []).map(BigInt));
     return result;
   }
 

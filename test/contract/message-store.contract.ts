@@ -160,6 +160,28 @@ export function messageStoreContract(
         expect(await store().get(channelId, record.id)).toEqual(record);
       });
 
+      it("sends made together (one turn, as a busy instance makes them) are each stored whole, in any channel", async () => {
+        const channels = [newEntityId(), newEntityId(), newEntityId()];
+        const replyTarget = message(channels[0]!, { content: "replied to" });
+        await store().create(replyTarget);
+        const sends = Array.from({ length: 30 }, (_, i) =>
+          message(channels[i % 3]!, {
+            content: i % 5 === 0 ? `ünïcödé ${i} 🚀 {braces} "quotes" \\ ,comma` : `send ${i}`,
+            mentionIds: i % 4 === 0 ? [] : Array.from({ length: i % 7 }, (_, k) => BigInt(k * 1_000_000_007 + i)).concat(i % 3 === 0 ? [MAX_SNOWFLAKE] : []),
+            replyToId: i % 6 === 0 ? replyTarget.id : null,
+            nonce: i % 2 === 0 ? `together-${i}` : null,
+          }),
+        );
+        const results = await Promise.all(sends.map((m) => store().create(m)));
+        expect(results).toEqual(sends.map((m) => ({ created: true, message: m })));
+        for (const m of sends) expect(await store().get(m.channelId, m.id)).toEqual(m);
+        // ...and a repeat of each nonce, together again, returns the first message and writes nothing.
+        const repeats = sends.filter((m) => m.nonce !== null).map((m) => message(m.channelId, { authorId: m.authorId, nonce: m.nonce, content: "repeat" }));
+        const again = await Promise.all(repeats.map((m) => store().create(m)));
+        expect(again).toEqual(repeats.map((_, i) => ({ created: false, message: sends.filter((m) => m.nonce !== null)[i] })));
+        for (const channelId of channels) expect((await store().page(channelId, { from: "oldest", limit: MAX_STORE_PAGE })).length).toBe(channelId === channels[0] ? 11 : 10);
+      });
+
       it("get returns null for an unknown id, and for an existing id asked under another channel", async () => {
         const channelId = newEntityId();
         const record = message(channelId);

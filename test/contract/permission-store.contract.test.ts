@@ -15,7 +15,7 @@ const prisma = (open: () => Promise<Database>) => async (): Promise<PermissionSt
     accounts: new PrismaAccountStore(db.prisma, db.reads),
     guilds: new PrismaGuildStore(db.prisma, db.reads),
     channels: new PrismaChannelStore(db.prisma, db.reads),
-    permissions: new PrismaPermissionStore(db.prisma),
+    permissions: new PrismaPermissionStore(db.prisma, db.reads),
     auditLog: new PrismaAuditLogStore(db.prisma),
     close: () => db.close(),
   };

@@ -431,9 +431,11 @@ describe("PermissionCache", () => {
   it("keeps at most maxGuilds guilds, dropping the least recently used", async () => {
     const store = world();
     for (const g of [G2, G3]) store.join(g, 1n);
-    const cache = new PermissionCache({ store, maxGuilds: 2 });
+    let now = 0;
+    const cache = new PermissionCache({ store, maxGuilds: 2, now: () => now });
     await cache.get(G1, 1n);
     await cache.get(G2, 1n);
+    now = 1_000; // a hit reorders its entry at most once a second
     await cache.get(G1, 1n); // G1 used last: G2 is the least recently used
     await cache.get(G3, 1n);
     expect(cache.size.guilds).toBe(2);
@@ -447,8 +449,10 @@ describe("PermissionCache", () => {
 
   it("keeps at most maxMembers members, dropping the least recently used", async () => {
     const store = world(5);
-    const cache = new PermissionCache({ store, maxMembers: 3 });
+    let now = 0;
+    const cache = new PermissionCache({ store, maxMembers: 3, now: () => now });
     for (const u of [1n, 2n, 3n]) await cache.get(G1, u);
+    now = 1_000;
     await cache.get(G1, 1n); // 2 is now the least recently used
     await cache.get(G1, 4n);
     expect(cache.size.members).toBe(3);
@@ -457,6 +461,21 @@ describe("PermissionCache", () => {
     expect(store.reads).toBe(0);
     await cache.get(G1, 2n);
     expect(store.memberReads).toEqual([{ guildId: G1, userIds: [2n] }]);
+  });
+
+  it("reorders a hit at most once a second: within it, eviction follows the first use", async () => {
+    const store = world(5);
+    let now = 0;
+    const cache = new PermissionCache({ store, maxMembers: 3, now: () => now });
+    for (const u of [1n, 2n, 3n]) await cache.get(G1, u);
+    now = 999;
+    await cache.get(G1, 1n); // too soon to move: 1 stays the least recently used
+    await cache.get(G1, 4n);
+    store.resetCounts();
+    for (const u of [2n, 3n, 4n]) await cache.get(G1, u);
+    expect(store.reads).toBe(0);
+    await cache.get(G1, 1n);
+    expect(store.memberReads).toEqual([{ guildId: G1, userIds: [1n] }]);
   });
 
   describe("watchers", () => {
