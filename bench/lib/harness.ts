@@ -377,7 +377,9 @@ export async function startConcord(serverDir: string, env: Record<string, string
       cwd: serverDir,
       // Benchmarks measure the system, not its abuse limits, unless a scenario asks (see
       // BENCH_DEFAULT_ENV); BENCH_SERVER_ENV ("K=V,K2=V2") sets more on top.
-      env: { ...inherited, ...BENCH_DEFAULT_ENV, ...env, ...serverEnvFromBench(), HOST: "127.0.0.1", PORT: String(port) },
+      // The production build runs as the Dockerfile runs it, with NODE_ENV=production (graphql-js
+      // and yoga skip their development checks), unless a scenario or BENCH_SERVER_ENV says otherwise.
+      env: { ...inherited, ...(process.env.BENCH_SERVER_COMPILED === "1" ? { NODE_ENV: "production" } : {}), ...BENCH_DEFAULT_ENV, ...env, ...serverEnvFromBench(), HOST: "127.0.0.1", PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     track(child);

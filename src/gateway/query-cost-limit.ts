@@ -16,11 +16,19 @@ export interface CostLimits {
  */
 const memo = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, CostReport>>>();
 
+/** The caps as part of a memo key, built once per caps object (one per instance), not per request. */
+const capsKeys = new WeakMap<Readonly<ResourceCaps>, string>();
+function capsKey(caps: Readonly<ResourceCaps>): string {
+  let key = capsKeys.get(caps);
+  if (key === undefined) capsKeys.set(caps, (key = `\u0000${caps.channelsPerGuild},${caps.guildsPerUser},${caps.botsPerUser},${caps.groupDmMembers},${caps.rolesPerGuild}`));
+  return key;
+}
+
 function costOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: unknown, caps: Readonly<ResourceCaps>): CostReport {
   let byDocument = memo.get(schema);
   if (!byDocument) memo.set(schema, (byDocument = new WeakMap()));
   let byOperation = byDocument.get(document);
-  const key = `${operationName ?? ""}\u0000${caps.channelsPerGuild},${caps.guildsPerUser},${caps.botsPerUser},${caps.groupDmMembers},${caps.rolesPerGuild}`;
+  const key = operationName ? `${operationName}\u0000${capsKey(caps)}` : capsKey(caps);
   const known = byOperation?.get(key);
   if (known) return known;
   const report = operationCost(schema, document, operationName, (variables ?? {}) as Record<string, unknown>, caps);

@@ -20,6 +20,7 @@ import { useRateLimits } from "./rate-limit-plugin.js";
 import type { Revocation } from "../resolvers/session-revocation.js";
 import { useHttpStreams } from "./http-streams.js";
 import { useCompiledExecution } from "./compiled-execution.js";
+import { useValidationCache } from "./validation-cache.js";
 import { useIncrementalDelivery } from "./incremental-delivery.js";
 import type { SessionRegistry } from "./sessions.js";
 import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
@@ -132,9 +133,12 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // without one, so yoga's own body limit could only repeat that; it would pipe every body
     // through a web TransformStream and a second Request (about 5 % of a request's CPU).
     maxRequestBodySize: false,
+    // Parsed documents stay cached by yoga; validation results by validation-cache.ts instead.
+    parserAndValidationCache: { validationCache: false },
     // Persisted queries first (they supply the document); then the cheapest refusals first: the
     // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
     plugins: [
+      useValidationCache(),
       ...(options.tracer ? [useOperationTracing(options.tracer)] : []),
       useOperationMetrics(options.messageStoreKind),
       usePersistedQueries(options.persisted),
