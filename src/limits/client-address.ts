@@ -34,6 +34,8 @@ export function clientAddress(source: AddressSource | undefined, trustedHops: nu
 }
 
 function normalize(address: string): string {
+  // IPv4 (the common case) has no colon: nothing to match.
+  if (!address.includes(":")) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1]!;
   if (!isIPv6(address)) return address;
