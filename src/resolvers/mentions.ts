@@ -9,6 +9,8 @@ export const MAX_MENTIONS = 50;
  */
 export function parseMentions(content: string): bigint[] {
   const ids: bigint[] = [];
+  // Most messages mention no one: no regex iterator for them (this runs on every send).
+  if (!content.includes("<@")) return ids;
   const seen = new Set<string>();
   for (const match of content.matchAll(/<@!?(\d{1,19})>/g)) {
     const id = BigInt(match[1]!);
