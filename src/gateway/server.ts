@@ -133,6 +133,9 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // without one, so yoga's own body limit could only repeat that; it would pipe every body
     // through a web TransformStream and a second Request (about 5 % of a request's CPU).
     maxRequestBodySize: false,
+    // No file uploads in this schema: a multipart/form-data body is refused like any other
+    // unsupported content type, and no request pays for the multipart parser's match.
+    multipart: false,
     // Parsed documents stay cached by yoga; validation results by validation-cache.ts instead.
     parserAndValidationCache: { validationCache: false },
     // Persisted queries first (they supply the document); then the cheapest refusals first: the
@@ -204,6 +207,12 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
       // The codes GraphQL clients have always had here (REST answers PAYLOAD_TOO_LARGE, LENGTH_REQUIRED).
       res.writeHead(refusal.status, { "content-type": "application/json" });
       res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: "BAD_USER_INPUT" } }] }));
+      return;
+    }
+    if (req.method === "POST" && req.headers["content-type"]?.trimStart().toLowerCase().startsWith("multipart/")) {
+      // yoga's multipart parser is off (see multipart above); say why rather than a bare 415.
+      res.writeHead(415, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: "File uploads (multipart requests) are not supported: send the operation as application/json.", extensions: { code: "BAD_USER_INPUT" } }] }));
       return;
     }
     void yoga.requestListener(req, res);

@@ -264,6 +264,19 @@ describe("CORS_ORIGINS set: only those origins (and the server's own)", () => {
     expect(registered.data.register.token).toEqual(expect.any(String));
   });
 
+  it("refuses a multipart (file upload) POST with a clear error, and runs nothing: the schema takes no uploads", async () => {
+    const username = `multipart_${process.pid}_${Date.now() % 100_000}`;
+    const mutation = `mutation { register(input: { username: "${username}", password: "plausible zebra lantern 42" }) { token } }`;
+    const boundary = "concordboundary";
+    const body = [`--${boundary}`, 'Content-Disposition: form-data; name="operations"', "", JSON.stringify({ query: mutation }), `--${boundary}`, 'Content-Disposition: form-data; name="map"', "", "{}", `--${boundary}--`, ""].join("\r\n");
+    const res = await request(server.url, { method: "POST", headers: { "content-type": `multipart/form-data; boundary=${boundary}` }, body });
+    expect(res.status).toBe(415);
+    expect(JSON.parse(res.body.toString()).errors).toEqual([{ message: expect.stringContaining("not supported"), extensions: { code: "BAD_USER_INPUT" } }]);
+    // The username is still free: the refused call registered nothing.
+    const registered = await server.gql(mutation);
+    expect(registered.errors).toBeUndefined();
+  });
+
   it("serves the server's own origin (its GraphiQL) and clients that send no Origin", async () => {
     const own = new URL(server.url).origin;
     const res = await request(server.url, { method: "POST", headers: { origin: own, "content-type": "application/json" }, body: json("{ __typename }") });
