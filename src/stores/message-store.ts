@@ -59,8 +59,8 @@ export interface CreateResult {
  * a consistency level that guarantees it); other readers may lag briefly (history is eventually
  * consistent across regions).
  *
- * Adapters: Postgres (embedded PGlite or a real server) and, later, Cassandra/ScyllaDB
- * partitioned by (channel, time bucket). Every adapter passes test/contract/message-store.contract.ts.
+ * Adapters: Postgres (embedded PGlite or a real server) and Cassandra/ScyllaDB partitioned by
+ * (channel, time bucket). Every adapter passes test/contract/message-store.contract.ts.
  */
 export interface MessageStore {
   /**
@@ -68,6 +68,11 @@ export interface MessageStore {
    * repeat returns the first message (with `created: false`) and writes nothing, also when
    * both requests race. Without a nonce every call creates a message. The caller supplies the
    * id; ids must be unique per channel.
+   *
+   * Durability: resolves only once the message is stored at the adapter's consistency level, so
+   * an acknowledged send is never lost. Adapters may group concurrent calls into one write
+   * (Postgres: one INSERT per turn of the event loop); each call still gets its own outcome, and
+   * one call's failure fails no other.
    */
   create(message: MessageRecord): Promise<CreateResult>;
 
