@@ -51,6 +51,19 @@ describe("shared fan-out", () => {
     for (const sub of subs) expect(sub.received).toEqual(expected);
   });
 
+  it("starts many subscribers at one place with one execution of Subscribed, each told the same cursor", async () => {
+    const members = await users(6);
+    const { channelId } = await guildWith(members);
+    const STARTS = `subscription($c: ID!) { channelEvents(channelId: $c) { __typename ... on Subscribed { cursor } } }`;
+    const before = fanoutStats.executions;
+    const subs = members.map((m) => subscribe(server.ws(m.token), STARTS, { c: channelId }));
+    const cursors = await Promise.all(subs.map((sub) => sub.subscribed));
+    // A reconnect storm into a quiet channel: the notice is shared like any event, not executed per socket.
+    expect(fanoutStats.executions - before).toBe(1);
+    expect(cursors[0]).toMatch(/\S/);
+    expect(new Set(cursors)).toEqual(new Set([cursors[0]]));
+  });
+
   it("gives each distinct query its own shape and each channel only its own events", async () => {
     const [ann, ben] = await users(2);
     const first = await guildWith([ann!, ben!]);
