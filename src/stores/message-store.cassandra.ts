@@ -6,7 +6,6 @@ import { sameTurn } from "./cassandra/same-turn.js";
 import { translateCassandraError } from "./cassandra/unavailable.js";
 import type { AuthorQuery, CreateResult, MessageRecord, MessageStore, PageQuery } from "./message-store.js";
 
-const { Long } = types;
 type Long = types.Long;
 
 /**
@@ -40,13 +39,16 @@ export function bucketOf(id: bigint): number {
 const MIN_LONG = -(1n << 63n);
 const MAX_LONG = (1n << 63n) - 1n;
 
-/** Exact bigint → Long: through the decimal string, never through a float. */
-function toLong(value: bigint): Long {
+/**
+ * A bigint as a CQL bigint parameter: the client is built with `useBigIntAsLong` (client.ts),
+ * so it goes as is; checked to fit, since the driver would silently keep the low 64 bits.
+ */
+function toLong(value: bigint): bigint {
   if (value < MIN_LONG || value > MAX_LONG) throw new RangeError(`${value} does not fit in a signed 64-bit bigint column`);
-  return Long.fromString(value.toString());
+  return value;
 }
 
-/** Exact Long (or bigint, on a client built with useBigIntAsLong) → bigint. */
+/** A CQL bigint as read: a bigint on this store's client (useBigIntAsLong), a Long on a client built without it. */
 function fromLong(value: Long | bigint): bigint {
   return typeof value === "bigint" ? value : BigInt(value.toString());
 }
@@ -125,7 +127,8 @@ const COLUMNS = "message_id, author_id, content, edited_at, reply_to_id, mention
  * (the resolvers do not create messages in deleted channels).
  *
  * All statements are prepared, run at the configured consistency, and marked idempotent when
- * retrying them cannot change the outcome.
+ * retrying them cannot change the outcome. Ids travel as JavaScript bigints: the client must be
+ * built with `encoding: { useBigIntAsLong: true }`, as openCassandra (cassandra/client.ts) does.
  */
 export class CassandraMessageStore implements MessageStore {
   private readonly consistency: types.consistencies;
@@ -429,7 +432,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   /** The channel's non-empty buckets within [loBucket, hiBucket], in page order, fetched lazily. */
-  private async *buckets(channel: Long, loBucket: number, hiBucket: number, newest: boolean): AsyncGenerator<number, void, undefined> {
+  private async *buckets(channel: bigint, loBucket: number, hiBucket: number, newest: boolean): AsyncGenerator<number, void, undefined> {
     let pageState: string | undefined;
     do {
       const rs = await this.run(newest ? this.q.bucketsDesc : this.q.bucketsAsc, [channel, loBucket, hiBucket], {
@@ -443,7 +446,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   /** Up to `need` messages of one bucket within [lo, hi], in page order. */
-  private async readBucket(channelId: bigint, channel: Long, bucket: number, lo: bigint, hi: bigint, need: number, newest: boolean): Promise<MessageRecord[]> {
+  private async readBucket(channelId: bigint, channel: bigint, bucket: number, lo: bigint, hi: bigint, need: number, newest: boolean): Promise<MessageRecord[]> {
     const found: MessageRecord[] = [];
     while (found.length < need && lo <= hi) {
       const limit = need - found.length;

@@ -50,7 +50,8 @@ describe.runIf(await requireService("Cassandra", TEST_CASSANDRA_URL))("real Cass
     let drop: () => Promise<void>;
     let store: CassandraMessageStore;
     const newId = createIdGenerator(41);
-    const L = (value: bigint) => types.Long.fromString(value.toString());
+    /** A CQL bigint parameter: the client takes JavaScript bigints (useBigIntAsLong). */
+    const L = (value: bigint) => value;
     const cql = (query: string, params: unknown[]) => cassandra.client.execute(query.replaceAll("ks.", `${cassandra.keyspace}.`), params, { prepare: true });
     const message = (channelId: bigint, overrides: Partial<MessageRecord> = {}): MessageRecord => ({
       id: newId(), channelId, authorId: 5n, content: "hi", editedAt: null, replyToId: null, mentionIds: [], nonce: null, ...overrides,

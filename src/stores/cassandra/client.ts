@@ -123,6 +123,9 @@ export async function openCassandra(options: CassandraOptions): Promise<Cassandr
     localDataCenter: options.localDataCenter,
     queryOptions: { consistency, serialConsistency, prepare: true },
     socketOptions: { connectTimeout: options.connectTimeoutMs ?? 5_000, readTimeout: 12_000 },
+    // CQL bigint as JavaScript bigint both ways (the app's ids are bigints): no conversion through
+    // a decimal string and the driver's Long per id, on every write and every row read.
+    encoding: { useBigIntAsLong: true },
     // Server-side timestamps; see the JSDoc above. The driver's types do not admit null here.
     policies: {
       timestampGeneration: null as unknown as undefined,
