@@ -21,6 +21,7 @@ import type { Revocation } from "../resolvers/session-revocation.js";
 import { useHttpStreams } from "./http-streams.js";
 import { useCompiledExecution } from "./compiled-execution.js";
 import { useValidationCache } from "./validation-cache.js";
+import { assertShortcutRunsEveryHook, createJsonPostHandler } from "./json-post.js";
 import { useIncrementalDelivery } from "./incremental-delivery.js";
 import type { SessionRegistry } from "./sessions.js";
 import { attachWebSocketGateway, type InitialContext, type WebSocketLimits } from "./websocket-gateway.js";
@@ -120,6 +121,22 @@ function auditLogReasonOf(header: string | null | undefined): string | null {
 export function createGateway(services: Services, options: GatewayOptions): Gateway {
   const maskError = createErrorMasker(services.logger);
   const guard = new SocketGuard(options.sockets);
+  // Persisted queries first (they supply the document); then the cheapest refusals first: the
+  // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
+  const plugins = [
+    useValidationCache(),
+    ...(options.tracer ? [useOperationTracing(options.tracer)] : []),
+    useOperationMetrics(options.messageStoreKind),
+    usePersistedQueries(options.persisted),
+    useIncrementalDelivery(),
+    useInputSafety(),
+    ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
+    useRateLimits(),
+    useHttpStreams(services, guard),
+    useCompiledExecution(services.logger),
+  ];
+  // POST /graphql with a JSON body skips yoga's request and response hooks (json-post.ts).
+  assertShortcutRunsEveryHook(plugins);
   const yoga = createYoga<InitialContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -138,20 +155,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     multipart: false,
     // Parsed documents stay cached by yoga; validation results by validation-cache.ts instead.
     parserAndValidationCache: { validationCache: false },
-    // Persisted queries first (they supply the document); then the cheapest refusals first: the
-    // document's shape and strings, its cost, then the client's budget. Execution is compiled last.
-    plugins: [
-      useValidationCache(),
-      ...(options.tracer ? [useOperationTracing(options.tracer)] : []),
-      useOperationMetrics(options.messageStoreKind),
-      usePersistedQueries(options.persisted),
-      useIncrementalDelivery(),
-      useInputSafety(),
-      ...useQueryLimits({ maxDepth: options.maxQueryDepth, maxCost: options.maxQueryCost }),
-      useRateLimits(),
-      useHttpStreams(services, guard),
-      useCompiledExecution(services.logger),
-    ],
+    plugins,
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
       const client = {
@@ -179,6 +183,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   const metricsEndpoint = createMetricsHandler(options.metricsToken);
   // Open SSE streams, so a drain can end them (their clients reconnect, to another instance).
   const streams = new Set<ServerResponse>();
+  const jsonPost = createJsonPostHandler({ yoga, path: GRAPHQL_PATH, persisted: options.persisted, logger: services.logger });
   const rest = createRestHandler({ yoga, schema, routes: REST_ROUTES, graphqlPath: GRAPHQL_PATH, maxRequestBytes: options.maxRequestBytes, logger: services.logger });
   // Every response says its request id. With tracing on, every log line written while serving it
   // carries it too: that needs AsyncLocalStorage, which on Node 20 slows every promise in the
@@ -215,7 +220,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
       res.end(JSON.stringify({ errors: [{ message: "File uploads (multipart requests) are not supported: send the operation as application/json.", extensions: { code: "BAD_USER_INPUT" } }] }));
       return;
     }
-    void yoga.requestListener(req, res);
+    if (!jsonPost(req, res)) void yoga.requestListener(req, res);
   };
   limitConnections(server, options.http, (refused) => services.logger.warn("connections refused: MAX_CONNECTIONS reached", { refused, maxConnections: options.http.maxConnections }));
 
