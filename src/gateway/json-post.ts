@@ -8,7 +8,8 @@ import { usesIncrementalDelivery } from "./incremental-delivery.js";
 
 /** The operation parameters of a JSON body, as yoga's own check (useCheckGraphQLQueryParams) accepts them. */
 interface JsonParams {
-  query: string;
+  /** Absent when a persisted query names its document by hash. */
+  query?: string;
   variables?: Record<string, unknown> | null;
   operationName?: string | null;
   extensions?: Record<string, unknown> | null;
@@ -42,13 +43,13 @@ export function regularMediaTypeFor(accept: string | undefined): string | null {
   return chosen;
 }
 
-/** A body yoga's parameter check would pass unchanged: an object with a string query and only the four known fields, each of its type. */
+/** A body yoga's parameter check would pass unchanged: an object with only the four known fields, each of its type (the query a string, or absent). */
 function plainParams(body: unknown): JsonParams | null {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
   const params = body as Record<string, unknown>;
   for (const key in params) if (!PARAM_NAMES.has(key)) return null;
   const { query, variables, operationName, extensions } = params;
-  if (typeof query !== "string") return null;
+  if (query !== undefined && typeof query !== "string") return null;
   if (variables != null && (typeof variables !== "object" || Array.isArray(variables))) return null;
   if (operationName != null && typeof operationName !== "string") return null;
   if (extensions != null && (typeof extensions !== "object" || Array.isArray(extensions))) return null;
@@ -132,7 +133,8 @@ interface HttpExtension {
  * Everything else goes to yoga, with the body already read handed over as Express body parsers
  * do (`req.body`, which @whatwg-node reads instead of the stream): other methods and content
  * types, a body that is not plain operation parameters (invalid JSON, a batch, an unknown field,
- * a wrongly typed one), persisted queries and trusted documents, a document that does not parse
+ * a wrongly typed one), a persisted query the store refuses or one sent to be registered (a
+ * persisted query or trusted document found by its hash is served here), a document that does not parse
  * or names no operation, subscriptions and `@defer` / `@stream` (answered as streams), and an
  * Accept header no JSON type satisfies. An answer with errors is built by yoga's own
  * `processRegularResult` (status by the spec's rules, `extensions.http`); one without is written
@@ -175,8 +177,22 @@ export function createJsonPostHandler(deps: {
     } catch {
       return handOver(req, res, text);
     }
-    const params = plainParams(body);
-    if (params === null || persisted.concerns(params) || !answeredInOnePiece(documents.get(params.query, parseDocument), params.operationName)) return handOver(req, res, text);
+    let params = plainParams(body);
+    if (params === null) return handOver(req, res, text);
+    if (persisted.concerns(params)) {
+      // The document a persisted query names, as the persisted-queries plugin would find it (it
+      // then sees plain text and lets it pass). A refusal, or a document being registered (its
+      // registration waits for validation, in the plugin), is left to yoga.
+      let resolved;
+      try {
+        resolved = await persisted.resolve(params);
+      } catch {
+        return handOver(req, res, text);
+      }
+      if (resolved.registration) return handOver(req, res, text);
+      params = resolved.params;
+    }
+    if (typeof params.query !== "string" || !answeredInOnePiece(documents.get(params.query, parseDocument), params.operationName)) return handOver(req, res, text);
     const request = new yoga.fetchAPI.Request(`http://${req.headers.host ?? "localhost"}${req.url}`, { method: "POST", headers: req.headers as Record<string, string> });
     const result = (await yoga.getResultForParams({ params: params as GraphQLParams, request }, { req, res, waitUntil } as unknown as InitialContext)) as ExecutionResult;
     if (Symbol.asyncIterator in result || (result.errors?.length ?? 0) > 0) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { persistedQuery } from "../support/persisted-queries.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /**
@@ -75,6 +76,31 @@ describe("POST /graphql with a JSON body answers as yoga does", () => {
       expect(shortcut).toEqual(yoga);
     });
   }
+
+  it("automatic persisted queries: an unknown hash, a registration, then the hash alone", async () => {
+    const query = `query Persisted { me { username } }`;
+    const hashOnly = JSON.stringify({ extensions: persistedQuery(query) });
+    // Each way has its own document: the first request of each must find nothing.
+    const other = `query Persisted2 { me { username } }`;
+    const [notFound, notFoundByYoga] = [await post(server.url, "application/json", hashOnly, {}), await post(server.url, "application/graphql+json", JSON.stringify({ extensions: persistedQuery(other) }), {})];
+    expect(notFound.status).toBe(notFoundByYoga.status);
+    expect(JSON.parse(notFound.body).errors[0].extensions.code).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect(JSON.parse(notFound.body)).toEqual(JSON.parse(notFoundByYoga.body));
+    for (const [text, contentType] of [[query, "application/json"], [other, "application/graphql+json"]] as const) {
+      const registered = await post(server.url, contentType, JSON.stringify({ query: text, extensions: persistedQuery(text) }), { authorization: `Bearer ${token}` });
+      expect(JSON.parse(registered.body).data.me.username).toMatch(/^jsonpost_/);
+    }
+    // Registration is fire and forget: wait until each hash alone is served.
+    const byHash = async (text: string, contentType: string) => {
+      for (let tries = 0; ; tries++) {
+        const answer = await post(server.url, contentType, JSON.stringify({ extensions: persistedQuery(text) }), { authorization: `Bearer ${token}` });
+        if (answer.status === 200 && !answer.body.includes("PERSISTED_QUERY_NOT_FOUND")) return answer;
+        if (tries > 50) throw new Error(answer.body);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    expect(await byHash(query, "application/json")).toEqual(await byHash(other, "application/graphql+json"));
+  });
 
   it("invalid JSON", async () => {
     const [shortcut, yoga] = await both(`{"query": "{ me { id } }"`);

@@ -57,7 +57,17 @@ describe("createJsonPostHandler", () => {
         return yoga.requestListener(req, res);
       },
     } as unknown as YogaServerInstance<InitialContext, {}>;
-    const persisted = { concerns: (params: { extensions?: { persistedQuery?: unknown } | null }) => params.extensions?.persistedQuery !== undefined } as unknown as PersistedQueries;
+    // Persisted queries, reduced to what the shortcut asks: hash "known" names a document, "new" with text is a registration, others are refused.
+    type Sent = { query?: string; extensions?: { persistedQuery?: { sha256Hash?: string } } | null };
+    const persisted = {
+      concerns: (params: Sent) => params.extensions?.persistedQuery !== undefined,
+      resolve: async (params: Sent) => {
+        const hash = params.extensions?.persistedQuery?.sha256Hash;
+        if (hash === "known") return { params: { query: "{ hello(name: \"known\") }" } };
+        if (hash === "new" && params.query) return { params: { query: params.query }, registration: { hash, query: params.query } };
+        throw new Error("PersistedQueryNotFound");
+      },
+    } as unknown as PersistedQueries;
     const handler = createJsonPostHandler({ yoga: counting, path: "/graphql", persisted, logger: createLogger("error", (line) => logged.push(line)) });
     server = http.createServer((req, res) => {
       if (!handler(req, res)) void counting.requestListener(req, res);
@@ -92,13 +102,20 @@ describe("createJsonPostHandler", () => {
     expect(taken.yoga).toBe(0);
   });
 
+  it("answers a persisted query found by its hash itself", async () => {
+    const answer = await post(JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "known" } } }));
+    expect(answer.body).toBe('{"data":{"hello":"hi known"}}');
+    expect(taken).toEqual({ shortcut: 1, yoga: 0, handedOverBodies: [] });
+  });
+
   it.each([
     ["invalid JSON", '{"query": '],
     ["a batch", JSON.stringify([{ query: "{ hello }" }])],
     ["an unknown field", JSON.stringify({ query: "{ hello }", other: 1 })],
     ["a query that is not a string", JSON.stringify({ query: 1 })],
     ["variables that are not an object", JSON.stringify({ query: "{ hello }", variables: "{}" })],
-    ["a persisted query", JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "ab" } } })],
+    ["a persisted query the store refuses", JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "ab" } } })],
+    ["a persisted query sent to be registered", JSON.stringify({ query: "{ hello }", extensions: { persistedQuery: { version: 1, sha256Hash: "new" } } })],
     ["a syntax error", JSON.stringify({ query: "{ hello" })],
     ["an operation name the document lacks", JSON.stringify({ query: "query A { hello }", operationName: "B" })],
     ["a subscription", JSON.stringify({ query: "subscription { ticks }" })],
