@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import type { InitialContext } from "./websocket-gateway.js";
 import type { PersistedQueries } from "./persisted-queries.js";
 import { usesIncrementalDelivery } from "./incremental-delivery.js";
+import { MAX_DOCUMENT_TOKENS } from "./limits.js";
 
 /** The operation parameters of a JSON body, as yoga's own check (useCheckGraphQLQueryParams) accepts them. */
 interface JsonParams {
@@ -20,6 +21,8 @@ const REGULAR_MEDIA_TYPES = ["application/graphql-response+json", "application/j
 const PARAM_NAMES = new Set(["query", "variables", "operationName", "extensions"]);
 /** Distinct Accept headers and documents remembered; clients send few of each (more are recomputed). */
 const MAX_REMEMBERED = 512;
+/** Longer documents are parsed again each time rather than kept as keys (at most 512 × 10 KB remembered). */
+const MAX_REMEMBERED_QUERY_CHARS = 10_000;
 
 /**
  * The answer's media type for an Accept header, as yoga's result-processor negotiation picks it
@@ -153,7 +156,9 @@ export function createJsonPostHandler(deps: {
   const documents = new Memo<ParsedDocument>();
   const parseDocument = (query: string): ParsedDocument => {
     try {
-      const document = parse(query);
+      // No larger than the token limit lets through (graphql-armor refuses the rest, in yoga's
+      // parse): a huge document costs this check no more than a refused one costs yoga.
+      const document = parse(query, { maxTokens: MAX_DOCUMENT_TOKENS });
       return { document, incremental: usesIncrementalDelivery(document) };
     } catch {
       return null;
@@ -192,7 +197,10 @@ export function createJsonPostHandler(deps: {
       if (resolved.registration) return handOver(req, res, text);
       params = resolved.params;
     }
-    if (typeof params.query !== "string" || !answeredInOnePiece(documents.get(params.query, parseDocument), params.operationName)) return handOver(req, res, text);
+    const { query } = params;
+    if (typeof query !== "string") return handOver(req, res, text);
+    const parsed = query.length <= MAX_REMEMBERED_QUERY_CHARS ? documents.get(query, parseDocument) : parseDocument(query);
+    if (!answeredInOnePiece(parsed, params.operationName)) return handOver(req, res, text);
     const request = new yoga.fetchAPI.Request(`http://${req.headers.host ?? "localhost"}${req.url}`, { method: "POST", headers: req.headers as Record<string, string> });
     const result = (await yoga.getResultForParams({ params: params as GraphQLParams, request }, { req, res, waitUntil } as unknown as InitialContext)) as ExecutionResult;
     if (Symbol.asyncIterator in result || (result.errors?.length ?? 0) > 0) {

@@ -5,6 +5,9 @@ import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { Plugin } from "graphql-yoga";
 import { useQueryCostLimit } from "./query-cost-limit.js";
 
+/** The most tokens a document may have (graphql-armor refuses more at parse time). */
+export const MAX_DOCUMENT_TOKENS = 2_000;
+
 /**
  * Query shape limits, on HTTP and WebSocket alike, before any resolver runs: tokens, depth,
  * aliases and directives (graphql-armor, at parse/validation time) and cost (Concord's own model,
@@ -13,7 +16,7 @@ import { useQueryCostLimit } from "./query-cost-limit.js";
  */
 export function useQueryLimits(limits: { maxDepth: number; maxCost: number }): Plugin[] {
   return [
-    maxTokensPlugin({ n: 2_000 }),
+    maxTokensPlugin({ n: MAX_DOCUMENT_TOKENS }),
     maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
     useQueryCostLimit({ maxCost: limits.maxCost }),
     maxAliasesPlugin({ n: 15 }),

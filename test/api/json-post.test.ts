@@ -68,6 +68,7 @@ describe("POST /graphql with a JSON body answers as yoga does", () => {
     ["a number", 7],
     ["null", null],
     ["a subscription", { query: `subscription { userEvents { __typename } }` }, { accept: "application/json" }],
+    ["a document over the token limit", { query: `{ ${"me { id } ".repeat(700)}}` }],
     ["a @defer query", { query: `{ me { id ... @defer { username } } }` }, { accept: "application/json" }],
   ];
   for (const [name, body, headers] of cases) {
@@ -100,6 +101,12 @@ describe("POST /graphql with a JSON body answers as yoga does", () => {
       }
     };
     expect(await byHash(query, "application/json")).toEqual(await byHash(other, "application/graphql+json"));
+  });
+
+  it("an empty body", async () => {
+    const [shortcut, yoga] = await both("");
+    expect(shortcut.status).toBe(400);
+    expect(shortcut).toEqual(yoga);
   });
 
   it("invalid JSON", async () => {

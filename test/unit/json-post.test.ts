@@ -102,6 +102,12 @@ describe("createJsonPostHandler", () => {
     expect(taken.yoga).toBe(0);
   });
 
+  it("answers a long document (parsed each time, not remembered) itself", async () => {
+    const answer = await post(JSON.stringify({ query: `# ${"x".repeat(20_000)}\n{ hello }` }));
+    expect(answer.body).toBe('{"data":{"hello":"hi you"}}');
+    expect(taken).toEqual({ shortcut: 1, yoga: 0, handedOverBodies: [] });
+  });
+
   it("answers a persisted query found by its hash itself", async () => {
     const answer = await post(JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "known" } } }));
     expect(answer.body).toBe('{"data":{"hello":"hi known"}}');
@@ -120,6 +126,8 @@ describe("createJsonPostHandler", () => {
     ["an operation name the document lacks", JSON.stringify({ query: "query A { hello }", operationName: "B" })],
     ["a subscription", JSON.stringify({ query: "subscription { ticks }" })],
     ["a @defer", JSON.stringify({ query: "{ ... @defer { hello } }" })],
+    ["a document over the token limit", JSON.stringify({ query: `{ ${"hello ".repeat(2_001)}}` })],
+    ["an empty body", ""],
   ])("hands %s over to yoga with the body it read", async (_name, body) => {
     await post(body, { accept: "application/json" });
     expect(taken).toEqual({ shortcut: 0, yoga: 1, handedOverBodies: [body] });
