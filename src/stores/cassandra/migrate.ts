@@ -128,13 +128,15 @@ export async function readMigrations(dir: string, keyspace: string, replication:
 export async function migrateCassandra(client: Client, options: MigrateOptions): Promise<MigrateResult> {
   // Instances starting together all run the unclaimed bootstrap file (keyspace and ledger) at
   // once; concurrent CREATE ... IF NOT EXISTS of one table can leave it briefly unknown to the
-  // next statement ("table schema_migrations does not exist", seen in the fleet test). Every
-  // step is idempotent, so such a run is retried after the schema settles.
+  // next statement ("table schema_migrations does not exist", seen in the fleet test), or let the
+  // check that the bootstrap created the ledger read a node's system_schema before it has the
+  // table ("must create", seen once in CI on the 4-node fault cluster). Every step is
+  // idempotent, so such a run is retried after the schema settles.
   for (let attempt = 1; ; attempt++) {
     try {
       return await migrateOnce(client, options);
     } catch (error) {
-      const transient = /does not exist|unconfigured table|schema agreement/i.test((error as Error).message);
+      const transient = /does not exist|unconfigured table|schema agreement|must create/i.test((error as Error).message);
       if (!transient || attempt >= 5) throw error;
       await sleep(200 * attempt + Math.random() * 300);
       await waitForSchemaAgreement(client, options.schemaAgreementTimeoutMs ?? 30_000).catch(() => {});
