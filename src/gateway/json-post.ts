@@ -19,10 +19,8 @@ interface JsonParams {
 /** The JSON media types yoga answers a single result with, in the order its negotiation tries them. */
 const REGULAR_MEDIA_TYPES = ["application/graphql-response+json", "application/json"] as const;
 const PARAM_NAMES = new Set(["query", "variables", "operationName", "extensions"]);
-/** Distinct Accept headers and documents remembered; clients send few of each (more are recomputed). */
+/** Distinct Accept headers remembered; clients send few (more are recomputed). */
 const MAX_REMEMBERED = 512;
-/** Longer documents are parsed again each time rather than kept as keys (at most 512 × 10 KB remembered). */
-const MAX_REMEMBERED_QUERY_CHARS = 10_000;
 
 /**
  * The answer's media type for an Accept header, as yoga's result-processor negotiation picks it
@@ -73,12 +71,16 @@ class Memo<V> {
   }
 }
 
-type ParsedDocument = { document: DocumentNode; incremental: boolean } | null;
+/** yoga's parsed-document cache, keyed by the query text (server.ts hands the same one to yoga). */
+export interface DocumentCache {
+  get(query: string): DocumentNode | undefined;
+  set(query: string, document: DocumentNode): unknown;
+}
 
 /** True for a document whose chosen operation is a query or mutation answered in one piece (no subscription, no `@defer` / `@stream`). */
-function answeredInOnePiece(parsed: ParsedDocument, operationName: string | null | undefined): boolean {
-  if (parsed === null || parsed.incremental) return false;
-  const operation = getOperationAST(parsed.document, operationName);
+function answeredInOnePiece(document: DocumentNode, incremental: boolean, operationName: string | null | undefined): boolean {
+  if (incremental) return false;
+  const operation = getOperationAST(document, operationName);
   return operation != null && operation.operation !== "subscription";
 }
 
@@ -149,20 +151,30 @@ export function createJsonPostHandler(deps: {
   yoga: YogaServerInstance<InitialContext, {}>;
   path: string;
   persisted: PersistedQueries;
+  /** The parsed-document cache yoga was created with (`parserAndValidationCache.documentCache`). */
+  documents: DocumentCache;
   logger: Logger;
 }): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { yoga, path, persisted, logger } = deps;
+  const { yoga, path, persisted, documents, logger } = deps;
   const mediaTypes = new Memo<string | null>();
-  const documents = new Memo<ParsedDocument>();
-  const parseDocument = (query: string): ParsedDocument => {
-    try {
-      // No larger than the token limit lets through (graphql-armor refuses the rest, in yoga's
-      // parse): a huge document costs this check no more than a refused one costs yoga.
-      const document = parse(query, { maxTokens: MAX_DOCUMENT_TOKENS });
-      return { document, incremental: usesIncrementalDelivery(document) };
-    } catch {
-      return null;
+  /** Whether each cached document uses @defer / @stream (entries go with their documents). */
+  const incremental = new WeakMap<DocumentNode, boolean>();
+  /**
+   * The document for `query` from yoga's cache; on a miss, parsed here and cached for yoga, so it
+   * is parsed once either way. No larger than the token limit lets through (graphql-armor's limit
+   * in yoga's own parse); null when it does not parse, which yoga then reports.
+   */
+  const documentOf = (query: string): DocumentNode | null => {
+    let document = documents.get(query);
+    if (document === undefined) {
+      try {
+        document = parse(query, { maxTokens: MAX_DOCUMENT_TOKENS });
+      } catch {
+        return null;
+      }
+      documents.set(query, document);
     }
+    return document;
   };
   const waitUntil = (promise: Promise<unknown> | unknown): void => {
     void Promise.resolve(promise).catch((error: unknown) => logger.error("work left running after a response failed", { error }));
@@ -199,8 +211,11 @@ export function createJsonPostHandler(deps: {
     }
     const { query } = params;
     if (typeof query !== "string") return handOver(req, res, text);
-    const parsed = query.length <= MAX_REMEMBERED_QUERY_CHARS ? documents.get(query, parseDocument) : parseDocument(query);
-    if (!answeredInOnePiece(parsed, params.operationName)) return handOver(req, res, text);
+    const document = documentOf(query);
+    if (document === null) return handOver(req, res, text);
+    let streams = incremental.get(document);
+    if (streams === undefined) incremental.set(document, (streams = usesIncrementalDelivery(document)));
+    if (!answeredInOnePiece(document, streams, params.operationName)) return handOver(req, res, text);
     const request = new yoga.fetchAPI.Request(`http://${req.headers.host ?? "localhost"}${req.url}`, { method: "POST", headers: req.headers as Record<string, string> });
     const result = (await yoga.getResultForParams({ params: params as GraphQLParams, request }, { req, res, waitUntil } as unknown as InitialContext)) as ExecutionResult;
     if (Symbol.asyncIterator in result || (result.errors?.length ?? 0) > 0) {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createYoga } from "graphql-yoga";
+import { _createLRUCache, createYoga } from "graphql-yoga";
+import type { DocumentNode } from "graphql";
 import { createContext, type Services } from "../context.js";
 import { clientHintOf } from "../auth/client-hint.js";
 import { clientAddress } from "../limits/client-address.js";
@@ -137,6 +138,8 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   ];
   // POST /graphql with a JSON body skips yoga's request and response hooks (json-post.ts).
   assertShortcutRunsEveryHook(plugins);
+  // yoga's parsed documents by query text (the cache it would make itself), shared with json-post.ts.
+  const documents = _createLRUCache<DocumentNode>();
   const yoga = createYoga<InitialContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -154,7 +157,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
     // unsupported content type, and no request pays for the multipart parser's match.
     multipart: false,
     // Parsed documents stay cached by yoga; validation results by validation-cache.ts instead.
-    parserAndValidationCache: { validationCache: false },
+    parserAndValidationCache: { documentCache: documents, validationCache: false },
     plugins,
     context: async (initial) => {
       const auth = initial.wsAuth ?? (await resolveAuth(services, initial.request?.headers.get("authorization")));
@@ -183,7 +186,7 @@ export function createGateway(services: Services, options: GatewayOptions): Gate
   const metricsEndpoint = createMetricsHandler(options.metricsToken);
   // Open SSE streams, so a drain can end them (their clients reconnect, to another instance).
   const streams = new Set<ServerResponse>();
-  const jsonPost = createJsonPostHandler({ yoga, path: GRAPHQL_PATH, persisted: options.persisted, logger: services.logger });
+  const jsonPost = createJsonPostHandler({ yoga, path: GRAPHQL_PATH, persisted: options.persisted, documents, logger: services.logger });
   const rest = createRestHandler({ yoga, schema, routes: REST_ROUTES, graphqlPath: GRAPHQL_PATH, maxRequestBytes: options.maxRequestBytes, logger: services.logger });
   // Every response says its request id. With tracing on, every log line written while serving it
   // carries it too: that needs AsyncLocalStorage, which on Node 20 slows every promise in the

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createSchema, createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import type { DocumentNode } from "graphql";
+import { _createLRUCache, createSchema, createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { assertShortcutRunsEveryHook, createJsonPostHandler, regularMediaTypeFor } from "../../src/gateway/json-post.js";
 import net from "node:net";
@@ -35,7 +36,9 @@ describe("createJsonPostHandler", () => {
   let url: string;
   let server: http.Server;
   beforeAll(async () => {
+    const documents = _createLRUCache<DocumentNode>();
     const yoga = createYoga<InitialContext>({
+      parserAndValidationCache: { documentCache: documents },
       schema: createSchema({
         typeDefs: "type Query { hello(name: String): String, fail: String } type Mutation { shout(text: String!): String } type Subscription { ticks: Int }",
         resolvers: {
@@ -68,7 +71,7 @@ describe("createJsonPostHandler", () => {
         throw new Error("PersistedQueryNotFound");
       },
     } as unknown as PersistedQueries;
-    const handler = createJsonPostHandler({ yoga: counting, path: "/graphql", persisted, logger: createLogger("error", (line) => logged.push(line)) });
+    const handler = createJsonPostHandler({ yoga: counting, path: "/graphql", persisted, documents, logger: createLogger("error", (line) => logged.push(line)) });
     server = http.createServer((req, res) => {
       if (!handler(req, res)) void counting.requestListener(req, res);
     });
@@ -102,7 +105,7 @@ describe("createJsonPostHandler", () => {
     expect(taken.yoga).toBe(0);
   });
 
-  it("answers a long document (parsed each time, not remembered) itself", async () => {
+  it("answers a long document (a large comment, few tokens) itself", async () => {
     const answer = await post(JSON.stringify({ query: `# ${"x".repeat(20_000)}\n{ hello }` }));
     expect(answer.body).toBe('{"data":{"hello":"hi you"}}');
     expect(taken).toEqual({ shortcut: 1, yoga: 0, handedOverBodies: [] });
